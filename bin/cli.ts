@@ -1,0 +1,197 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Central } from '../central/central.ts';
+import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
+import { loadGatewayConfig, runGateway } from '../gateway/main.ts';
+import { readEnv } from '../lib/env.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
+import { DEMO_OPERATOR, startDemo } from './demo.ts';
+
+const USAGE = `vigil — open alarm monitoring
+
+  vigil demo                          central (embedded PostgreSQL + broker) and a simulated gateway
+  vigil central                       run the alarm receiving centre
+  vigil central add-site ID --name NAME [--address A] [--kind residential|business]
+  vigil central add-gateway SITE_ID GATEWAY_ID     issue a gateway's MQTT secret (printed once)
+  vigil central add-operator USERNAME --name NAME [--role operator|supervisor]
+                                      password read from VIGIL_OPERATOR_PASSWORD
+  vigil gateway --config FILE [--data DIR]         run a gateway
+  vigil sim devices [--url URL]       list a running gateway's simulated devices
+  vigil sim trigger DEVICE [--kind alarm|restore|tamper|battery-low|…] [--url URL]
+
+Environment: VIGIL_DATA_DIR, DATABASE_URL, VIGIL_HTTP_HOST, VIGIL_HTTP_PORT, VIGIL_MQTT_HOST,
+VIGIL_MQTT_PORT, VIGIL_GATEWAY_HTTP_PORT, VIGIL_LOG_LEVEL (see README).`;
+
+/** Stop cleanly on Ctrl-C or SIGTERM; a second signal exits at once. */
+function stopOnSignal(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    stop().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'unclean stop');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+async function demo(): Promise<void> {
+  const logger = createLogger('vigil', process.env.VIGIL_LOG_LEVEL ?? 'warn');
+  const env = readEnv();
+  const running = await startDemo(env, logger);
+  stopOnSignal(logger, () => running.stop());
+  const port = env.VIGIL_GATEWAY_HTTP_PORT;
+  process.stdout.write(`
+Vigil demo is running.
+
+  Operator console:   ${running.central.httpUrl}/console
+      user ${DEMO_OPERATOR}   password ${running.operatorPassword}
+  Simulated devices:  ${running.gateway.localApiUrl}/demo
+  Trigger from a shell:
+      npm run vigil -- sim trigger hall-pir${port === 8081 ? '' : ` --url ${running.gateway.localApiUrl}`}
+      npm run vigil -- sim devices${port === 8081 ? '' : ` --url ${running.gateway.localApiUrl}`}
+
+Press Ctrl-C to stop.
+`);
+}
+
+async function central(args: string[]): Promise<void> {
+  const env = readEnv();
+  const logger = createLogger('central');
+  const [sub, ...rest] = args;
+  const instance = new Central({
+    dataDir: path.resolve(env.VIGIL_DATA_DIR, 'central'),
+    databaseUrl: env.DATABASE_URL,
+    httpHost: env.VIGIL_HTTP_HOST,
+    httpPort: env.VIGIL_HTTP_PORT,
+    mqttHost: env.VIGIL_MQTT_HOST,
+    mqttPort: sub ? 0 : env.VIGIL_MQTT_PORT,
+    logger: sub ? createLogger('central', 'warn') : logger,
+    metrics: new Metrics(),
+  });
+  await instance.start();
+  if (!sub) {
+    stopOnSignal(logger, () => instance.stop());
+    return;
+  }
+  try {
+    await adminCommand(instance, sub, rest);
+  } finally {
+    await instance.stop();
+  }
+}
+
+async function adminCommand(instance: Central, sub: string, args: string[]): Promise<void> {
+  const actor = `cli:${process.env.USER ?? 'unknown'}`;
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      address: { type: 'string' },
+      kind: { type: 'string' },
+      role: { type: 'string' },
+    },
+  });
+  if (sub === 'add-site') {
+    const [id] = positionals;
+    if (!id || !values.name) throw new Error('usage: vigil central add-site ID --name NAME');
+    const kind = values.kind ?? 'residential';
+    if (kind !== 'residential' && kind !== 'business')
+      throw new Error('--kind must be residential or business');
+    await upsertSite(instance.pool, { id, name: values.name, address: values.address ?? '', kind }, actor);
+    process.stdout.write(`site ${id} saved\n`);
+  } else if (sub === 'add-gateway') {
+    const [siteId, gatewayId] = positionals;
+    if (!siteId || !gatewayId) throw new Error('usage: vigil central add-gateway SITE_ID GATEWAY_ID');
+    const secret = await issueGatewaySecret(instance.pool, siteId, gatewayId, actor);
+    process.stdout.write(`gateway ${gatewayId} of site ${siteId}\nsecret (shown once): ${secret}\n`);
+  } else if (sub === 'add-operator') {
+    const [username] = positionals;
+    const password = process.env.VIGIL_OPERATOR_PASSWORD;
+    const role = values.role ?? 'operator';
+    if (!username || !values.name || !password) {
+      throw new Error('usage: VIGIL_OPERATOR_PASSWORD=… vigil central add-operator USERNAME --name NAME');
+    }
+    if (role !== 'operator' && role !== 'supervisor')
+      throw new Error('--role must be operator or supervisor');
+    await upsertOperator(instance.pool, { username, displayName: values.name, password, role }, actor);
+    process.stdout.write(`operator ${username} saved\n`);
+  } else {
+    throw new Error(`unknown central command "${sub}"\n\n${USAGE}`);
+  }
+}
+
+async function gateway(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, data: { type: 'string' } } });
+  if (!values.config) throw new Error('usage: vigil gateway --config FILE [--data DIR]');
+  const logger = createLogger('gateway');
+  const config = await loadGatewayConfig(values.config);
+  const running = await runGateway({
+    config,
+    dataDir: values.data ?? path.dirname(path.resolve(values.config)),
+    logger,
+    metrics: new Metrics(),
+  });
+  stopOnSignal(logger, () => running.stop());
+}
+
+async function sim(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string', default: `http://127.0.0.1:${readEnv().VIGIL_GATEWAY_HTTP_PORT}` },
+      kind: { type: 'string', default: 'alarm' },
+    },
+  });
+  const base = values.url.replace(/\/$/, '');
+  if (sub === 'devices') {
+    const response = await fetch(`${base}/api/sim/devices`);
+    if (!response.ok) throw new Error(`gateway answered ${response.status}`);
+    for (const d of (await response.json()) as { id: string; name: string; type: string; zone: number }[]) {
+      process.stdout.write(
+        `${d.id.padEnd(18)} zone ${String(d.zone).padEnd(4)} ${d.type.padEnd(11)} ${d.name}\n`,
+      );
+    }
+    return;
+  }
+  if (sub === 'trigger') {
+    const [device] = positionals;
+    if (!device) throw new Error('usage: vigil sim trigger DEVICE [--kind KIND]');
+    const response = await fetch(`${base}/api/sim/devices/${encodeURIComponent(device)}/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: values.kind }),
+    });
+    const body = (await response.json()) as { error?: string; message?: string; outboxDepth?: number };
+    if (!response.ok) throw new Error(body.error ?? body.message ?? `gateway answered ${response.status}`);
+    process.stdout.write(`${device}: ${values.kind} sent (outbox depth ${body.outboxDepth})\n`);
+    return;
+  }
+  throw new Error(`unknown sim command "${sub ?? ''}"\n\n${USAGE}`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  try {
+    if (command === 'demo') await demo();
+    else if (command === 'central') await central(args);
+    else if (command === 'gateway') await gateway(args);
+    else if (command === 'sim') await sim(args);
+    else if (!command || command === 'help' || command === '--help') process.stdout.write(`${USAGE}\n`);
+    else throw new Error(`unknown command "${command}"\n\n${USAGE}`);
+  } catch (error) {
+    process.stderr.write(`vigil: ${errorMessage(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,96 @@
+import type pg from 'pg';
+import { EVENT_TYPES, type EventTypeName } from '../protocols/event-codes.ts';
+
+/** What the operator console shows for one alarm. */
+export interface AlarmView {
+  alarmId: string;
+  eventId: string;
+  siteId: string;
+  siteName: string;
+  siteAddress: string;
+  class: string;
+  priority: number;
+  status: 'open' | 'claimed' | 'closed';
+  eventType: string;
+  title: string;
+  cid: string;
+  sia: string;
+  zone: number;
+  area: number;
+  deviceName: string | null;
+  text: string;
+  verified: boolean;
+  verificationRule: string | null;
+  occurredAt: string;
+  openedAt: string;
+  restoredAt: string | null;
+}
+
+const VIEW_SQL = `
+  SELECT a.id::text AS alarm_id, e.id AS event_id, s.id AS site_id, s.name AS site_name, s.address AS site_address,
+         a.class, a.priority, a.status, e.event_type, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
+         e.verified, e.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at
+    FROM alarms a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id`;
+
+interface AlarmRow {
+  alarm_id: string;
+  event_id: string;
+  site_id: string;
+  site_name: string;
+  site_address: string;
+  class: string;
+  priority: number;
+  status: AlarmView['status'];
+  event_type: string;
+  cid: string;
+  sia: string;
+  zone: number;
+  area: number;
+  device_name: string | null;
+  text: string;
+  verified: boolean;
+  verification_rule: string | null;
+  occurred_at: Date;
+  opened_at: Date;
+  restored_at: Date | null;
+}
+
+function toView(row: AlarmRow): AlarmView {
+  return {
+    alarmId: row.alarm_id,
+    eventId: row.event_id,
+    siteId: row.site_id,
+    siteName: row.site_name,
+    siteAddress: row.site_address,
+    class: row.class,
+    priority: row.priority,
+    status: row.status,
+    eventType: row.event_type,
+    title: EVENT_TYPES[row.event_type as EventTypeName]?.title ?? row.event_type,
+    cid: row.cid,
+    sia: row.sia,
+    zone: row.zone,
+    area: row.area,
+    deviceName: row.device_name,
+    text: row.text,
+    verified: row.verified,
+    verificationRule: row.verification_rule,
+    occurredAt: row.occurred_at.toISOString(),
+    openedAt: row.opened_at.toISOString(),
+    restoredAt: row.restored_at?.toISOString() ?? null,
+  };
+}
+
+/** The operator queue: open alarms, security before safety before technical, then oldest first. */
+export async function openAlarmQueue(db: Pick<pg.Pool, 'query'>, limit = 1000): Promise<AlarmView[]> {
+  const { rows } = await db.query<AlarmRow>(
+    `${VIEW_SQL} WHERE a.status <> 'closed' ORDER BY a.priority, a.opened_at, a.id LIMIT $1`,
+    [limit],
+  );
+  return rows.map(toView);
+}
+
+export async function alarmById(db: Pick<pg.Pool, 'query'>, alarmId: string): Promise<AlarmView | null> {
+  const { rows } = await db.query<AlarmRow>(`${VIEW_SQL} WHERE a.id = $1`, [alarmId]);
+  return rows[0] ? toView(rows[0]) : null;
+}

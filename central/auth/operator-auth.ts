@@ -1,0 +1,123 @@
+import type pg from 'pg';
+import { audit } from '../records.ts';
+import { hashPassword, newSecret, sha256, verifyPassword } from './secrets.ts';
+
+/** Lockout and session policy: data, so an ARC can tune it. */
+export interface AuthPolicy {
+  readonly maxFailures: number;
+  readonly lockoutMinutes: number;
+  readonly sessionHours: number;
+}
+
+export const DEFAULT_AUTH_POLICY: AuthPolicy = { maxFailures: 5, lockoutMinutes: 15, sessionHours: 12 };
+
+export interface Operator {
+  id: string;
+  username: string;
+  displayName: string;
+  role: 'operator' | 'supervisor';
+}
+
+export type LoginResult =
+  | { ok: true; token: string; operator: Operator; expiresAt: Date }
+  | { ok: false; reason: 'invalid' | 'locked' };
+
+/** A hash to verify against when the user does not exist, so timing does not reveal usernames. */
+const DUMMY_HASH = hashPassword('not-a-real-password');
+
+export async function login(
+  pool: pg.Pool,
+  username: string,
+  password: string,
+  from: string,
+  policy: AuthPolicy = DEFAULT_AUTH_POLICY,
+): Promise<LoginResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{
+      id: string;
+      display_name: string;
+      password_hash: string;
+      role: Operator['role'];
+      failed_logins: number;
+      locked: boolean;
+    }>(
+      `SELECT id::text, display_name, password_hash, role, failed_logins,
+              coalesce(locked_until > now(), false) AS locked
+         FROM operators WHERE username = $1 FOR UPDATE`,
+      [username],
+    );
+    const row = rows[0];
+    if (!row) {
+      await verifyPassword(password, await DUMMY_HASH);
+      await audit(client, username, 'login.failed', username, { from, reason: 'unknown user' });
+      await client.query('COMMIT');
+      return { ok: false, reason: 'invalid' };
+    }
+    if (row.locked) {
+      await audit(client, username, 'login.refused', username, { from, reason: 'locked' });
+      await client.query('COMMIT');
+      return { ok: false, reason: 'locked' };
+    }
+    if (!(await verifyPassword(password, row.password_hash))) {
+      const failures = row.failed_logins + 1;
+      const lock = failures >= policy.maxFailures;
+      await client.query(
+        `UPDATE operators SET failed_logins = $2,
+           locked_until = CASE WHEN $3 THEN now() + make_interval(mins => $4) ELSE locked_until END
+         WHERE id = $1`,
+        [row.id, lock ? 0 : failures, lock, policy.lockoutMinutes],
+      );
+      await audit(client, username, 'login.failed', username, {
+        from,
+        reason: 'bad password',
+        failures,
+        locked: lock,
+      });
+      await client.query('COMMIT');
+      return { ok: false, reason: lock ? 'locked' : 'invalid' };
+    }
+    const token = newSecret();
+    const { rows: session } = await client.query<{ expires_at: Date }>(
+      `INSERT INTO operator_sessions (token_sha256, operator_id, expires_at)
+       VALUES ($1, $2, now() + make_interval(hours => $3)) RETURNING expires_at`,
+      [sha256(token), row.id, policy.sessionHours],
+    );
+    await client.query('UPDATE operators SET failed_logins = 0, locked_until = NULL WHERE id = $1', [row.id]);
+    await audit(client, username, 'login.ok', username, { from });
+    await client.query('COMMIT');
+    return {
+      ok: true,
+      token,
+      expiresAt: session[0]!.expires_at,
+      operator: { id: row.id, username, displayName: row.display_name, role: row.role },
+    };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export async function operatorForSession(pool: pg.Pool, token: string): Promise<Operator | null> {
+  const { rows } = await pool.query<{
+    id: string;
+    username: string;
+    display_name: string;
+    role: Operator['role'];
+  }>(
+    `SELECT o.id::text, o.username, o.display_name, o.role
+       FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
+      WHERE s.token_sha256 = $1 AND s.expires_at > now()`,
+    [sha256(token)],
+  );
+  const row = rows[0];
+  return row ? { id: row.id, username: row.username, displayName: row.display_name, role: row.role } : null;
+}
+
+export async function logout(pool: pg.Pool, token: string, operator: Operator): Promise<void> {
+  await pool.query('DELETE FROM operator_sessions WHERE token_sha256 = $1', [sha256(token)]);
+  await audit(pool, operator.username, 'logout', operator.username);
+}

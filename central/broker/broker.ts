@@ -1,0 +1,108 @@
+import { timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
+import { Aedes, type Client } from 'aedes';
+import type pg from 'pg';
+import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
+import { secretMatches } from '../auth/secrets.ts';
+import { mayPublish, maySubscribe, type Principal } from './acl.ts';
+
+export const CENTRAL_MQTT_USER = 'central';
+
+export interface BrokerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly pool: pg.Pool;
+  /** The central ingest's own credential (generated per start for the embedded broker). */
+  readonly centralSecret: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export interface RunningBroker {
+  readonly port: number;
+  readonly url: string;
+  readonly aedes: Aedes;
+  close(): Promise<void>;
+}
+
+const BAD_CREDENTIALS = 4;
+
+/**
+ * The embedded MQTT broker. Every connection is authenticated (gateway id + issued secret) and
+ * every publish and subscribe authorized by the ACL; refusals are logged and counted.
+ */
+export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  const { pool, logger, metrics } = options;
+  const principals = new WeakMap<Client, Principal>();
+  const refuse = (what: string, client: Client | null, detail: Record<string, unknown>) => {
+    metrics.increment('broker_refused_total', { what });
+    logger.warn({ what, clientId: client?.id, ...detail }, 'broker refused');
+  };
+
+  const aedes = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      const fail = (reason: string) => {
+        refuse('connect', client, { username, reason });
+        const error = Object.assign(new Error('bad username or password'), { returnCode: BAD_CREDENTIALS });
+        done(error, false);
+      };
+      if (!username || !password) return fail('missing credentials');
+      const secret = password.toString('utf8');
+      if (username === CENTRAL_MQTT_USER) {
+        const a = Buffer.from(secret);
+        const b = Buffer.from(options.centralSecret);
+        if (a.length === b.length && timingSafeEqual(a, b)) {
+          principals.set(client, { kind: 'central' });
+          return done(null, true);
+        }
+        return fail('bad central secret');
+      }
+      pool
+        .query<{ site_id: string; secret_sha256: string }>(
+          'SELECT site_id, secret_sha256 FROM gateways WHERE id = $1',
+          [username],
+        )
+        .then(({ rows: [row] }) => {
+          if (!row || !secretMatches(secret, row.secret_sha256)) return fail('unknown gateway or bad secret');
+          principals.set(client, { kind: 'gateway', siteId: row.site_id, gatewayId: username });
+          done(null, true);
+        })
+        .catch((error: Error) => {
+          logger.error({ err: error.message }, 'broker authentication lookup failed');
+          fail('lookup failed');
+        });
+    },
+    authorizePublish(client, packet, callback) {
+      // Broker-internal publishes ($SYS, wills already authorized at connect) have no client.
+      if (!client) return callback(null);
+      const principal = principals.get(client);
+      if (principal && mayPublish(principal, packet.topic, packet.retain)) return callback(null);
+      refuse('publish', client, { topic: packet.topic, retain: packet.retain });
+      callback(new Error('publish not authorized'));
+    },
+    authorizeSubscribe(client, subscription, callback) {
+      const principal = principals.get(client);
+      if (principal && maySubscribe(principal, subscription.topic)) return callback(null, subscription);
+      refuse('subscribe', client, { topic: subscription.topic });
+      callback(null, null);
+    },
+  });
+
+  const server = net.createServer(aedes.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  logger.info({ host: options.host, port }, 'MQTT broker listening');
+  return {
+    port,
+    url: `mqtt://${options.host}:${port}`,
+    aedes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        aedes.close(() => server.close(() => resolve()));
+      }),
+  };
+}

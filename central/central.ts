@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import { newSecret } from './auth/secrets.ts';
+import { type RunningBroker, startBroker } from './broker/broker.ts';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
+import { migrate } from './db/migrate.ts';
+import { buildHttpServer } from './http/server.ts';
+import { MqttIngest } from './ingest/mqtt-ingest.ts';
+import { AlarmFeed } from './live/alarm-feed.ts';
+
+export interface CentralOptions {
+  /** Where the embedded PostgreSQL keeps its cluster; unused when `databaseUrl` is given. */
+  readonly dataDir: string;
+  /** An external PostgreSQL; otherwise the embedded one is started. */
+  readonly databaseUrl?: string | undefined;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly mqttHost: string;
+  readonly mqttPort: number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/**
+ * The alarm receiving centre in one process: database, broker, ingest, live feed and HTTP,
+ * started in dependency order and stopped in reverse.
+ */
+export class Central {
+  readonly #o: CentralOptions;
+  #embedded: EmbeddedDatabase | null = null;
+  #pool: pg.Pool | null = null;
+  #broker: RunningBroker | null = null;
+  #ingest: MqttIngest | null = null;
+  #feed: AlarmFeed | null = null;
+  #http: FastifyInstance | null = null;
+  #httpUrl = '';
+
+  constructor(options: CentralOptions) {
+    this.#o = options;
+  }
+
+  get pool(): pg.Pool {
+    if (!this.#pool) throw new Error('central is not started');
+    return this.#pool;
+  }
+
+  get mqttUrl(): string {
+    if (!this.#broker) throw new Error('central is not started');
+    return this.#broker.url;
+  }
+
+  get httpUrl(): string {
+    return this.#httpUrl;
+  }
+
+  get ingest(): MqttIngest {
+    if (!this.#ingest) throw new Error('central is not started');
+    return this.#ingest;
+  }
+
+  async start(): Promise<void> {
+    const { logger, metrics } = this.#o;
+    try {
+      let databaseUrl = this.#o.databaseUrl;
+      if (!databaseUrl) {
+        this.#embedded = await startEmbeddedPostgres(this.#o.dataDir, logger);
+        databaseUrl = this.#embedded.url;
+      }
+      this.#pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+      this.#pool.on('error', (error) =>
+        logger.error({ err: error.message }, 'idle database connection failed'),
+      );
+      await migrate(this.#pool, logger);
+
+      const centralSecret = newSecret();
+      this.#broker = await startBroker({
+        host: this.#o.mqttHost,
+        port: this.#o.mqttPort,
+        pool: this.#pool,
+        centralSecret,
+        logger: logger.child({ component: 'broker' }),
+        metrics,
+      });
+      this.#feed = new AlarmFeed(databaseUrl, logger.child({ component: 'feed' }));
+      await this.#feed.start();
+      this.#ingest = new MqttIngest({
+        brokerUrl: this.#broker.url,
+        secret: centralSecret,
+        pool: this.#pool,
+        logger: logger.child({ component: 'ingest' }),
+        metrics,
+      });
+      await this.#ingest.start();
+      this.#http = await buildHttpServer({
+        pool: this.#pool,
+        feed: this.#feed,
+        logger,
+        metrics,
+        secureCookies: false,
+      });
+      const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });
+      this.#httpUrl = address.replace('://127.0.0.1', '://localhost');
+      logger.info({ http: this.#httpUrl, mqtt: this.#broker.url }, 'central started');
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.#http?.close();
+    await this.#ingest?.stop();
+    await this.#feed?.stop();
+    await this.#broker?.close();
+    await this.#pool?.end();
+    await this.#embedded?.stop();
+    this.#http = null;
+    this.#ingest = null;
+    this.#feed = null;
+    this.#broker = null;
+    this.#pool = null;
+    this.#embedded = null;
+  }
+}

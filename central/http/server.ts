@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { httpServerOptions } from '../../lib/http.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
+import { openAlarmQueue } from '../alarms.ts';
+import { login, logout, type Operator, operatorForSession } from '../auth/operator-auth.ts';
+import type { AlarmFeed } from '../live/alarm-feed.ts';
+
+const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
+const SESSION_COOKIE = 'vigil_session';
+const SSE_KEEPALIVE_MS = 15_000;
+
+export interface HttpOptions {
+  readonly pool: pg.Pool;
+  readonly feed: AlarmFeed;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Mark the session cookie `Secure` (behind TLS). */
+  readonly secureCookies: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    operator: Operator | null;
+  }
+}
+
+/**
+ * The central's HTTP face: login, the alarm queue API, the live feed (Server-Sent Events) and the
+ * operator console page. Sessions are opaque random tokens in an HttpOnly, SameSite=Strict
+ * cookie; state-changing routes accept JSON only, which a cross-site form cannot send.
+ */
+export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
+  const { pool, feed, metrics } = options;
+  const app = Fastify(httpServerOptions(options.logger, 'http'));
+  await app.register(cookie);
+  app.decorateRequest('operator', null);
+
+  const requireOperator = async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = request.cookies[SESSION_COOKIE];
+    request.operator = token ? await operatorForSession(pool, token) : null;
+    if (!request.operator) {
+      metrics.increment('http_unauthorized_total');
+      return reply.code(401).send({ error: 'login required' });
+    }
+  };
+
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    metrics.increment('http_errors_total', { status: String(status) });
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.warn({ url: request.url, reason: error.message }, 'bad request');
+    return reply.code(status).send({ error: status >= 500 ? 'internal error' : error.message });
+  });
+
+  app.get('/', async (_request, reply) => reply.redirect('/console'));
+  app.get('/console', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'",
+      )
+      .header('x-frame-options', 'DENY')
+      .send(CONSOLE_PAGE),
+  );
+
+  app.get('/api/health', async () => {
+    await pool.query('SELECT 1');
+    return { status: 'ok' };
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4').send(metrics.render()),
+  );
+
+  app.post<{ Body: { username: string; password: string } }>(
+    '/api/session',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          properties: {
+            username: { type: 'string', maxLength: 120 },
+            password: { type: 'string', maxLength: 200 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await login(pool, request.body.username, request.body.password, request.ip);
+      if (!result.ok) {
+        metrics.increment('http_login_failures_total', { reason: result.reason });
+        return reply.code(result.reason === 'locked' ? 423 : 401).send({
+          error:
+            result.reason === 'locked' ? 'account locked; try again later' : 'wrong username or password',
+        });
+      }
+      reply.setCookie(SESSION_COOKIE, result.token, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: options.secureCookies,
+        expires: result.expiresAt,
+      });
+      return { operator: result.operator };
+    },
+  );
+
+  app.delete('/api/session', { preHandler: requireOperator }, async (request, reply) => {
+    await logout(pool, request.cookies[SESSION_COOKIE]!, request.operator!);
+    return reply.clearCookie(SESSION_COOKIE, { path: '/' }).send({ ok: true });
+  });
+
+  app.get('/api/me', { preHandler: requireOperator }, async (request) => ({ operator: request.operator }));
+
+  app.get('/api/alarms', { preHandler: requireOperator }, async () => ({
+    alarms: await openAlarmQueue(pool),
+  }));
+
+  app.get('/api/alarms/stream', { preHandler: requireOperator }, async (request, reply) => {
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (event: string, data: unknown) =>
+      out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // Subscribe before the snapshot, so nothing committed in between is missed; the page dedupes by id.
+    const unsubscribe = feed.subscribe((alarm) => send('alarm', alarm));
+    out.write('retry: 2000\n\n');
+    send('snapshot', await openAlarmQueue(pool));
+    const keepalive = setInterval(() => out.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+    metrics.increment('http_feed_connections_total');
+    request.raw.on('close', () => {
+      clearInterval(keepalive);
+      unsubscribe();
+    });
+  });
+
+  return app;
+}

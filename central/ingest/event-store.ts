@@ -1,0 +1,92 @@
+import type pg from 'pg';
+import { EVENT_TYPES } from '../../protocols/event-codes.ts';
+import type { AlarmEvent } from '../../protocols/messages.ts';
+import { type AlarmView, alarmById } from '../alarms.ts';
+
+export const ALARM_CHANNEL = 'vigil_alarms';
+
+export type StoreResult =
+  | { kind: 'stored'; alarm: AlarmView | null }
+  | { kind: 'duplicate' }
+  | { kind: 'rejected'; reason: string };
+
+/**
+ * Commit one event, exactly once. In the same transaction: open an alarm when the event type
+ * calls for one, mark the alarm restored on a restore, and NOTIFY the operator feed, so the
+ * feed sees an alarm only after it is durable and only once, on every central node.
+ */
+export async function storeEvent(
+  pool: pg.Pool,
+  event: AlarmEvent,
+  via: 'mqtt' | 'dc09',
+): Promise<StoreResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const inserted = await client.query(
+      `INSERT INTO events (id, site_id, gateway_id, seq, event_type, qualifier, cid, sia, class, priority,
+         device_id, device_name, zone, area, verified, verification, relates_to, text, occurred_at, recorded_at, via, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [
+        event.id,
+        event.siteId,
+        event.gatewayId,
+        event.seq,
+        event.eventType,
+        event.qualifier,
+        event.code.cid,
+        event.code.sia,
+        event.class,
+        event.priority,
+        event.device?.id ?? null,
+        event.device?.name ?? null,
+        event.zone,
+        event.area,
+        event.verification.verified,
+        JSON.stringify(event.verification),
+        event.relatesTo,
+        event.text,
+        event.occurredAt,
+        event.recordedAt,
+        via,
+        JSON.stringify(event),
+      ],
+    );
+    if (inserted.rowCount === 0) {
+      await client.query('ROLLBACK');
+      const { rows } = await pool.query<{ gateway_id: string }>(
+        'SELECT gateway_id FROM events WHERE id = $1',
+        [event.id],
+      );
+      return rows[0]?.gateway_id === event.gatewayId
+        ? { kind: 'duplicate' }
+        : { kind: 'rejected', reason: 'event id already used by another gateway' };
+    }
+
+    let alarmId: string | null = null;
+    if (event.qualifier === 'event' && EVENT_TYPES[event.eventType].handling === 'alarm') {
+      const { rows } = await client.query<{ id: string }>(
+        'INSERT INTO alarms (event_id, site_id, class, priority) VALUES ($1, $2, $3, $4) RETURNING id::text',
+        [event.id, event.siteId, event.class, event.priority],
+      );
+      alarmId = rows[0]!.id;
+    } else if (event.qualifier === 'restore' && event.relatesTo) {
+      const { rows } = await client.query<{ id: string }>(
+        `UPDATE alarms SET restored_at = $2 WHERE event_id = $1 AND site_id = $3 AND restored_at IS NULL
+         RETURNING id::text`,
+        [event.relatesTo, event.occurredAt, event.siteId],
+      );
+      alarmId = rows[0]?.id ?? null;
+    }
+    const alarm = alarmId ? await alarmById(client, alarmId) : null;
+    if (alarm) await client.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
+    await client.query('COMMIT');
+    return { kind: 'stored', alarm };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import type pg from 'pg';
+import { errorMessage } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
+import {
+  AlarmEventSchema,
+  decode,
+  encode,
+  GatewayStatusSchema,
+  HeartbeatSchema,
+} from '../../protocols/messages.ts';
+import { allGatewaysFilter, type ParsedTopic, parseTopic, topicFor } from '../../protocols/topics.ts';
+import { PROTOCOL_VERSION } from '../../protocols/version.ts';
+import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
+import { storeEvent } from './event-store.ts';
+
+export interface IngestOptions {
+  readonly brokerUrl: string;
+  readonly secret: string;
+  readonly pool: pg.Pool;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/**
+ * The central's MQTT ingest: validates every uplink message, commits events to PostgreSQL and
+ * only then acks them to the gateway. Messages of one gateway are handled in arrival order.
+ */
+export class MqttIngest {
+  readonly #o: IngestOptions;
+  #client: MqttClient | null = null;
+  readonly #perGateway = new Map<string, Promise<void>>();
+
+  constructor(options: IngestOptions) {
+    this.#o = options;
+    const { metrics } = options;
+    metrics.describe('ingest_rejected_total', 'Uplink messages refused, by reason');
+    metrics.describe('ingest_events_stored_total', 'Events committed to PostgreSQL');
+    metrics.describe('ingest_events_duplicate_total', 'Events received again and acked without storing');
+  }
+
+  async start(): Promise<void> {
+    const client = await mqtt.connectAsync(this.#o.brokerUrl, {
+      clientId: `central-ingest-${randomBytes(4).toString('hex')}`,
+      username: CENTRAL_MQTT_USER,
+      password: this.#o.secret,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 1000,
+    });
+    this.#client = client;
+    client.on('message', (topic, payload) => this.#route(topic, payload));
+    client.on('error', (error) => this.#o.logger.error({ err: error.message }, 'ingest MQTT error'));
+    await client.subscribeAsync((['event', 'heartbeat', 'status'] as const).map(allGatewaysFilter), {
+      qos: 1,
+    });
+    this.#o.logger.info({ broker: this.#o.brokerUrl }, 'ingest subscribed');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.#perGateway.values());
+    await this.#client?.endAsync();
+    this.#client = null;
+  }
+
+  /** Resolves once every message received so far has been handled. */
+  async idle(): Promise<void> {
+    await Promise.allSettled(this.#perGateway.values());
+  }
+
+  #route(topic: string, payload: Buffer): void {
+    const parsed = parseTopic(topic);
+    if (!parsed) {
+      this.#reject('bad-topic', topic, 'topic outside the layout');
+      return;
+    }
+    const key = `${parsed.siteId}/${parsed.gatewayId}`;
+    const previous = this.#perGateway.get(key) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.#handle(parsed, payload))
+      .catch((error) => {
+        this.#o.metrics.increment('ingest_errors_total');
+        this.#o.logger.error({ topic, err: errorMessage(error) }, 'ingest failed; the gateway will resend');
+      });
+    this.#perGateway.set(key, next);
+    void next.then(() => {
+      if (this.#perGateway.get(key) === next) this.#perGateway.delete(key);
+    });
+  }
+
+  async #handle(topic: ParsedTopic, payload: Buffer): Promise<void> {
+    if (topic.channel === 'event') return this.#handleEvent(topic, payload);
+    if (topic.channel === 'heartbeat') return this.#handleHeartbeat(topic, payload);
+    if (topic.channel === 'status') return this.#handleStatus(topic, payload);
+    this.#reject('unexpected-channel', topic.channel, 'not an uplink channel');
+  }
+
+  async #handleEvent(topic: ParsedTopic, payload: Buffer): Promise<void> {
+    const decoded = decode(AlarmEventSchema, payload);
+    if (!decoded.ok)
+      return this.#reject('invalid-event', `${topic.siteId}/${topic.gatewayId}`, decoded.reason);
+    const event = decoded.value;
+    if (event.siteId !== topic.siteId || event.gatewayId !== topic.gatewayId) {
+      return this.#reject(
+        'topic-mismatch',
+        `${topic.siteId}/${topic.gatewayId}`,
+        'payload names another site or gateway',
+      );
+    }
+    const result = await storeEvent(this.#o.pool, event, 'mqtt');
+    if (result.kind === 'rejected') return this.#reject('event-refused', event.id, result.reason);
+    this.#o.metrics.increment(
+      result.kind === 'stored' ? 'ingest_events_stored_total' : 'ingest_events_duplicate_total',
+    );
+    await this.#client?.publishAsync(
+      topicFor(event.siteId, event.gatewayId, 'ack'),
+      encode({ v: PROTOCOL_VERSION, type: 'ack', eventIds: [event.id], storedAt: new Date().toISOString() }),
+      { qos: 1 },
+    );
+  }
+
+  async #handleHeartbeat(topic: ParsedTopic, payload: Buffer): Promise<void> {
+    const decoded = decode(HeartbeatSchema, payload);
+    if (!decoded.ok)
+      return this.#reject('invalid-heartbeat', `${topic.siteId}/${topic.gatewayId}`, decoded.reason);
+    if (decoded.value.siteId !== topic.siteId || decoded.value.gatewayId !== topic.gatewayId) {
+      return this.#reject(
+        'topic-mismatch',
+        `${topic.siteId}/${topic.gatewayId}`,
+        'heartbeat names another gateway',
+      );
+    }
+    this.#o.metrics.increment('ingest_heartbeats_total');
+    await this.#o.pool.query(
+      'UPDATE gateways SET last_seen_at = now(), last_heartbeat = $3, online = true WHERE id = $1 AND site_id = $2',
+      [topic.gatewayId, topic.siteId, JSON.stringify(decoded.value)],
+    );
+  }
+
+  async #handleStatus(topic: ParsedTopic, payload: Buffer): Promise<void> {
+    const decoded = decode(GatewayStatusSchema, payload);
+    if (!decoded.ok)
+      return this.#reject('invalid-status', `${topic.siteId}/${topic.gatewayId}`, decoded.reason);
+    await this.#o.pool.query(
+      'UPDATE gateways SET online = $3, last_seen_at = now() WHERE id = $1 AND site_id = $2',
+      [topic.gatewayId, topic.siteId, decoded.value.state === 'online'],
+    );
+  }
+
+  #reject(reason: string, subject: string, detail: string): void {
+    this.#o.metrics.increment('ingest_rejected_total', { reason });
+    this.#o.logger.warn({ reason, subject, detail }, 'uplink message rejected');
+  }
+}

@@ -1,0 +1,72 @@
+import type pg from 'pg';
+import { IdentifierSchema } from '../protocols/messages.ts';
+import { hashPassword, newSecret, sha256 } from './auth/secrets.ts';
+
+/** Provisioning of sites, gateways and operators; every change leaves an audit row. */
+export interface SiteInput {
+  id: string;
+  name: string;
+  address?: string;
+  timeZone?: string;
+  kind?: 'residential' | 'business';
+}
+
+export async function upsertSite(pool: pg.Pool, site: SiteInput, actor: string): Promise<void> {
+  IdentifierSchema.parse(site.id);
+  await pool.query(
+    `INSERT INTO sites (id, name, address, time_zone, kind) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,
+       time_zone = EXCLUDED.time_zone, kind = EXCLUDED.kind`,
+    [site.id, site.name, site.address ?? '', site.timeZone ?? 'Europe/Amsterdam', site.kind ?? 'residential'],
+  );
+  await audit(pool, actor, 'site.upsert', site.id, { name: site.name });
+}
+
+/** Issue (or re-issue) a gateway's MQTT secret. Returned once; only its hash is stored. */
+export async function issueGatewaySecret(
+  pool: pg.Pool,
+  siteId: string,
+  gatewayId: string,
+  actor: string,
+): Promise<string> {
+  IdentifierSchema.parse(gatewayId);
+  const secret = newSecret();
+  const { rowCount } = await pool.query(
+    `INSERT INTO gateways (id, site_id, secret_sha256) VALUES ($1, $2, $3)
+     ON CONFLICT (id) DO UPDATE SET secret_sha256 = EXCLUDED.secret_sha256 WHERE gateways.site_id = EXCLUDED.site_id`,
+    [gatewayId, siteId, sha256(secret)],
+  );
+  if (rowCount !== 1) throw new Error(`gateway "${gatewayId}" belongs to another site`);
+  await audit(pool, actor, 'gateway.issue-secret', gatewayId, { siteId });
+  return secret;
+}
+
+export async function upsertOperator(
+  pool: pg.Pool,
+  operator: { username: string; displayName: string; password: string; role: 'operator' | 'supervisor' },
+  actor: string,
+): Promise<void> {
+  if (operator.password.length < 10) throw new Error('operator passwords need at least 10 characters');
+  await pool.query(
+    `INSERT INTO operators (username, display_name, password_hash, role) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (username) DO UPDATE SET display_name = EXCLUDED.display_name,
+       password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, failed_logins = 0, locked_until = NULL`,
+    [operator.username, operator.displayName, await hashPassword(operator.password), operator.role],
+  );
+  await audit(pool, actor, 'operator.upsert', operator.username, { role: operator.role });
+}
+
+export async function audit(
+  db: Pick<pg.Pool, 'query'>,
+  actor: string,
+  action: string,
+  subject: string | null,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
+  await db.query('INSERT INTO audit_log (actor, action, subject, detail) VALUES ($1, $2, $3, $4)', [
+    actor,
+    action,
+    subject,
+    JSON.stringify(detail),
+  ]);
+}

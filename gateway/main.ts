@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { JSONFilePreset } from 'lowdb/node';
+import { systemClock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import { type GatewayConfig, parseGatewayConfig } from './config.ts';
+import type { ArmingMode } from './domain/premises.ts';
+import { Gateway } from './gateway.ts';
+import { buildLocalApi } from './http/local-api.ts';
+
+/** Read and validate the gateway's lowdb configuration file; the error names the field and device. */
+export async function loadGatewayConfig(file: string): Promise<GatewayConfig> {
+  const db = await JSONFilePreset<unknown>(file, null);
+  if (db.data === null) throw new Error(`gateway config ${file} is missing or empty`);
+  return parseGatewayConfig(db.data, `gateway config ${file}`);
+}
+
+export interface RunningGateway {
+  readonly gateway: Gateway;
+  readonly localApiUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The gateway's composition root: config -> buses, outbox, uplink, local API. */
+export async function runGateway(options: {
+  config: GatewayConfig;
+  dataDir: string;
+  logger: Logger;
+  metrics: Metrics;
+  httpPort?: number;
+  initialMode?: ArmingMode;
+}): Promise<RunningGateway> {
+  const gateway = new Gateway({
+    config: options.config,
+    dataDir: path.resolve(options.dataDir),
+    clock: systemClock,
+    logger: options.logger,
+    metrics: options.metrics,
+    ...(options.initialMode ? { initialMode: options.initialMode } : {}),
+  });
+  await gateway.start();
+  let api: FastifyInstance | null = null;
+  try {
+    api = buildLocalApi(gateway, options.logger, options.metrics);
+    const url = await api.listen({
+      host: options.config.http.host,
+      port: options.httpPort ?? options.config.http.port,
+    });
+    return {
+      gateway,
+      localApiUrl: url.replace('://127.0.0.1', '://localhost'),
+      async stop() {
+        await api?.close();
+        await gateway.stop();
+      },
+    };
+  } catch (error) {
+    await api?.close();
+    await gateway.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { JSONFilePreset } from 'lowdb/node';
+import type { ArmingMode } from './domain/premises.ts';
+
+/** Arming state that must survive a restart (lowdb: rare, small writes, atomically replaced). */
+export interface PersistedState {
+  areas: Record<string, ArmingMode>;
+}
+
+export interface StateStore {
+  load(): PersistedState;
+  saveAreas(areas: Readonly<Record<number, ArmingMode>>): Promise<void>;
+}
+
+export async function openStateStore(dataDir: string, initial: PersistedState): Promise<StateStore> {
+  const db = await JSONFilePreset<PersistedState>(path.join(dataDir, 'state.json'), initial);
+  return {
+    load: () => structuredClone(db.data),
+    async saveAreas(areas) {
+      db.data.areas = Object.fromEntries(Object.entries(areas));
+      await db.write();
+    },
+  };
+}

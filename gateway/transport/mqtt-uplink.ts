@@ -1,0 +1,253 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
+import {
+  AckSchema,
+  type AlarmEvent,
+  type Command,
+  CommandSchema,
+  decode,
+  encode,
+  type Heartbeat,
+} from '../../protocols/messages.ts';
+import { parseTopic, topicFor } from '../../protocols/topics.ts';
+import { PROTOCOL_VERSION } from '../../protocols/version.ts';
+import type { JournalOutbox } from '../outbox/journal-outbox.ts';
+
+export interface UplinkOptions {
+  readonly url: string;
+  readonly siteId: string;
+  readonly gatewayId: string;
+  readonly secret: string;
+  readonly outbox: JournalOutbox;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly heartbeatMs: number;
+  readonly ackTimeoutMs: number;
+  readonly firmware: string;
+  readonly onCommand: (command: Command) => void;
+}
+
+/**
+ * The primary path: publishes every outbox event QoS 1 in sequence order, and drops it from the
+ * outbox only on the central's ack (sent after the central committed it). An event not acked
+ * within the ack timeout is published again; the central stores and shows it once.
+ */
+export class MqttUplink {
+  readonly #o: UplinkOptions;
+  #client: MqttClient | null = null;
+  /** Event ids published on the current connection, with when, awaiting the central's ack. */
+  readonly #inFlight = new Map<string, number>();
+  #heartbeatSeq = 0;
+  #heartbeatTimer: TimerHandle | null = null;
+  #retryTimer: TimerHandle | null = null;
+  #connected = false;
+
+  constructor(options: UplinkOptions) {
+    this.#o = options;
+    options.outbox.onAppend(() => this.pump());
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  async start(): Promise<void> {
+    const { siteId, gatewayId } = this.#o;
+    const statusTopic = topicFor(siteId, gatewayId, 'status');
+    const client = mqtt.connect(this.#o.url, {
+      clientId: `gw-${siteId}-${gatewayId}`,
+      username: gatewayId,
+      password: this.#o.secret,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      will: {
+        topic: statusTopic,
+        payload: encode({ v: PROTOCOL_VERSION, type: 'status', state: 'offline', at: null }),
+        qos: 1,
+        retain: true,
+      },
+    });
+    this.#client = client;
+    client.on('connect', () => this.#onConnect());
+    client.on('close', () => this.#onClose());
+    client.on('error', (error) => {
+      this.#o.metrics.increment('uplink_errors_total');
+      this.#o.logger.warn({ err: error.message }, 'uplink error');
+    });
+    client.on('message', (topic, payload) => this.#onMessage(topic, payload));
+    this.#scheduleRetry();
+    this.#scheduleHeartbeat();
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of [this.#heartbeatTimer, this.#retryTimer])
+      if (timer) this.#o.clock.clearTimeout(timer);
+    this.#heartbeatTimer = null;
+    this.#retryTimer = null;
+    const client = this.#client;
+    this.#client = null;
+    if (!client) return;
+    if (this.#connected) {
+      await client
+        .publishAsync(
+          topicFor(this.#o.siteId, this.#o.gatewayId, 'status'),
+          encode({
+            v: PROTOCOL_VERSION,
+            type: 'status',
+            state: 'offline',
+            at: new Date(this.#o.clock.now()).toISOString(),
+          }),
+          { qos: 1, retain: true },
+        )
+        .catch(() => undefined);
+    }
+    await client.endAsync();
+    this.#connected = false;
+  }
+
+  /** Publish every durable, unacked event that is not already in flight, oldest first. */
+  pump(): void {
+    const client = this.#client;
+    if (!client || !this.#connected) return;
+    const topic = topicFor(this.#o.siteId, this.#o.gatewayId, 'event');
+    for (const event of this.#o.outbox.pending()) {
+      if (this.#inFlight.has(event.id)) continue;
+      this.#publish(client, topic, event);
+    }
+  }
+
+  #publish(client: MqttClient, topic: string, event: AlarmEvent): void {
+    this.#inFlight.set(event.id, this.#o.clock.now());
+    this.#o.metrics.increment('uplink_events_published_total');
+    client.publish(topic, encode(event), { qos: 1 }, (error) => {
+      if (!error) return;
+      // Not delivered to the broker: forget it so the next pump or reconnect sends it again.
+      this.#inFlight.delete(event.id);
+      this.#o.metrics.increment('uplink_publish_failures_total');
+      this.#o.logger.warn({ eventId: event.id, err: error.message }, 'event publish failed; will retry');
+    });
+  }
+
+  #onConnect(): void {
+    const client = this.#client;
+    if (!client) return;
+    this.#connected = true;
+    this.#inFlight.clear();
+    this.#o.logger.info({ url: this.#o.url }, 'uplink connected');
+    const { siteId, gatewayId } = this.#o;
+    client.subscribe(
+      [topicFor(siteId, gatewayId, 'ack'), topicFor(siteId, gatewayId, 'command')],
+      { qos: 1 },
+      (error) => {
+        if (error) {
+          this.#o.logger.error({ err: error.message }, 'uplink subscribe refused');
+          this.#o.metrics.increment('uplink_errors_total');
+          return;
+        }
+        client.publish(
+          topicFor(siteId, gatewayId, 'status'),
+          encode({
+            v: PROTOCOL_VERSION,
+            type: 'status',
+            state: 'online',
+            at: new Date(this.#o.clock.now()).toISOString(),
+          }),
+          { qos: 1, retain: true },
+        );
+        this.#sendHeartbeat();
+        this.pump();
+      },
+    );
+  }
+
+  #onClose(): void {
+    if (this.#connected) this.#o.logger.warn('uplink disconnected; reconnecting');
+    this.#connected = false;
+    this.#inFlight.clear();
+  }
+
+  #onMessage(topic: string, payload: Buffer): void {
+    const parsed = parseTopic(topic);
+    if (!parsed || parsed.siteId !== this.#o.siteId || parsed.gatewayId !== this.#o.gatewayId) {
+      this.#reject('foreign-topic', `message on unexpected topic ${topic}`);
+      return;
+    }
+    if (parsed.channel === 'ack') {
+      const ack = decode(AckSchema, payload);
+      if (!ack.ok) {
+        this.#reject('bad-ack', ack.reason);
+        return;
+      }
+      for (const id of ack.value.eventIds) this.#inFlight.delete(id);
+      this.#o.outbox.ack(ack.value.eventIds).then(
+        (removed) => this.#o.metrics.increment('uplink_events_acked_total', {}, removed),
+        (error) => this.#o.logger.error({ err: error }, 'could not record ack'),
+      );
+      return;
+    }
+    if (parsed.channel === 'command') {
+      const command = decode(CommandSchema, payload);
+      if (!command.ok) {
+        this.#reject('bad-command', command.reason);
+        return;
+      }
+      this.#o.onCommand(command.value);
+      return;
+    }
+    this.#reject('unexpected-channel', `unexpected channel ${parsed.channel}`);
+  }
+
+  #reject(reason: string, detail: string): void {
+    this.#o.metrics.increment('uplink_rejected_messages_total', { reason });
+    this.#o.logger.warn({ reason, detail }, 'rejected message from central');
+  }
+
+  #sendHeartbeat(): void {
+    const client = this.#client;
+    if (!client || !this.#connected) return;
+    const heartbeat: Heartbeat = {
+      v: PROTOCOL_VERSION,
+      type: 'heartbeat',
+      siteId: this.#o.siteId,
+      gatewayId: this.#o.gatewayId,
+      path: 'primary',
+      seq: this.#heartbeatSeq++,
+      sentAt: new Date(this.#o.clock.now()).toISOString(),
+      outboxDepth: this.#o.outbox.depth,
+      firmware: this.#o.firmware,
+    };
+    client.publish(topicFor(this.#o.siteId, this.#o.gatewayId, 'heartbeat'), encode(heartbeat), { qos: 1 });
+  }
+
+  #scheduleHeartbeat(): void {
+    this.#heartbeatTimer = this.#o.clock.setTimeout(() => {
+      this.#sendHeartbeat();
+      this.#scheduleHeartbeat();
+    }, this.#o.heartbeatMs);
+  }
+
+  /** Events the broker took but the central never acked (central down, ack lost) go out again. */
+  #scheduleRetry(): void {
+    const interval = Math.max(250, Math.floor(this.#o.ackTimeoutMs / 2));
+    this.#retryTimer = this.#o.clock.setTimeout(() => {
+      const now = this.#o.clock.now();
+      let expired = 0;
+      for (const [id, sentAt] of this.#inFlight) {
+        if (now - sentAt >= this.#o.ackTimeoutMs) {
+          this.#inFlight.delete(id);
+          expired++;
+        }
+      }
+      if (expired > 0) {
+        this.#o.metrics.increment('uplink_ack_timeouts_total', {}, expired);
+        this.pump();
+      }
+      this.#scheduleRetry();
+    }, interval);
+  }
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/** Process configuration from the environment, validated once, with errors that name the variable. */
+const Port = z.coerce.number().int().min(0).max(65_535);
+
+const EnvSchema = z.object({
+  VIGIL_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  VIGIL_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  VIGIL_HTTP_PORT: Port.default(8080),
+  VIGIL_MQTT_HOST: z.string().min(1).default('127.0.0.1'),
+  VIGIL_MQTT_PORT: Port.default(1883),
+  VIGIL_GATEWAY_HTTP_PORT: Port.default(8081),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = EnvSchema.safeParse(source);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);
+  throw new Error(`invalid environment:\n${problems.join('\n')}`);
+}

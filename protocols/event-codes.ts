@@ -1,0 +1,202 @@
+/**
+ * The event catalogue: one row per kind of event the gateway can raise, with its Contact ID
+ * code, its SIA DC-03 codes (event / restore), its class and its priority.
+ * Codes follow SIA DC-05 (Contact ID) and the CID -> SIA mapping in docs/protocol.md.
+ */
+export const EVENT_CLASSES = ['security', 'safety', 'technical', 'schedule'] as const;
+export type EventClass = (typeof EVENT_CLASSES)[number];
+
+/** Operators handle security before safety before technical before schedule (SPEC §3). */
+export const CLASS_PRIORITY: Record<EventClass, number> = {
+  security: 1,
+  safety: 2,
+  technical: 3,
+  schedule: 4,
+};
+
+export interface EventType {
+  readonly cid: string;
+  readonly sia: { readonly event: string; readonly restore: string };
+  readonly class: EventClass;
+  /** `alarm` opens an alarm at the central; `log` is stored for history and supervision only. */
+  readonly handling: 'alarm' | 'log';
+  readonly title: string;
+}
+
+export const EVENT_TYPES = {
+  burglary: {
+    cid: '130',
+    sia: { event: 'BA', restore: 'BH' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Burglary',
+  },
+  'burglary-perimeter': {
+    cid: '131',
+    sia: { event: 'BA', restore: 'BH' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Perimeter burglary',
+  },
+  'burglary-interior': {
+    cid: '132',
+    sia: { event: 'BA', restore: 'BH' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Interior burglary',
+  },
+  'burglary-verifier': {
+    cid: '139',
+    sia: { event: 'BA', restore: 'BH' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Camera alarm (burglary verifier)',
+  },
+  tamper: {
+    cid: '137',
+    sia: { event: 'TA', restore: 'TR' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Tamper',
+  },
+  'sensor-tamper': {
+    cid: '144',
+    sia: { event: 'TA', restore: 'TR' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Sensor tamper',
+  },
+  panic: {
+    cid: '120',
+    sia: { event: 'PA', restore: 'PH' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Panic',
+  },
+  duress: {
+    cid: '121',
+    sia: { event: 'HA', restore: 'HH' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Duress',
+  },
+  holdup: {
+    cid: '122',
+    sia: { event: 'HA', restore: 'HH' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Hold-up (silent)',
+  },
+  'exit-error': {
+    cid: '374',
+    sia: { event: 'EA', restore: 'BH' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Exit error',
+  },
+  fire: {
+    cid: '110',
+    sia: { event: 'FA', restore: 'FH' },
+    class: 'safety',
+    handling: 'alarm',
+    title: 'Fire',
+  },
+  smoke: {
+    cid: '111',
+    sia: { event: 'FA', restore: 'FH' },
+    class: 'safety',
+    handling: 'alarm',
+    title: 'Smoke',
+  },
+  heat: {
+    cid: '114',
+    sia: { event: 'KA', restore: 'KH' },
+    class: 'safety',
+    handling: 'alarm',
+    title: 'Heat',
+  },
+  gas: {
+    cid: '151',
+    sia: { event: 'GA', restore: 'GH' },
+    class: 'safety',
+    handling: 'alarm',
+    title: 'Gas / CO',
+  },
+  medical: {
+    cid: '100',
+    sia: { event: 'MA', restore: 'MH' },
+    class: 'safety',
+    handling: 'alarm',
+    title: 'Medical',
+  },
+  water: {
+    cid: '113',
+    sia: { event: 'WA', restore: 'WH' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Water leak',
+  },
+  'mains-loss': {
+    cid: '301',
+    sia: { event: 'AT', restore: 'AR' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Mains power loss',
+  },
+  'system-battery-low': {
+    cid: '302',
+    sia: { event: 'YT', restore: 'YR' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'System battery low',
+  },
+  'device-battery-low': {
+    cid: '384',
+    sia: { event: 'XT', restore: 'XR' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Transmitter battery low',
+  },
+  'device-supervision-loss': {
+    cid: '381',
+    sia: { event: 'YC', restore: 'YK' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Device stopped checking in',
+  },
+  'sensor-trouble': {
+    cid: '380',
+    sia: { event: 'YX', restore: 'YZ' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Sensor trouble',
+  },
+  'communication-trouble': {
+    cid: '350',
+    sia: { event: 'YC', restore: 'YK' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Communication trouble',
+  },
+  'periodic-test': {
+    cid: '602',
+    sia: { event: 'RP', restore: 'RP' },
+    class: 'technical',
+    handling: 'log',
+    title: 'Periodic test report',
+  },
+  'opening-closing': {
+    cid: '401',
+    sia: { event: 'OP', restore: 'CL' },
+    class: 'schedule',
+    handling: 'log',
+    title: 'Disarm / arm by user',
+  },
+} as const satisfies Record<string, EventType>;
+
+export type EventTypeName = keyof typeof EVENT_TYPES;
+export const EVENT_TYPE_NAMES = Object.keys(EVENT_TYPES) as [EventTypeName, ...EventTypeName[]];
+
+export function eventType(name: EventTypeName): EventType {
+  return EVENT_TYPES[name];
+}

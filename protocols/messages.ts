@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { EVENT_CLASSES, EVENT_TYPE_NAMES } from './event-codes.ts';
+import { PROTOCOL_VERSION } from './version.ts';
+
+/** Site and gateway ids double as MQTT topic levels and log fields: keep them plain. */
+export const IdentifierSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, "-" and "_" only');
+
+const Timestamp = z.iso.datetime({ offset: true });
+const Version = z.literal(PROTOCOL_VERSION);
+
+export const VerificationSchema = z.strictObject({
+  verified: z.boolean(),
+  /** Which SPEC §4 rule verified the alarm; null while unverified. */
+  rule: z.enum(['dual-zone', 'tamper-plus-alarm', 'camera', 'person', 'audio']).nullable(),
+  supportingEventIds: z.array(z.uuid()).max(32),
+});
+
+export const AlarmEventSchema = z.strictObject({
+  v: Version,
+  type: z.literal('event'),
+  id: z.uuid(),
+  siteId: IdentifierSchema,
+  gatewayId: IdentifierSchema,
+  /** Gateway-local sequence number, strictly increasing: delivery order and gap detection. */
+  seq: z.number().int().nonnegative(),
+  eventType: z.enum(EVENT_TYPE_NAMES),
+  qualifier: z.enum(['event', 'restore']),
+  code: z.strictObject({
+    cid: z.string().regex(/^[0-9A-F]{3}$/),
+    sia: z.string().regex(/^[A-Z]{2}$/),
+  }),
+  class: z.enum(EVENT_CLASSES),
+  priority: z.number().int().min(1).max(9),
+  device: z.strictObject({ id: IdentifierSchema, name: z.string().max(120) }).nullable(),
+  zone: z.number().int().min(0).max(999),
+  area: z.number().int().min(0).max(99),
+  verification: VerificationSchema,
+  /** The earlier event this one restores or verifies. */
+  relatesTo: z.uuid().nullable(),
+  text: z.string().max(256).default(''),
+  /** When the bus reported the signal (the device's or driver's clock). */
+  occurredAt: Timestamp,
+  /** When the gateway recorded the event in its outbox. */
+  recordedAt: Timestamp,
+});
+export type AlarmEvent = z.infer<typeof AlarmEventSchema>;
+
+export const HeartbeatSchema = z.strictObject({
+  v: Version,
+  type: z.literal('heartbeat'),
+  siteId: IdentifierSchema,
+  gatewayId: IdentifierSchema,
+  path: z.enum(['primary', 'backup']),
+  seq: z.number().int().nonnegative(),
+  sentAt: Timestamp,
+  /** Events written but not yet acknowledged by the central. */
+  outboxDepth: z.number().int().nonnegative(),
+  firmware: z.string().max(64),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/** Central -> gateway: these events are committed; the gateway may drop them from its outbox. */
+export const AckSchema = z.strictObject({
+  v: Version,
+  type: z.literal('ack'),
+  eventIds: z.array(z.uuid()).min(1).max(1000),
+  storedAt: Timestamp,
+});
+export type Ack = z.infer<typeof AckSchema>;
+
+export const CommandSchema = z.strictObject({
+  v: Version,
+  type: z.literal('command'),
+  id: z.uuid(),
+  issuedAt: Timestamp,
+  /** Who at the central asked for it, for the gateway's own audit log. */
+  issuedBy: z.string().min(1).max(120),
+  command: z.discriminatedUnion('name', [
+    z.strictObject({
+      name: z.literal('arm'),
+      area: z.number().int().min(0).max(99),
+      mode: z.enum(['away', 'home', 'night']),
+    }),
+    z.strictObject({ name: z.literal('disarm'), area: z.number().int().min(0).max(99) }),
+    z.strictObject({ name: z.literal('request-status') }),
+  ]),
+});
+export type Command = z.infer<typeof CommandSchema>;
+
+/** Retained on the status topic; the broker publishes the `offline` form as the gateway's last will. */
+export const GatewayStatusSchema = z.strictObject({
+  v: Version,
+  type: z.literal('status'),
+  state: z.enum(['online', 'offline']),
+  at: Timestamp.nullable(),
+});
+export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Decode one wire payload: JSON first, then the schema; the reason names the offending field. */
+export function decode<T>(schema: z.ZodType<T>, payload: Buffer | string): ParseResult<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'payload is not valid JSON' };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : '(root)';
+  return { ok: false, reason: `${where}: ${issue?.message ?? 'invalid'}` };
+}
+
+export function encode(message: AlarmEvent | Heartbeat | Ack | Command | GatewayStatus): Buffer {
+  return Buffer.from(JSON.stringify(message));
+}
