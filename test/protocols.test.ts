@@ -1,0 +1,68 @@
+import test from 'ava';
+import {
+  AckSchema,
+  AlarmEventSchema,
+  CLASS_PRIORITY,
+  decode,
+  EVENT_TYPES,
+  encode,
+  parseTopic,
+  topicFor,
+} from '../protocols/index.ts';
+import { sampleEvent } from './helpers/events.ts';
+
+test('a valid event survives encode and decode unchanged', (t) => {
+  const event = sampleEvent();
+  const decoded = decode(AlarmEventSchema, encode(event));
+  t.deepEqual(decoded, { ok: true, value: event });
+});
+
+const badEvents: Array<[string, unknown, RegExp]> = [
+  ['not JSON', '{"v":1,', /not valid JSON/],
+  ['unknown version', { ...sampleEvent(), v: 2 }, /^v:/],
+  ['non-uuid id', { ...sampleEvent(), id: 'abc' }, /^id:/],
+  ['unknown event type', { ...sampleEvent(), eventType: 'alien' }, /^eventType:/],
+  ['site id with a topic wildcard', { ...sampleEvent(), siteId: 'a/+' }, /^siteId:/],
+  ['lower-case SIA code', { ...sampleEvent(), code: { cid: '130', sia: 'ba' } }, /^code\.sia:/],
+  ['extra field', { ...sampleEvent(), injected: true }, /injected|Unrecognized/],
+  ['negative seq', { ...sampleEvent(), seq: -1 }, /^seq:/],
+  ['missing timestamp', { ...sampleEvent(), occurredAt: undefined }, /^occurredAt:/],
+];
+for (const [name, input, reason] of badEvents) {
+  test(`an event with ${name} is refused with a reason naming the field`, (t) => {
+    const result = decode(AlarmEventSchema, typeof input === 'string' ? input : JSON.stringify(input));
+    t.false(result.ok);
+    if (!result.ok) t.regex(result.reason, reason);
+  });
+}
+
+test('an ack needs at least one event id', (t) => {
+  const result = decode(
+    AckSchema,
+    JSON.stringify({ v: 1, type: 'ack', eventIds: [], storedAt: new Date().toISOString() }),
+  );
+  t.false(result.ok);
+});
+
+test('topics round-trip and foreign topics are not parsed', (t) => {
+  t.deepEqual(parseTopic(topicFor('site-a', 'gw-1', 'event')), {
+    siteId: 'site-a',
+    gatewayId: 'gw-1',
+    channel: 'event',
+  });
+  t.is(parseTopic('vigil/v1/site-a/gw-1/bogus'), null);
+  t.is(parseTopic('vigil/v2/site-a/gw-1/event'), null);
+  t.is(parseTopic('vigil/v1/site-a/event'), null);
+  t.is(parseTopic('vigil/v1/site-a/gw-1/event/extra'), null);
+});
+
+test('every event type has a 3-digit Contact ID code, two-letter SIA codes and a class priority', (t) => {
+  for (const [name, type] of Object.entries(EVENT_TYPES)) {
+    t.regex(type.cid, /^[0-9]{3}$/, name);
+    t.regex(type.sia.event, /^[A-Z]{2}$/, name);
+    t.regex(type.sia.restore, /^[A-Z]{2}$/, name);
+    t.true(CLASS_PRIORITY[type.class] >= 1, name);
+  }
+  t.true(CLASS_PRIORITY.security < CLASS_PRIORITY.safety);
+  t.true(CLASS_PRIORITY.safety < CLASS_PRIORITY.technical);
+});
