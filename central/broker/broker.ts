@@ -89,7 +89,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
   });
 
-  const server = net.createServer(aedes.handle);
+  // Alarm traffic is many small packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms a hop.
+  const server = net.createServer({ noDelay: true }, aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { disableNagle } from '../../lib/mqtt.ts';
 import {
   AlarmEventSchema,
   decode,
@@ -51,6 +52,7 @@ export class MqttIngest {
       reconnectPeriod: 1000,
     });
     this.#client = client;
+    disableNagle(client);
     client.on('message', (topic, payload) => this.#route(topic, payload));
     client.on('error', (error) => this.#o.logger.error({ err: error.message }, 'ingest MQTT error'));
     await client.subscribeAsync((['event', 'heartbeat', 'status'] as const).map(allGatewaysFilter), {

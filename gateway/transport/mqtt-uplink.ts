@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { disableNagle } from '../../lib/mqtt.ts';
 import {
   AckSchema,
   type AlarmEvent,
@@ -73,6 +74,7 @@ export class MqttUplink {
       },
     });
     this.#client = client;
+    disableNagle(client);
     client.on('connect', () => this.#onConnect());
     client.on('close', () => this.#onClose());
     client.on('error', (error) => {
