@@ -1,10 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { parseGatewayConfig } from '../gateway/config.ts';
-import { runGateway } from '../gateway/main.ts';
-import { createLogger } from '../lib/logger.ts';
-import { Metrics } from '../lib/metrics.ts';
-import { eventually, loginCookie, startTestCentral, tempDir } from '../test/helpers/central.ts';
+import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
 import { measureRawHop } from './raw-hop.ts';
 import { type BenchRow, percentile, round } from './stats.ts';
@@ -18,22 +14,9 @@ const HOPS = Number(process.env.VIGIL_BENCH_HOPS ?? 2000);
 
 async function measureEndToEnd(alarms: number): Promise<number[]> {
   const env = await startTestCentral();
-  const secret = await env.addGateway('bench-site', 'bench-gw');
-  const config = parseGatewayConfig({
-    siteId: 'bench-site',
-    gatewayId: 'bench-gw',
-    central: { mqttUrl: env.central.mqttUrl, secret },
-    http: { host: '127.0.0.1', port: 0 },
-    areas: [{ id: 1, name: 'Bench' }],
-    devices: [{ id: 'panic', name: 'Panic button', bus: 'simulated', type: 'panic', zone: 1, area: 1 }],
-  });
-  const gw = await runGateway({
-    config,
-    dataDir: tempDir('bench-gw'),
-    logger: createLogger('bench-gateway', 'silent'),
-    metrics: new Metrics(),
-  });
-  await eventually(() => gw.gateway.uplinkConnected, 'the gateway to connect');
+  const gw = await startTestGateway(env, 'bench-site', 'bench-gw', [
+    { id: 'panic', name: 'Panic button', type: 'panic' },
+  ]);
   const feed = await SseClient.open(
     `${env.central.httpUrl}/api/alarms/stream`,
     await loginCookie(env.central.httpUrl),

@@ -1,12 +1,16 @@
 import test from 'ava';
 import mqtt from 'mqtt';
-import { parseGatewayConfig } from '../gateway/config.ts';
-import { type RunningGateway, runGateway } from '../gateway/main.ts';
-import { createLogger } from '../lib/logger.ts';
-import { Metrics } from '../lib/metrics.ts';
+import type { RunningGateway } from '../gateway/main.ts';
 import { encode } from '../protocols/messages.ts';
 import { topicFor } from '../protocols/topics.ts';
-import { eventually, loginCookie, startTestCentral, type TestCentral, tempDir } from './helpers/central.ts';
+import {
+  connectAsGateway,
+  eventually,
+  loginCookie,
+  startTestCentral,
+  startTestGateway,
+  type TestCentral,
+} from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 import { SseClient } from './helpers/sse.ts';
 
@@ -16,26 +20,16 @@ let cookie: string;
 
 test.before(async () => {
   env = await startTestCentral();
-  const secret = await env.addGateway('site-e2e', 'gw-e2e');
-  const config = parseGatewayConfig({
-    siteId: 'site-e2e',
-    gatewayId: 'gw-e2e',
-    central: { mqttUrl: env.central.mqttUrl, secret },
-    http: { host: '127.0.0.1', port: 0 },
-    areas: [{ id: 1, name: 'Shop' }],
-    devices: [
-      { id: 'door', name: 'Shop door', bus: 'simulated', type: 'contact', zone: 1, area: 1 },
-      { id: 'smoke', name: 'Stockroom smoke', bus: 'simulated', type: 'smoke', zone: 2, area: 1 },
+  gw = await startTestGateway(
+    env,
+    'site-e2e',
+    'gw-e2e',
+    [
+      { id: 'door', name: 'Shop door', type: 'contact' },
+      { id: 'smoke', name: 'Stockroom smoke', type: 'smoke' },
     ],
-  });
-  gw = await runGateway({
-    config,
-    dataDir: tempDir('gateway'),
-    logger: createLogger('test-gateway', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
-    metrics: new Metrics(),
-    initialMode: 'away',
-  });
-  await eventually(() => gw.gateway.uplinkConnected, 'the gateway to connect');
+    'away',
+  );
   cookie = await loginCookie(env.central.httpUrl);
 });
 
@@ -92,12 +86,7 @@ test.serial(
 );
 
 test.serial('a duplicate delivery is stored and shown once, and acked both times', async (t) => {
-  const secret = await env.addGateway('site-dup', 'gw-dup');
-  const client = await mqtt.connectAsync(env.central.mqttUrl, {
-    username: 'gw-dup',
-    password: secret,
-    clientId: 'dup',
-  });
+  const client = await connectAsGateway(env, 'site-dup', 'gw-dup');
   const acks: string[] = [];
   client.on('message', (_topic, payload) =>
     acks.push(...(JSON.parse(payload.toString()).eventIds as string[])),
@@ -123,12 +112,7 @@ test.serial('a duplicate delivery is stored and shown once, and acked both times
 });
 
 test.serial('malformed and mismatched messages are refused, counted, and never become alarms', async (t) => {
-  const secret = await env.addGateway('site-bad', 'gw-bad');
-  const client = await mqtt.connectAsync(env.central.mqttUrl, {
-    username: 'gw-bad',
-    password: secret,
-    clientId: 'bad',
-  });
+  const client = await connectAsGateway(env, 'site-bad', 'gw-bad');
   const topic = topicFor('site-bad', 'gw-bad', 'event');
   await client.publishAsync(topic, Buffer.from('not json'), { qos: 1 });
   await client.publishAsync(topic, Buffer.from(JSON.stringify({ v: 1, type: 'event' })), { qos: 1 });
@@ -145,7 +129,7 @@ test.serial('malformed and mismatched messages are refused, counted, and never b
 });
 
 test.serial('the broker refuses bad credentials, foreign topics and foreign subscriptions', async (t) => {
-  const secret = await env.addGateway('site-acl', 'gw-acl');
+  const client = await connectAsGateway(env, 'site-acl', 'gw-acl');
   await t.throwsAsync(
     mqtt.connectAsync(env.central.mqttUrl, {
       username: 'gw-acl',
@@ -157,12 +141,6 @@ test.serial('the broker refuses bad credentials, foreign topics and foreign subs
   );
   t.true(env.metrics.get('broker_refused_total', { what: 'connect' }) >= 1);
 
-  const client = await mqtt.connectAsync(env.central.mqttUrl, {
-    username: 'gw-acl',
-    password: secret,
-    clientId: 'acl',
-    reconnectPeriod: 0,
-  });
   const refused = await t.throwsAsync<Error & { packet?: { granted?: number[] } }>(
     client.subscribeAsync(topicFor('site-e2e', 'gw-e2e', 'ack'), { qos: 1 }),
   );

@@ -68,7 +68,7 @@ export class MqttUplink {
       connectTimeout: 10_000,
       will: {
         topic: statusTopic,
-        payload: encode({ v: PROTOCOL_VERSION, type: 'status', state: 'offline', at: null }),
+        payload: statusMessage('offline', null),
         qos: 1,
         retain: true,
       },
@@ -98,12 +98,7 @@ export class MqttUplink {
       await client
         .publishAsync(
           topicFor(this.#o.siteId, this.#o.gatewayId, 'status'),
-          encode({
-            v: PROTOCOL_VERSION,
-            type: 'status',
-            state: 'offline',
-            at: new Date(this.#o.clock.now()).toISOString(),
-          }),
+          statusMessage('offline', new Date(this.#o.clock.now()).toISOString()),
           { qos: 1, retain: true },
         )
         .catch(() => undefined);
@@ -153,12 +148,7 @@ export class MqttUplink {
         }
         client.publish(
           topicFor(siteId, gatewayId, 'status'),
-          encode({
-            v: PROTOCOL_VERSION,
-            type: 'status',
-            state: 'online',
-            at: new Date(this.#o.clock.now()).toISOString(),
-          }),
+          statusMessage('online', new Date(this.#o.clock.now()).toISOString()),
           { qos: 1, retain: true },
         );
         this.#sendHeartbeat();
@@ -252,4 +242,9 @@ export class MqttUplink {
       this.#scheduleRetry();
     }, interval);
   }
+}
+
+/** The retained status: `online` on connect, `offline` on a clean stop and as the last will (no time). */
+function statusMessage(state: 'online' | 'offline', at: string | null): Buffer {
+  return encode({ v: PROTOCOL_VERSION, type: 'status', state, at });
 }

@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
 import { Central } from '../../central/central.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../../central/records.ts';
+import { type DeviceConfig, parseGatewayConfig } from '../../gateway/config.ts';
+import type { ArmingMode } from '../../gateway/domain/premises.ts';
+import { type RunningGateway, runGateway } from '../../gateway/main.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { Metrics } from '../../lib/metrics.ts';
 
@@ -84,4 +88,47 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A real gateway with simulated devices, connected to a test central. */
+export async function startTestGateway(
+  env: TestCentral,
+  siteId: string,
+  gatewayId: string,
+  devices: Array<Pick<DeviceConfig, 'id' | 'name' | 'type'>>,
+  initialMode?: ArmingMode,
+): Promise<RunningGateway> {
+  const secret = await env.addGateway(siteId, gatewayId);
+  const config = parseGatewayConfig({
+    siteId,
+    gatewayId,
+    central: { mqttUrl: env.central.mqttUrl, secret },
+    http: { host: '127.0.0.1', port: 0 },
+    areas: [{ id: 1, name: 'Premises' }],
+    devices: devices.map((d, index) => ({ ...d, bus: 'simulated', zone: index + 1, area: 1 })),
+  });
+  const gateway = await runGateway({
+    config,
+    dataDir: tempDir('gateway'),
+    logger: createLogger('test-gateway', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
+    metrics: new Metrics(),
+    ...(initialMode ? { initialMode } : {}),
+  });
+  await eventually(() => gateway.gateway.uplinkConnected, 'the gateway to connect');
+  return gateway;
+}
+
+/** A raw MQTT client holding a freshly issued gateway credential (to play a misbehaving gateway). */
+export async function connectAsGateway(
+  env: TestCentral,
+  siteId: string,
+  gatewayId: string,
+): Promise<MqttClient> {
+  const secret = await env.addGateway(siteId, gatewayId);
+  return mqtt.connectAsync(env.central.mqttUrl, {
+    username: gatewayId,
+    password: secret,
+    clientId: `raw-${gatewayId}`,
+    reconnectPeriod: 0,
+  });
 }
