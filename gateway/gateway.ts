@@ -6,7 +6,7 @@ import { newId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
-import type { AlarmEvent, Command } from '../protocols/messages.ts';
+import { type AlarmEvent, AlarmEventSchema, type Command } from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
 import type { DeviceConfig, GatewayConfig } from './config.ts';
 import {
@@ -170,10 +170,11 @@ export class Gateway {
     }
   }
 
+  /** Built and checked against the same schema the central applies, so the gateway never sends what it would refuse. */
   #toEvent(draft: EventDraft, seq: number): AlarmEvent {
     const type = eventType(draft.eventType);
     const device = draft.deviceId ? this.#ctx.devices.get(draft.deviceId) : undefined;
-    return {
+    return AlarmEventSchema.parse({
       v: PROTOCOL_VERSION,
       type: 'event',
       id: draft.id,
@@ -193,7 +194,7 @@ export class Gateway {
       text: draft.text,
       occurredAt: new Date(draft.occurredAt).toISOString(),
       recordedAt: new Date(this.#o.clock.now()).toISOString(),
-    };
+    });
   }
 
   #onCommand(command: Command): void {
