@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_TYPE_NAMES } from '../protocols/event-codes.ts';
 import { IdentifierSchema } from '../protocols/messages.ts';
 
 export const DEVICE_TYPES = [
@@ -14,8 +15,21 @@ export const DEVICE_TYPES = [
   'medical',
   'tamper',
   'camera',
+  'power-supply',
 ] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
+
+/** Intrusion detectors; every other type is a 24-hour zone or a supervision source. */
+export const INTRUSION_TYPES: readonly DeviceType[] = ['motion', 'contact', 'glassbreak', 'camera'];
+
+/**
+ * How an intrusion zone reacts while armed (SIA CP-01 terms):
+ * - `delay`: the entry/exit route; opening it starts the entry delay, and it is ignored during exit;
+ * - `follower`: ignored during exit and while an entry delay runs, instant otherwise;
+ * - `instant`: alarms at once whenever its area is armed in a mode it counts in.
+ */
+export const ZONE_KINDS = ['delay', 'follower', 'instant'] as const;
+export type ZoneKind = (typeof ZONE_KINDS)[number];
 
 export const DeviceConfigSchema = z.strictObject({
   id: IdentifierSchema,
@@ -24,13 +38,68 @@ export const DeviceConfigSchema = z.strictObject({
   type: z.enum(DEVICE_TYPES),
   zone: z.number().int().min(1).max(999),
   area: z.number().int().min(1).max(99),
+  /** Intrusion zones only; defaults: contacts are `instant`, motion and cameras `follower`. */
+  zoneKind: z.enum(ZONE_KINDS).optional(),
+  chime: z.boolean().default(false),
+  /** Intrusion zones may be bypassed unless this is false; 24-hour zones never. */
+  bypassable: z.boolean().default(true),
+  /** Check-in supervision: report the device lost after this much silence; null: not supervised. */
+  supervisionSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .nullable()
+    .default(null),
+  /** Bus-specific address (pin, serial zone number, Zigbee IEEE address…), used by the drivers. */
+  address: z.string().max(120).optional(),
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
 
 export const AreaConfigSchema = z.strictObject({
   id: z.number().int().min(1).max(99),
   name: z.string().min(1).max(120),
+  exitDelaySeconds: z.number().int().min(0).max(600).default(30),
+  entryDelaySeconds: z.number().int().min(0).max(600).default(30),
 });
+export type AreaConfig = z.infer<typeof AreaConfigSchema>;
+
+export const OUTPUT_KINDS = ['siren', 'strobe'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
+export const OutputConfigSchema = z.strictObject({
+  id: IdentifierSchema,
+  name: z.string().min(1).max(120),
+  kind: z.enum(OUTPUT_KINDS),
+  bus: z.enum(['simulated', 'gpio']),
+  address: z.string().max(120).optional(),
+  /** Areas whose alarms drive this output. */
+  areas: z.array(z.number().int().min(1).max(99)).min(1),
+});
+export type OutputConfig = z.infer<typeof OutputConfigSchema>;
+
+/** Which event types sound which outputs, after how long, for how long. The first matching rule wins. */
+export const OutputRuleSchema = z.strictObject({
+  eventTypes: z.array(z.enum(EVENT_TYPE_NAMES)).min(1),
+  siren: z.boolean(),
+  strobe: z.boolean(),
+  delaySeconds: z.number().int().min(0).max(600).default(0),
+  durationSeconds: z.number().int().min(10).max(1800).default(180),
+  /** Sound only while an area of the event is armed. */
+  armedOnly: z.boolean().default(false),
+});
+export type OutputRule = z.infer<typeof OutputRuleSchema>;
+
+export const UserSchema = z.strictObject({
+  id: IdentifierSchema,
+  name: z.string().min(1).max(120),
+  role: z.enum(['user', 'master', 'installer']),
+  /** scrypt hashes (`vigil gateway hash-code`); the codes themselves are never stored. */
+  codeHash: z.string().min(20),
+  duressCodeHash: z.string().min(20).optional(),
+  areas: z.array(z.number().int().min(1).max(99)).min(1),
+});
+export type UserConfig = z.infer<typeof UserSchema>;
 
 export const GatewayConfigSchema = z
   .strictObject({
@@ -52,11 +121,61 @@ export const GatewayConfigSchema = z
       .prefault({}),
     areas: z.array(AreaConfigSchema).min(1),
     devices: z.array(DeviceConfigSchema),
+    outputs: z.array(OutputConfigSchema).default([]),
+    outputRules: z.array(OutputRuleSchema).optional(),
+    users: z.array(UserSchema).default([]),
+    verification: z
+      .strictObject({
+        /** Two alarms further apart than this do not confirm each other. */
+        windowSeconds: z.number().int().min(10).max(7200).default(1800),
+        /** Pairs of zones that count as consecutive; when absent, zones n and n+1 of one area do. */
+        adjacentZones: z.array(z.tuple([z.number().int(), z.number().int()])).optional(),
+      })
+      .prefault({}),
+    supervision: z
+      .strictObject({
+        /** Mains loss is reported only if it lasts this long (SPEC §5: a per-contract setting). */
+        mainsDelaySeconds: z.number().int().min(0).max(7200).default(900),
+        periodicTestHours: z.number().int().min(1).max(168).default(24),
+      })
+      .prefault({}),
+    keypad: z
+      .strictObject({
+        maxFailures: z.number().int().min(3).max(10).default(5),
+        lockoutSeconds: z.number().int().min(30).max(3600).default(90),
+      })
+      .prefault({}),
+    walkTestMinutes: z.number().int().min(5).max(240).default(30),
+    homeAssistant: z
+      .strictObject({
+        mqttUrl: z.url({ protocol: /^mqtts?$/ }),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        discoveryPrefix: z.string().default('homeassistant'),
+      })
+      .optional(),
   })
   .superRefine((config, ctx) => {
     const areaIds = new Set(config.areas.map((a) => a.id));
     const seen = new Set<string>();
+    const zones = new Map<number, string>();
     config.devices.forEach((device, index) => {
+      const holder = zones.get(device.zone);
+      if (holder !== undefined && device.type !== 'power-supply') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', index, 'zone'],
+          message: `device "${device.id}" uses zone ${device.zone}, already used by "${holder}"`,
+        });
+      }
+      if (device.type !== 'power-supply') zones.set(device.zone, device.id);
+      if (device.zoneKind && !INTRUSION_TYPES.includes(device.type)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', index, 'zoneKind'],
+          message: `device "${device.id}" is a 24-hour ${device.type}: it has no zone kind`,
+        });
+      }
       if (seen.has(device.id)) {
         ctx.addIssue({
           code: 'custom',

@@ -1,72 +1,108 @@
 import path from 'node:path';
-import type { DeviceBus, DeviceSignal } from '../hardware/device-signal.ts';
+import type { DeviceBus } from '../hardware/device-signal.ts';
+import { type OutputDriver, SimulatedOutputs } from '../hardware/outputs.ts';
 import { SimulatedBus } from '../hardware/simulated-bus.ts';
-import type { Clock } from '../lib/clock.ts';
+import type { Clock, TimerHandle } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
 import { type AlarmEvent, AlarmEventSchema, type Command } from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
-import type { DeviceConfig, GatewayConfig } from './config.ts';
+import { type Identified, identify } from './auth/user-codes.ts';
+import type { DeviceConfig, GatewayConfig, UserConfig } from './config.ts';
+import { type ConfigStore, memoryConfigStore } from './config-store.ts';
+import { desiredOutputs } from './domain/output-rules.ts';
 import {
+  type ArmedMode,
   type ArmingMode,
-  type DomainContext,
   type EventDraft,
-  handleSignal,
-  initialPremises,
-  type Outcome,
-  type PremisesState,
-  setArming,
-} from './domain/premises.ts';
+  initialPanel,
+  keypadLocked,
+  type Notice,
+  nextDeadline,
+  type PanelContext,
+  type PanelInput,
+  type PanelState,
+  panelContext,
+  step,
+  zoneKind,
+} from './domain/panel.ts';
 import { JournalOutbox } from './outbox/journal-outbox.ts';
 import { openStateStore, type StateStore } from './state-store.ts';
 import { MqttUplink } from './transport/mqtt-uplink.ts';
 
-export const FIRMWARE_VERSION = 'vigil-gateway/0.1.0';
+export const FIRMWARE_VERSION = 'vigil-gateway/0.2.0';
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
+  /** Where installer changes are saved; in memory when absent. */
+  readonly configStore?: ConfigStore;
   readonly dataDir: string;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Initial arming mode of every area on the very first start (later starts restore the saved state). */
+  readonly outputs?: OutputDriver;
+  /** Arming mode of every area on the very first start (later starts restore the saved state). */
   readonly initialMode?: ArmingMode;
 }
 
+/** Who acts: a code typed on a keypad or in the app, or an authenticated central operator. */
+export type Actor = { readonly code: string; readonly source: string } | { readonly central: string };
+
+export type ActionResult = { ok: true } | { ok: false; status: 400 | 401 | 403 | 409 | 423; error: string };
+
+const ROLE_RANK: Record<UserConfig['role'], number> = { user: 0, master: 1, installer: 2 };
+
 /**
- * The gateway process minus its HTTP face: buses feed the premises logic, whose events are made
- * durable in the outbox before the uplink sends them.
+ * The gateway process minus its HTTP face: bus signals, people's actions, central commands and
+ * timer ticks all go through one serialized `step` of the pure panel; its events are made durable
+ * in the outbox before the uplink sends them, and its soundings drive the outputs.
  */
 export class Gateway {
-  readonly config: GatewayConfig;
-  readonly simulatedBus: SimulatedBus | null;
+  readonly simulatedBus: SimulatedBus;
+  readonly outputs: OutputDriver;
   readonly #o: GatewayOptions;
+  readonly #configStore: ConfigStore;
   readonly #buses: DeviceBus[];
-  readonly #ctx: DomainContext;
+  #ctx: PanelContext;
+  #state: PanelState;
   #outbox: JournalOutbox | null = null;
   #uplink: MqttUplink | null = null;
   #stateStore: StateStore | null = null;
-  #state: PremisesState;
-  /** Serializes domain steps and their outbox appends, so event order is signal order. */
+  #timer: TimerHandle | null = null;
+  #outputStates: Record<string, boolean> = {};
+  #savedModes = '';
+  #stopped = false;
+  readonly #notices: Array<Notice & { at: number }> = [];
+  readonly #noticeListeners = new Set<(notice: Notice & { at: number }) => void>();
+  /** Devices triggered in any walk test since start: the commissioning report's coverage. */
+  readonly #everWalkTested = new Set<string>();
+  /** Serializes panel steps and their outbox appends, so event order is input order. */
   #chain: Promise<unknown> = Promise.resolve();
 
   constructor(options: GatewayOptions) {
     this.#o = options;
-    this.config = options.config;
-    const devices = new Map<string, DeviceConfig>(options.config.devices.map((d) => [d.id, d]));
-    this.#ctx = { devices, newId };
-    const simulated = options.config.devices.filter((d) => d.bus === 'simulated').map((d) => d.id);
-    this.simulatedBus = simulated.length > 0 ? new SimulatedBus(simulated, options.clock) : null;
-    this.#buses = this.simulatedBus ? [this.simulatedBus] : [];
-    this.#state = initialPremises(options.config.areas.map((a) => a.id));
-    const unsupported = options.config.devices.filter((d) => d.bus !== 'simulated');
+    this.#configStore = options.configStore ?? memoryConfigStore(options.config);
+    const config = this.#configStore.read();
+    const unsupported = config.devices.filter((d) => d.bus !== 'simulated');
     if (unsupported.length > 0) {
       throw new Error(
         `devices on buses without a driver yet: ${unsupported.map((d) => `${d.id} (${d.bus})`).join(', ')}`,
       );
     }
+    this.#ctx = panelContext(config, newId);
+    this.simulatedBus = new SimulatedBus(
+      config.devices.filter((d) => d.bus === 'simulated').map((d) => d.id),
+      options.clock,
+    );
+    this.#buses = [this.simulatedBus];
+    this.outputs = options.outputs ?? new SimulatedOutputs();
+    this.#state = initialPanel(this.#ctx, options.clock.now());
+  }
+
+  get config(): GatewayConfig {
+    return this.#configStore.read();
   }
 
   get outbox(): JournalOutbox {
@@ -78,21 +114,23 @@ export class Gateway {
     return this.#uplink?.connected ?? false;
   }
 
-  get areas(): Readonly<Record<number, ArmingMode>> {
-    return this.#state.areas;
+  get panel(): PanelState {
+    return this.#state;
   }
 
   async start(): Promise<void> {
-    const { config, dataDir, clock, logger, metrics } = this.#o;
+    const { dataDir, clock, logger, metrics } = this.#o;
+    const config = this.config;
     const initialMode = this.#o.initialMode ?? 'disarmed';
     this.#stateStore = await openStateStore(dataDir, {
       areas: Object.fromEntries(config.areas.map((a) => [String(a.id), initialMode])),
     });
     const saved = this.#stateStore.load();
-    this.#state = {
-      ...this.#state,
-      areas: Object.fromEntries(config.areas.map((a) => [a.id, saved.areas[String(a.id)] ?? initialMode])),
-    };
+    const modes = Object.fromEntries(
+      config.areas.map((a) => [a.id, saved.areas[String(a.id)] ?? initialMode]),
+    );
+    this.#state = initialPanel(this.#ctx, clock.now(), modes);
+    this.#savedModes = JSON.stringify(modes);
     this.#outbox = JournalOutbox.open({ dir: path.join(dataDir, 'outbox'), logger, metrics });
     this.#uplink = new MqttUplink({
       url: config.central.mqttUrl,
@@ -110,11 +148,13 @@ export class Gateway {
     });
     for (const bus of this.#buses) {
       bus.onSignal((signal) => {
-        this.#enqueue(() => this.#onSignal(signal));
+        this.#o.metrics.increment('gateway_signals_total', { kind: signal.kind });
+        void this.#step({ type: 'signal', signal }).catch(() => undefined);
       });
       await bus.start();
     }
     await this.#uplink.start();
+    await this.#step({ type: 'tick' });
     logger.info(
       { siteId: config.siteId, gatewayId: config.gatewayId, devices: config.devices.length },
       'gateway started',
@@ -122,6 +162,8 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
     for (const bus of this.#buses) await bus.stop();
     await this.#chain.catch(() => undefined);
     await this.#uplink?.stop();
@@ -129,57 +171,281 @@ export class Gateway {
     this.#o.logger.info('gateway stopped');
   }
 
-  /** Resolves once every signal and command received so far is durable in the outbox. */
+  /** Resolves once every input received so far has been stepped and its events made durable. */
   settled(): Promise<void> {
     return this.#chain.then(() => undefined);
   }
 
-  async arm(area: number, mode: ArmingMode, user: string): Promise<void> {
-    await this.#enqueue(async () => {
-      const outcome = setArming(this.#state, area, mode, user, this.#o.clock.now(), this.#ctx);
-      await this.#apply(outcome, `arming area ${area}`);
-      if (!outcome.rejected) await this.#stateStore?.saveAreas(this.#state.areas);
+  onNotice(listener: (notice: Notice & { at: number }) => void): () => void {
+    this.#noticeListeners.add(listener);
+    return () => this.#noticeListeners.delete(listener);
+  }
+
+  recentNotices(): ReadonlyArray<Notice & { at: number }> {
+    return this.#notices;
+  }
+
+  outputState(): Readonly<Record<string, boolean>> {
+    return this.#outputStates;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // People's actions
+
+  async arm(area: number, mode: ArmedMode, actor: Actor, force = false): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'user', area);
+    if (!who.ok) return who;
+    const outcome = await this.#step({ type: 'arm', area, mode, user: who.name, force });
+    return outcome.error ? { ok: false, status: 409, error: outcome.error } : { ok: true };
+  }
+
+  async disarm(area: number, actor: Actor): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'user', area);
+    if (!who.ok) return who;
+    const outcome = await this.#step({ type: 'disarm', area, user: who.name, duress: who.duress });
+    return outcome.error ? { ok: false, status: 409, error: outcome.error } : { ok: true };
+  }
+
+  async bypass(deviceId: string, on: boolean, actor: Actor): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'master');
+    if (!who.ok) return who;
+    const outcome = await this.#step({ type: 'bypass', deviceId, bypassed: on, user: who.name });
+    return outcome.error ? { ok: false, status: 409, error: outcome.error } : { ok: true };
+  }
+
+  async walkTest(on: boolean, actor: Actor): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'installer');
+    if (!who.ok) return who;
+    const outcome = await this.#step({ type: 'walk-test', on, user: who.name });
+    return outcome.error ? { ok: false, status: 409, error: outcome.error } : { ok: true };
+  }
+
+  /** Whether the actor holds an installer code (for read-only installer views). */
+  async checkInstaller(actor: Actor): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'installer');
+    return who.ok ? { ok: true } : who;
+  }
+
+  /** Installer: add or replace a device in the registry (validated, saved, live at once for simulated devices). */
+  async saveDevice(device: DeviceConfig, actor: Actor): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'installer');
+    if (!who.ok) return who;
+    return this.#changeConfig(who.name, `device ${device.id} saved`, (draft) => {
+      const index = draft.devices.findIndex((d) => d.id === device.id);
+      if (index >= 0) draft.devices[index] = device;
+      else draft.devices.push(device);
     });
   }
 
-  #enqueue(step: () => Promise<void>): Promise<void> {
-    const next = this.#chain.then(step);
+  async removeDevice(deviceId: string, actor: Actor): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'installer');
+    if (!who.ok) return who;
+    if (!this.config.devices.some((d) => d.id === deviceId)) {
+      return { ok: false, status: 400, error: `unknown device "${deviceId}"` };
+    }
+    return this.#changeConfig(who.name, `device ${deviceId} removed`, (draft) => {
+      draft.devices = draft.devices.filter((d) => d.id !== deviceId);
+    });
+  }
+
+  /** The commissioning summary an installer signs off: devices, walk-test coverage, links, warnings. */
+  commissioning() {
+    const config = this.config;
+    const state = this.#state;
+    const walk = state.walkTest?.triggered ?? {};
+    const devices = config.devices.map((d) => ({
+      id: d.id,
+      name: d.name,
+      type: d.type,
+      bus: d.bus,
+      zone: d.zone,
+      area: d.area,
+      zoneKind: zoneKind(d),
+      supervisionSeconds: d.supervisionSeconds,
+      walkTested: walk[d.id] !== undefined || this.#everWalkTested.has(d.id),
+      lastSeen: state.lastSeen[d.id] ? new Date(state.lastSeen[d.id]!).toISOString() : null,
+      open: Boolean(state.openZones[d.id]),
+      bypassed: Boolean(state.bypassed[d.id]),
+      troubles: Object.keys(state.active)
+        .filter((key) => key.startsWith(`${d.id}:`))
+        .map((key) => key.slice(d.id.length + 1)),
+    }));
+    const warnings: string[] = [];
+    const untested = devices.filter((d) => !d.walkTested && d.type !== 'power-supply');
+    if (untested.length > 0) warnings.push(`not walk-tested: ${untested.map((d) => d.id).join(', ')}`);
+    if (!config.users.some((u) => u.role !== 'installer'))
+      warnings.push('no user codes: the homeowner cannot arm');
+    if (config.outputs.length === 0) warnings.push('no siren or strobe configured');
+    if (!this.uplinkConnected) warnings.push('not connected to the central');
+    for (const area of config.areas) {
+      if (!config.devices.some((d) => d.area === area.id))
+        warnings.push(`area ${area.id} (${area.name}) has no devices`);
+    }
+    return {
+      siteId: config.siteId,
+      gatewayId: config.gatewayId,
+      firmware: FIRMWARE_VERSION,
+      uplink: this.uplinkConnected ? 'connected' : 'disconnected',
+      outboxDepth: this.#outbox?.depth ?? 0,
+      areas: config.areas.map((a) => ({
+        ...a,
+        mode: state.areas[a.id]?.mode,
+        phase: state.areas[a.id]?.phase,
+      })),
+      devices,
+      outputs: config.outputs,
+      users: config.users.map(({ id, name, role, areas }) => ({ id, name, role, areas })),
+      walkTest: state.walkTest ? { until: new Date(state.walkTest.until).toISOString() } : null,
+      ready: warnings.length === 0,
+      warnings,
+    };
+  }
+
+  async #changeConfig(
+    user: string,
+    what: string,
+    change: (draft: GatewayConfig) => void,
+  ): Promise<ActionResult> {
+    try {
+      await this.#enqueue(async () => {
+        const config = await this.#configStore.update(change);
+        this.#ctx = panelContext(config, newId);
+        const simulated = config.devices.filter((d) => d.bus === 'simulated').map((d) => d.id);
+        this.simulatedBus.setDevices(simulated);
+        this.#o.logger.info({ user }, what);
+      });
+      return { ok: true };
+    } catch (error) {
+      this.#o.metrics.increment('gateway_rejected_inputs_total', { what: 'config' });
+      return { ok: false, status: 400, error: (error as Error).message };
+    }
+  }
+
+  async #authorize(
+    actor: Actor,
+    role: UserConfig['role'],
+    area?: number,
+  ): Promise<{ ok: true; name: string; duress: boolean } | Extract<ActionResult, { ok: false }>> {
+    if ('central' in actor) return { ok: true, name: actor.central, duress: false };
+    if (keypadLocked(this.#state, this.#o.clock.now())) {
+      this.#o.metrics.increment('gateway_code_refused_total', { reason: 'locked' });
+      return { ok: false, status: 423, error: 'too many wrong codes; keypad locked, try again later' };
+    }
+    const found: Identified | null = await identify(this.config.users, actor.code);
+    if (!found) {
+      this.#o.metrics.increment('gateway_code_refused_total', { reason: 'wrong' });
+      this.#o.logger.warn({ source: actor.source }, 'wrong code');
+      await this.#step({ type: 'code-failure', source: actor.source });
+      return { ok: false, status: 401, error: 'wrong code' };
+    }
+    const { user, duress } = found;
+    if (ROLE_RANK[user.role] < ROLE_RANK[role] || (area !== undefined && !user.areas.includes(area))) {
+      this.#o.metrics.increment('gateway_code_refused_total', { reason: 'not-allowed' });
+      return { ok: false, status: 403, error: `${user.name} may not do this` };
+    }
+    return { ok: true, name: user.name, duress };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The one path through the panel
+
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#chain.then(work);
     this.#chain = next.catch((error) => this.#o.logger.error({ err: error }, 'gateway step failed'));
     return next;
   }
 
-  async #onSignal(signal: DeviceSignal): Promise<void> {
-    this.#o.metrics.increment('gateway_signals_total', { kind: signal.kind });
-    await this.#apply(handleSignal(this.#state, signal, this.#ctx), `signal from ${signal.deviceId}`);
+  #step(input: PanelInput) {
+    return this.#enqueue(async () => {
+      const now = this.#o.clock.now();
+      const outcome = step(this.#state, input, now, this.#ctx);
+      this.#state = outcome.state;
+      if (outcome.error && input.type === 'signal') {
+        this.#o.metrics.increment('gateway_rejected_inputs_total', { what: 'signal' });
+        this.#o.logger.warn({ reason: outcome.error }, 'signal rejected');
+      }
+      for (const draft of outcome.drafts) await this.#record(draft);
+      for (const notice of outcome.notices) this.#notice(notice, now);
+      await this.#driveOutputs(now);
+      await this.#saveModes();
+      this.#schedule(now);
+      return outcome;
+    });
   }
 
-  async #apply(outcome: Outcome, what: string): Promise<void> {
-    if (outcome.rejected) {
-      this.#o.metrics.increment('gateway_rejected_inputs_total');
-      this.#o.logger.warn({ reason: outcome.rejected }, `rejected ${what}`);
-      throw new Error(outcome.rejected);
+  async #record(draft: EventDraft): Promise<void> {
+    const event = await this.outbox.append((seq) => this.#toEvent(draft, seq));
+    this.#o.metrics.increment('gateway_events_total', { eventType: event.eventType });
+    this.#o.logger.info(
+      {
+        eventId: event.id,
+        eventType: event.eventType,
+        qualifier: event.qualifier,
+        zone: event.zone,
+        text: event.text,
+      },
+      'event recorded',
+    );
+  }
+
+  #notice(notice: Notice, at: number): void {
+    if (notice.kind === 'walk-test-trigger' && notice.deviceId) {
+      this.#everWalkTested.add(notice.deviceId);
+      this.#o.logger.info({ deviceId: notice.deviceId, signal: notice.detail }, 'walk test trigger');
     }
-    this.#state = outcome.state;
-    for (const draft of outcome.drafts) {
-      const event = await this.outbox.append((seq) => this.#toEvent(draft, seq));
-      this.#o.metrics.increment('gateway_events_total', { eventType: event.eventType });
-      this.#o.logger.info(
-        { eventId: event.id, eventType: event.eventType, qualifier: event.qualifier, zone: event.zone },
-        'event recorded',
-      );
+    const stamped = { ...notice, at };
+    this.#notices.push(stamped);
+    if (this.#notices.length > 200) this.#notices.shift();
+    for (const listener of this.#noticeListeners) listener(stamped);
+  }
+
+  async #driveOutputs(now: number): Promise<void> {
+    const desired = desiredOutputs(this.config.outputs, this.#state.soundings, now);
+    for (const [outputId, on] of Object.entries(desired)) {
+      if ((this.#outputStates[outputId] ?? false) === on) continue;
+      try {
+        await this.outputs.set(outputId, on);
+        this.#outputStates = { ...this.#outputStates, [outputId]: on };
+        this.#o.logger.info({ outputId, on }, 'output');
+      } catch (error) {
+        this.#o.metrics.increment('gateway_output_errors_total');
+        this.#o.logger.error({ outputId, err: (error as Error).message }, 'output failed');
+      }
     }
+  }
+
+  async #saveModes(): Promise<void> {
+    const modes = Object.fromEntries(Object.entries(this.#state.areas).map(([id, a]) => [id, a.mode]));
+    const serialized = JSON.stringify(modes);
+    if (serialized === this.#savedModes) return;
+    this.#savedModes = serialized;
+    await this.#stateStore?.saveAreas(modes);
+  }
+
+  #schedule(now: number): void {
+    if (this.#stopped) return;
+    if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
+    const at = nextDeadline(this.#state, this.#ctx, now);
+    this.#timer = this.#o.clock.setTimeout(
+      () => {
+        this.#timer = null;
+        void this.#step({ type: 'tick' }).catch(() => undefined);
+      },
+      Math.max(0, at - now),
+    );
   }
 
   /** Built and checked against the same schema the central applies, so the gateway never sends what it would refuse. */
   #toEvent(draft: EventDraft, seq: number): AlarmEvent {
     const type = eventType(draft.eventType);
     const device = draft.deviceId ? this.#ctx.devices.get(draft.deviceId) : undefined;
+    const config = this.config;
     return AlarmEventSchema.parse({
       v: PROTOCOL_VERSION,
       type: 'event',
       id: draft.id,
-      siteId: this.config.siteId,
-      gatewayId: this.config.gatewayId,
+      siteId: config.siteId,
+      gatewayId: config.gatewayId,
       seq,
       eventType: draft.eventType,
       qualifier: draft.qualifier,
@@ -202,8 +468,9 @@ export class Gateway {
       { commandId: command.id, name: command.command.name, by: command.issuedBy },
       'command',
     );
+    const actor: Actor = { central: command.issuedBy };
     const c = command.command;
-    if (c.name === 'arm') void this.arm(c.area, c.mode, command.issuedBy).catch(() => undefined);
-    else if (c.name === 'disarm') void this.arm(c.area, 'disarmed', command.issuedBy).catch(() => undefined);
+    if (c.name === 'arm') void this.arm(c.area, c.mode, actor);
+    else if (c.name === 'disarm') void this.disarm(c.area, actor);
   }
 }

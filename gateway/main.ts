@@ -5,7 +5,8 @@ import { systemClock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { type GatewayConfig, parseGatewayConfig } from './config.ts';
-import type { ArmingMode } from './domain/premises.ts';
+import type { ConfigStore } from './config-store.ts';
+import type { ArmingMode } from './domain/panel.ts';
 import { Gateway } from './gateway.ts';
 import { buildLocalApi } from './http/local-api.ts';
 
@@ -28,11 +29,13 @@ export async function runGateway(options: {
   dataDir: string;
   logger: Logger;
   metrics: Metrics;
+  configStore?: ConfigStore;
   httpPort?: number;
   initialMode?: ArmingMode;
 }): Promise<RunningGateway> {
   const gateway = new Gateway({
     config: options.config,
+    ...(options.configStore ? { configStore: options.configStore } : {}),
     dataDir: path.resolve(options.dataDir),
     clock: systemClock,
     logger: options.logger,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { JSONFilePreset } from 'lowdb/node';
-import type { ArmingMode } from './domain/premises.ts';
+import type { ArmingMode } from './domain/panel.ts';
 
 /** Arming state that must survive a restart (lowdb: rare, small writes, atomically replaced). */
 export interface PersistedState {

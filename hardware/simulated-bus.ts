@@ -9,7 +9,7 @@ import { SIGNAL_KINDS } from './device-signal.ts';
 export class SimulatedBus implements DeviceBus {
   readonly name = 'simulated';
   readonly #listeners: SignalListener[] = [];
-  readonly #devices: Set<string>;
+  #devices: Set<string>;
   readonly #clock: Clock;
   #running = false;
 
@@ -28,6 +28,11 @@ export class SimulatedBus implements DeviceBus {
 
   onSignal(listener: SignalListener): void {
     this.#listeners.push(listener);
+  }
+
+  /** Installers add and remove simulated devices while the gateway runs. */
+  setDevices(deviceIds: Iterable<string>): void {
+    this.#devices = new Set(deviceIds);
   }
 
   get deviceIds(): string[] {

@@ -18,8 +18,11 @@ export interface EventType {
   readonly cid: string;
   readonly sia: { readonly event: string; readonly restore: string };
   readonly class: EventClass;
-  /** `alarm` opens an alarm at the central; `log` is stored for history and supervision only. */
-  readonly handling: 'alarm' | 'log';
+  /**
+   * `alarm` opens an alarm at the central; `log` is stored for history and supervision only;
+   * `verification` updates the alarm named by `relatesTo` (SPEC §4).
+   */
+  readonly handling: 'alarm' | 'log' | 'verification';
   readonly title: string;
 }
 
@@ -45,12 +48,19 @@ export const EVENT_TYPES = {
     handling: 'alarm',
     title: 'Interior burglary',
   },
-  'burglary-verifier': {
-    cid: '139',
+  'camera-alarm': {
+    cid: '130',
     sia: { event: 'BA', restore: 'BH' },
     class: 'security',
     handling: 'alarm',
-    title: 'Camera alarm (burglary verifier)',
+    title: 'Camera alarm output',
+  },
+  'alarm-verified': {
+    cid: '139',
+    sia: { event: 'BV', restore: 'BV' },
+    class: 'security',
+    handling: 'verification',
+    title: 'Alarm verified',
   },
   tamper: {
     cid: '137',
@@ -93,6 +103,34 @@ export const EVENT_TYPES = {
     class: 'security',
     handling: 'alarm',
     title: 'Exit error',
+  },
+  'failed-arming': {
+    cid: '454',
+    sia: { event: 'CI', restore: 'CI' },
+    class: 'schedule',
+    handling: 'alarm',
+    title: 'Failed to arm',
+  },
+  'wrong-code': {
+    cid: '461',
+    sia: { event: 'JA', restore: 'JA' },
+    class: 'security',
+    handling: 'alarm',
+    title: 'Repeated wrong code entry',
+  },
+  'zone-bypass': {
+    cid: '570',
+    sia: { event: 'BB', restore: 'BU' },
+    class: 'schedule',
+    handling: 'log',
+    title: 'Zone bypassed / unbypassed',
+  },
+  'walk-test': {
+    cid: '607',
+    sia: { event: 'TS', restore: 'TE' },
+    class: 'technical',
+    handling: 'log',
+    title: 'Walk test started / ended',
   },
   fire: {
     cid: '110',
@@ -177,6 +215,13 @@ export const EVENT_TYPES = {
     class: 'technical',
     handling: 'alarm',
     title: 'Communication trouble',
+  },
+  'periodic-test-trouble': {
+    cid: '608',
+    sia: { event: 'TX', restore: 'TX' },
+    class: 'technical',
+    handling: 'log',
+    title: 'Periodic test report, trouble present',
   },
   'periodic-test': {
     cid: '602',

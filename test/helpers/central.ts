@@ -5,7 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Central } from '../../central/central.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../../central/records.ts';
 import { type DeviceConfig, parseGatewayConfig } from '../../gateway/config.ts';
-import type { ArmingMode } from '../../gateway/domain/premises.ts';
+import type { ArmingMode } from '../../gateway/domain/panel.ts';
 import { type RunningGateway, runGateway } from '../../gateway/main.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { Metrics } from '../../lib/metrics.ts';
