@@ -1,4 +1,4 @@
-import { JSONFilePreset } from 'lowdb/node';
+import { openJsonFile } from '../lib/json-file.ts';
 import { type GatewayConfig, parseGatewayConfig } from './config.ts';
 
 /**
@@ -11,7 +11,7 @@ export interface ConfigStore {
 }
 
 export async function openConfigStore(file: string): Promise<ConfigStore> {
-  const db = await JSONFilePreset<unknown>(file, null);
+  const db = await openJsonFile<unknown>(file, null);
   if (db.data === null) throw new Error(`gateway config ${file} is missing or empty`);
   let current = parseGatewayConfig(db.data, `gateway config ${file}`);
   return {

@@ -162,6 +162,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    if (this.#stopped) return;
     this.#stopped = true;
     if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
     for (const bus of this.#buses) await bus.stop();

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { JSONFilePreset } from 'lowdb/node';
+import { openJsonFile } from '../lib/json-file.ts';
 import { systemClock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
@@ -12,7 +12,7 @@ import { buildLocalApi } from './http/local-api.ts';
 
 /** Read and validate the gateway's lowdb configuration file; the error names the field and device. */
 export async function loadGatewayConfig(file: string): Promise<GatewayConfig> {
-  const db = await JSONFilePreset<unknown>(file, null);
+  const db = await openJsonFile<unknown>(file, null);
   if (db.data === null) throw new Error(`gateway config ${file} is missing or empty`);
   return parseGatewayConfig(db.data, `gateway config ${file}`);
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { JSONFilePreset } from 'lowdb/node';
+import { openJsonFile } from '../lib/json-file.ts';
 import type { ArmingMode } from './domain/panel.ts';
 
 /** Arming state that must survive a restart (lowdb: rare, small writes, atomically replaced). */
@@ -13,7 +13,7 @@ export interface StateStore {
 }
 
 export async function openStateStore(dataDir: string, initial: PersistedState): Promise<StateStore> {
-  const db = await JSONFilePreset<PersistedState>(path.join(dataDir, 'state.json'), initial);
+  const db = await openJsonFile<PersistedState>(path.join(dataDir, 'state.json'), initial);
   return {
     load: () => structuredClone(db.data),
     async saveAreas(areas) {
