@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { openJsonFile } from '../lib/json-file.ts';
 import { systemClock } from '../lib/clock.ts';
+import { openJsonFile } from '../lib/json-file.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { type GatewayConfig, parseGatewayConfig } from './config.ts';
