@@ -55,6 +55,8 @@ Vigil demo is running.
   Operator console:   ${running.central.httpUrl}/console
       user ${DEMO_OPERATOR}   password ${running.operatorPassword}
   Simulated devices:  ${running.gateway.localApiUrl}/demo
+      resident code ${running.codes.user} (duress ${running.codes.duress})   installer code ${running.codes.installer}
+      the house starts armed away; the front door has a 15 s entry delay
   Trigger from a shell:
       npm run vigil -- sim trigger hall-pir${port === 8081 ? '' : ` --url ${running.gateway.localApiUrl}`}
       npm run vigil -- sim devices${port === 8081 ? '' : ` --url ${running.gateway.localApiUrl}`}

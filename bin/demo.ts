@@ -1,9 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Central } from '../central/central.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
+import { hashCode } from '../gateway/auth/user-codes.ts';
 import { type GatewayConfig, parseGatewayConfig } from '../gateway/config.ts';
+import { openConfigStore } from '../gateway/config-store.ts';
 import { type RunningGateway, runGateway } from '../gateway/main.ts';
 import type { Env } from '../lib/env.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -13,8 +15,19 @@ export const DEMO_SITE = { id: 'demo-home', name: 'Demo home', address: 'Kerkstr
 export const DEMO_GATEWAY = 'gw-1';
 export const DEMO_OPERATOR = 'operator';
 
+export interface DemoCodes {
+  readonly user: string;
+  readonly duress: string;
+  readonly installer: string;
+}
+
 /** The demo premises: one house, one area, every kind of detector, all simulated. */
-export function demoGatewayConfig(mqttUrl: string, secret: string, httpPort: number): GatewayConfig {
+export async function demoGatewayConfig(
+  mqttUrl: string,
+  secret: string,
+  httpPort: number,
+  codes: DemoCodes,
+): Promise<GatewayConfig> {
   const devices = [
     ['front-door', 'Front door contact', 'contact'],
     ['hall-pir', 'Hall motion detector', 'motion'],
@@ -25,6 +38,7 @@ export function demoGatewayConfig(mqttUrl: string, secret: string, httpPort: num
     ['siren-tamper', 'Outdoor siren tamper switch', 'tamper'],
     ['garden-camera', 'Garden camera alarm output', 'camera'],
     ['basement-water', 'Basement water sensor', 'water'],
+    ['gateway-psu', 'Gateway power supply', 'power-supply'],
   ] as const;
   return parseGatewayConfig({
     siteId: DEMO_SITE.id,
@@ -32,7 +46,7 @@ export function demoGatewayConfig(mqttUrl: string, secret: string, httpPort: num
     central: { mqttUrl, secret },
     heartbeatSeconds: 30,
     http: { host: '127.0.0.1', port: httpPort },
-    areas: [{ id: 1, name: 'House' }],
+    areas: [{ id: 1, name: 'House', exitDelaySeconds: 15, entryDelaySeconds: 15 }],
     devices: devices.map(([id, name, type], index) => ({
       id,
       name,
@@ -40,21 +54,57 @@ export function demoGatewayConfig(mqttUrl: string, secret: string, httpPort: num
       type,
       zone: index + 1,
       area: 1,
+      ...(id === 'front-door' ? { zoneKind: 'delay', chime: true } : {}),
     })),
+    outputs: [
+      { id: 'siren', name: 'Outdoor siren', kind: 'siren', bus: 'simulated', areas: [1] },
+      { id: 'strobe', name: 'Outdoor strobe', kind: 'strobe', bus: 'simulated', areas: [1] },
+    ],
+    users: [
+      {
+        id: 'resident',
+        name: 'Resident',
+        role: 'master',
+        codeHash: await hashCode(codes.user),
+        duressCodeHash: await hashCode(codes.duress),
+        areas: [1],
+      },
+      {
+        id: 'installer',
+        name: 'Installer',
+        role: 'installer',
+        codeHash: await hashCode(codes.installer),
+        areas: [1],
+      },
+    ],
+    // Short, so that a demo visitor sees a mains failure reported.
+    supervision: { mainsDelaySeconds: 60, periodicTestHours: 24 },
   });
 }
 
-/** The operator password is generated on the first start and kept in the data directory. */
-function demoOperatorPassword(dataDir: string): string {
-  const file = path.join(dataDir, 'demo-operator.secret');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(9).toString('base64url'), { mode: 0o600 });
+/** Demo secrets are generated on the first start and kept in the data directory (mode 0600). */
+function demoSecret(dataDir: string, name: string, make: () => string): string {
+  const file = path.join(dataDir, `${name}.secret`);
+  if (!existsSync(file)) writeFileSync(file, make(), { mode: 0o600 });
   return readFileSync(file, 'utf8').trim();
+}
+
+function randomDigits(count: number): string {
+  return Array.from({ length: count }, () => randomInt(10)).join('');
+}
+
+function demoCodes(dataDir: string): DemoCodes {
+  const user = demoSecret(dataDir, 'demo-user-code', () => randomDigits(4));
+  // The duress code is the user code with the last digit one higher, a common panel convention.
+  const duress = `${user.slice(0, -1)}${(Number(user.at(-1)) + 1) % 10}`;
+  return { user, duress, installer: demoSecret(dataDir, 'demo-installer-code', () => randomDigits(6)) };
 }
 
 export interface RunningDemo {
   readonly central: Central;
   readonly gateway: RunningGateway;
   readonly operatorPassword: string;
+  readonly codes: DemoCodes;
   stop(): Promise<void>;
 }
 
@@ -73,7 +123,8 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
   });
   await central.start();
   try {
-    const operatorPassword = demoOperatorPassword(dataDir);
+    const operatorPassword = demoSecret(dataDir, 'demo-operator', () => randomBytes(9).toString('base64url'));
+    const codes = demoCodes(dataDir);
     await upsertSite(central.pool, DEMO_SITE, 'demo');
     await upsertOperator(
       central.pool,
@@ -87,14 +138,14 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     );
     // A fresh secret every start: the demo plays the commissioning step each time.
     const secret = await issueGatewaySecret(central.pool, DEMO_SITE.id, DEMO_GATEWAY, 'demo');
-    const config = demoGatewayConfig(central.mqttUrl, secret, env.VIGIL_GATEWAY_HTTP_PORT);
+    const config = await demoGatewayConfig(central.mqttUrl, secret, env.VIGIL_GATEWAY_HTTP_PORT, codes);
     const gatewayDir = path.join(dataDir, 'gateway');
     mkdirSync(gatewayDir, { recursive: true });
-    writeFileSync(path.join(gatewayDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, {
-      mode: 0o600,
-    });
+    const configFile = path.join(gatewayDir, 'config.json');
+    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     const gateway = await runGateway({
       config,
+      configStore: await openConfigStore(configFile),
       dataDir: gatewayDir,
       logger: logger.child({ process: 'gateway' }),
       metrics: new Metrics(),
@@ -104,6 +155,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       central,
       gateway,
       operatorPassword,
+      codes,
       async stop() {
         await gateway.stop();
         await central.stop();

@@ -21,6 +21,7 @@ export interface AlarmView {
   text: string;
   verified: boolean;
   verificationRule: string | null;
+  closeReason: string | null;
   occurredAt: string;
   openedAt: string;
   restoredAt: string | null;
@@ -29,7 +30,7 @@ export interface AlarmView {
 const VIEW_SQL = `
   SELECT a.id::text AS alarm_id, e.id AS event_id, s.id AS site_id, s.name AS site_name, s.address AS site_address,
          a.class, a.priority, a.status, e.event_type, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
-         e.verified, e.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at
+         a.verified, a.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at, a.close_reason
     FROM alarms a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id`;
 
 interface AlarmRow {
@@ -53,6 +54,7 @@ interface AlarmRow {
   occurred_at: Date;
   opened_at: Date;
   restored_at: Date | null;
+  close_reason: string | null;
 }
 
 function toView(row: AlarmRow): AlarmView {
@@ -78,6 +80,7 @@ function toView(row: AlarmRow): AlarmView {
     occurredAt: row.occurred_at.toISOString(),
     openedAt: row.opened_at.toISOString(),
     restoredAt: row.restored_at?.toISOString() ?? null,
+    closeReason: row.close_reason,
   };
 }
 

@@ -64,21 +64,7 @@ export async function storeEvent(
         : { kind: 'rejected', reason: 'event id already used by another gateway' };
     }
 
-    let alarmId: string | null = null;
-    if (event.qualifier === 'event' && EVENT_TYPES[event.eventType].handling === 'alarm') {
-      const { rows } = await client.query<{ id: string }>(
-        'INSERT INTO alarms (event_id, site_id, class, priority) VALUES ($1, $2, $3, $4) RETURNING id::text',
-        [event.id, event.siteId, event.class, event.priority],
-      );
-      alarmId = rows[0]!.id;
-    } else if (event.qualifier === 'restore' && event.relatesTo) {
-      const { rows } = await client.query<{ id: string }>(
-        `UPDATE alarms SET restored_at = $2 WHERE event_id = $1 AND site_id = $3 AND restored_at IS NULL
-         RETURNING id::text`,
-        [event.relatesTo, event.occurredAt, event.siteId],
-      );
-      alarmId = rows[0]?.id ?? null;
-    }
+    const alarmId = await applyToAlarms(client, event);
     const alarm = alarmId ? await alarmById(client, alarmId) : null;
     if (alarm) await client.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
     await client.query('COMMIT');
@@ -89,4 +75,54 @@ export async function storeEvent(
   } finally {
     client.release();
   }
+}
+
+/** The relationships an event has with alarms; returns the id of the alarm it opened or changed. */
+async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<string | null> {
+  const handling = EVENT_TYPES[event.eventType].handling;
+  if (event.qualifier === 'event' && handling === 'alarm') {
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO alarms (event_id, site_id, class, priority, verified, verification)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text`,
+      [
+        event.id,
+        event.siteId,
+        event.class,
+        event.priority,
+        event.verification.verified,
+        JSON.stringify(event.verification),
+      ],
+    );
+    return rows[0]!.id;
+  }
+  if (!event.relatesTo) return null;
+  if (handling === 'verification') {
+    const { rows } = await client.query<{ id: string }>(
+      `UPDATE alarms SET verified = true, verification = $3, verified_at = $4
+        WHERE event_id = $1 AND site_id = $2 AND NOT verified RETURNING id::text`,
+      [event.relatesTo, event.siteId, JSON.stringify(event.verification), event.occurredAt],
+    );
+    return rows[0]?.id ?? null;
+  }
+  if (event.eventType === 'opening-closing' && event.qualifier === 'restore') {
+    // A correct arming that names an exit error resolves it (SPEC §5: no action if a correct arming follows).
+    const { rows } = await client.query<{ id: string }>(
+      `UPDATE alarms a SET status = 'closed', closed_at = $3, close_reason = 'resolved: correct arming followed'
+         FROM events e
+        WHERE a.event_id = $1 AND a.site_id = $2 AND e.id = a.event_id AND e.event_type = 'exit-error'
+          AND a.status <> 'closed'
+       RETURNING a.id::text`,
+      [event.relatesTo, event.siteId, event.occurredAt],
+    );
+    return rows[0]?.id ?? null;
+  }
+  if (event.qualifier === 'restore') {
+    const { rows } = await client.query<{ id: string }>(
+      `UPDATE alarms SET restored_at = $3 WHERE event_id = $1 AND site_id = $2 AND restored_at IS NULL
+       RETURNING id::text`,
+      [event.relatesTo, event.siteId, event.occurredAt],
+    );
+    return rows[0]?.id ?? null;
+  }
+  return null;
 }
