@@ -106,6 +106,68 @@ test.serial('the queue orders by priority, then by age', async (t) => {
   );
 });
 
+test.serial('a verification update marks its alarm verified once', async (t) => {
+  const pool = env.central.pool;
+  const first = sampleEvent();
+  await storeEvent(pool, first, 'mqtt');
+  const update = sampleEvent({
+    eventType: 'alarm-verified',
+    code: { cid: '139', sia: 'BV' },
+    relatesTo: first.id,
+    verification: { verified: true, rule: 'dual-zone', supportingEventIds: [sampleEvent().id] },
+  });
+  const result = await storeEvent(pool, update, 'mqtt');
+  t.like(result.kind === 'stored' ? result.alarm : null, {
+    eventId: first.id,
+    verified: true,
+    verificationRule: 'dual-zone',
+  });
+  const again = sampleEvent({
+    ...update,
+    id: sampleEvent().id,
+    verification: { ...update.verification, rule: 'camera' },
+  });
+  t.deepEqual(
+    await storeEvent(pool, again, 'mqtt'),
+    { kind: 'stored', alarm: null },
+    'already verified: no change',
+  );
+  const { rows } = await pool.query('SELECT count(*)::int AS n FROM alarms WHERE event_id = $1', [update.id]);
+  t.is(rows[0].n, 0, 'a verification opens no alarm of its own');
+});
+
+test.serial(
+  'a correct arming that names an exit error closes it; one naming anything else closes nothing',
+  async (t) => {
+    const pool = env.central.pool;
+    const exitError = sampleEvent({ eventType: 'exit-error', code: { cid: '374', sia: 'EA' } });
+    await storeEvent(pool, exitError, 'mqtt');
+    const burglary = sampleEvent();
+    await storeEvent(pool, burglary, 'mqtt');
+    const closing = (relatesTo: string) =>
+      sampleEvent({
+        eventType: 'opening-closing',
+        qualifier: 'restore',
+        code: { cid: '401', sia: 'CL' },
+        class: 'schedule',
+        priority: 4,
+        device: null,
+        relatesTo,
+      });
+    const resolved = await storeEvent(pool, closing(exitError.id), 'mqtt');
+    t.like(resolved.kind === 'stored' ? resolved.alarm : null, {
+      eventId: exitError.id,
+      status: 'closed',
+      closeReason: 'resolved: correct arming followed',
+    });
+    await storeEvent(pool, closing(burglary.id), 'mqtt');
+    const { rows } = await pool.query<{ status: string }>('SELECT status FROM alarms WHERE event_id = $1', [
+      burglary.id,
+    ]);
+    t.is(rows[0]!.status, 'open', 'a burglary is always handled (SPEC §5)');
+  },
+);
+
 test.serial(
   'login: wrong passwords lock the account after five tries, every attempt is audited',
   async (t) => {
