@@ -376,6 +376,7 @@ export class Gateway {
 
   async #record(draft: EventDraft): Promise<void> {
     const event = await this.outbox.append((seq) => this.#toEvent(draft, seq));
+    if (!event) return;
     this.#o.metrics.increment('gateway_events_total', { eventType: event.eventType });
     this.#o.logger.info(
       {

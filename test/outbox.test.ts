@@ -6,10 +6,18 @@ import test from 'ava';
 import { JournalOutbox } from '../gateway/outbox/journal-outbox.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
+import type { AlarmEvent } from '../protocols/messages.ts';
 import { sampleEvent } from './helpers/events.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-outbox-'));
+}
+
+/** Append a sample event, which the policy never coalesces below the limit. */
+async function add(outbox: JournalOutbox): Promise<AlarmEvent> {
+  const event = await outbox.append((seq) => sampleEvent({ seq }));
+  if (!event) throw new Error('unexpectedly coalesced');
+  return event;
 }
 
 function open(dir: string, segmentBytes?: number, metrics = new Metrics()): JournalOutbox {
@@ -25,7 +33,7 @@ test('appended events are pending in order until acked, and survive a reopen', a
   const dir = tempDir();
   const outbox = open(dir);
   const ids: string[] = [];
-  for (let i = 0; i < 5; i++) ids.push((await outbox.append((seq) => sampleEvent({ seq }))).id);
+  for (let i = 0; i < 5; i++) ids.push((await add(outbox)).id);
   t.deepEqual(
     outbox.pending().map((e) => e.seq),
     [0, 1, 2, 3, 4],
@@ -45,7 +53,7 @@ test('appended events are pending in order until acked, and survive a reopen', a
 test('concurrent appends share one fdatasync and keep their order', async (t) => {
   const metrics = new Metrics();
   const outbox = open(tempDir(), undefined, metrics);
-  await Promise.all(Array.from({ length: 50 }, () => outbox.append((seq) => sampleEvent({ seq }))));
+  await Promise.all(Array.from({ length: 50 }, () => add(outbox)));
   t.is(metrics.get('outbox_fsyncs_total'), 1, 'one group commit for the whole burst');
   t.deepEqual(
     outbox.pending().map((e) => e.seq),
@@ -56,7 +64,7 @@ test('concurrent appends share one fdatasync and keep their order', async (t) =>
 
 test('an event is not offered for sending before it is on disk', async (t) => {
   const outbox = open(tempDir());
-  const appending = outbox.append((seq) => sampleEvent({ seq }));
+  const appending = add(outbox);
   t.is(outbox.pending().length, 0);
   await appending;
   t.is(outbox.pending().length, 1);
@@ -67,7 +75,7 @@ test('a torn record at the end (power cut mid-write) is cut off; everything befo
   const dir = tempDir();
   const metrics = new Metrics();
   const outbox = open(dir);
-  const kept = await outbox.append((seq) => sampleEvent({ seq }));
+  const kept = await add(outbox);
   await outbox.close();
   const [segment] = fs.readdirSync(dir);
   fs.appendFileSync(path.join(dir, segment!), '1234abcd {"k":"e","event":{"v":1,"ty');
@@ -78,7 +86,7 @@ test('a torn record at the end (power cut mid-write) is cut off; everything befo
     [kept.id],
   );
   t.is(metrics.get('outbox_torn_records_total'), 1);
-  const next = await reopened.append((seq) => sampleEvent({ seq }));
+  const next = await add(reopened);
   await reopened.close();
   t.deepEqual(
     open(dir)
@@ -92,8 +100,8 @@ test('a torn record at the end (power cut mid-write) is cut off; everything befo
 test('a record with a bad checksum is skipped and counted, not fatal', async (t) => {
   const dir = tempDir();
   const outbox = open(dir);
-  const a = await outbox.append((seq) => sampleEvent({ seq }));
-  const b = await outbox.append((seq) => sampleEvent({ seq }));
+  const a = await add(outbox);
+  const b = await add(outbox);
   await outbox.close();
   const file = path.join(dir, fs.readdirSync(dir)[0]!);
   const lines = fs.readFileSync(file, 'utf8').split('\n');
@@ -117,7 +125,7 @@ test('segments rotate when full and are deleted once fully acked, oldest first',
   const dir = tempDir();
   const outbox = open(dir, 2048);
   const events = [];
-  for (let i = 0; i < 20; i++) events.push(await outbox.append((seq) => sampleEvent({ seq })));
+  for (let i = 0; i < 20; i++) events.push(await add(outbox));
   const segments = outbox.segmentCount;
   t.true(segments > 3, `expected several segments, got ${segments}`);
 
@@ -199,5 +207,27 @@ test('SIGKILL mid-burst loses no durable event, keeps order and resurrects no ac
     'pending events come back in sequence order',
   );
   t.true(outbox.nextSeq >= appended.length, 'the sequence continues past every durable event');
+  await outbox.close();
+});
+
+test('past its limit the outbox keeps every alarm and coalesces only repeated technical log events', async (t) => {
+  const metrics = new Metrics();
+  const outbox = JournalOutbox.open({ dir: tempDir(), logger: silentLogger, metrics, limit: 3 });
+  const periodic = (seq: number) =>
+    sampleEvent({
+      seq,
+      eventType: 'periodic-test',
+      code: { cid: '602', sia: 'RP' },
+      class: 'technical',
+      priority: 3,
+      zone: 0,
+    });
+  for (let i = 0; i < 3; i++) await add(outbox);
+  t.truthy(await outbox.append(periodic), 'the first test report past the limit is kept');
+  t.is(await outbox.append(periodic), null, 'a repeat is coalesced');
+  t.truthy(await add(outbox), 'an alarm is never dropped');
+  t.is(outbox.depth, 5);
+  t.is(metrics.get('outbox_coalesced_total', { eventType: 'periodic-test' }), 1);
+  t.is(outbox.nextSeq, 5, 'a coalesced event takes no sequence number, so the central sees no gap');
   await outbox.close();
 });

@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { type AlarmEvent, AlarmEventSchema } from '../../protocols/messages.ts';
+import { admit } from './admission.ts';
 
 /**
  * The gateway's durable outbox: an append-only journal in segment files.
@@ -22,6 +23,8 @@ export interface OutboxOptions {
   readonly metrics: Metrics;
   /** Rotate to a new segment past this size. */
   readonly segmentBytes?: number;
+  /** Past this many unsent events the admission policy applies (see admission.ts). */
+  readonly limit?: number;
 }
 
 type JournalRecord = { k: 'e'; event: AlarmEvent } | { k: 'a'; ids: string[] } | { k: 'h'; nextSeq: number };
@@ -46,6 +49,7 @@ export class JournalOutbox {
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #segmentBytes: number;
+  readonly #limit: number;
   readonly #segments: Segment[] = [];
   /** Unacked events in sequence order (Map keeps insertion order, and seq grows with insertion). */
   readonly #pending = new Map<string, { event: AlarmEvent; segment: Segment; durable: boolean }>();
@@ -61,6 +65,7 @@ export class JournalOutbox {
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
+    this.#limit = options.limit ?? 100_000;
   }
 
   static open(options: OutboxOptions): JournalOutbox {
@@ -100,12 +105,28 @@ export class JournalOutbox {
 
   /**
    * Make `build(seq)` durable. The sequence number is assigned here so that the journal order,
-   * the seq order and the send order are one and the same.
+   * the seq order and the send order are one and the same. Resolves null when the admission
+   * policy coalesced the event into one already waiting (only ever a repeated technical log event).
    */
-  async append(build: (seq: number) => AlarmEvent): Promise<AlarmEvent> {
+  async append(build: (seq: number) => AlarmEvent): Promise<AlarmEvent | null> {
     this.#assertOpen();
     const event = build(this.#nextSeq);
     if (event.seq !== this.#nextSeq) throw new Error(`event seq ${event.seq} != outbox seq ${this.#nextSeq}`);
+    if (this.#pending.size >= this.#limit) {
+      this.#metrics.increment('outbox_over_limit_total');
+      if (admit(event, this.pending(), this.#pending.size, this.#limit) === 'coalesce') {
+        this.#metrics.increment('outbox_coalesced_total', { eventType: event.eventType });
+        this.#logger.warn(
+          { eventType: event.eventType, depth: this.#pending.size },
+          'outbox full: coalesced a repeat',
+        );
+        return null;
+      }
+      this.#logger.error(
+        { eventType: event.eventType, depth: this.#pending.size },
+        'outbox past its limit; kept the event',
+      );
+    }
     this.#nextSeq += 1;
     this.#rotateIfFull();
     const segment = this.#active();
