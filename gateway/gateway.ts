@@ -76,6 +76,7 @@ export class Gateway {
   #stopped = false;
   readonly #notices: Array<Notice & { at: number }> = [];
   readonly #noticeListeners = new Set<(notice: Notice & { at: number }) => void>();
+  readonly #changeListeners = new Set<() => void>();
   /** Devices triggered in any walk test since start: the commissioning report's coverage. */
   readonly #everWalkTested = new Set<string>();
   /** Serializes panel steps and their outbox appends, so event order is input order. */
@@ -180,6 +181,12 @@ export class Gateway {
   onNotice(listener: (notice: Notice & { at: number }) => void): () => void {
     this.#noticeListeners.add(listener);
     return () => this.#noticeListeners.delete(listener);
+  }
+
+  /** Called after every step (arming, zones, outputs may have changed). */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
   }
 
   recentNotices(): ReadonlyArray<Notice & { at: number }> {
@@ -370,6 +377,7 @@ export class Gateway {
       await this.#driveOutputs(now);
       await this.#saveModes();
       this.#schedule(now);
+      for (const listener of this.#changeListeners) listener();
       return outcome;
     });
   }

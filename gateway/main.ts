@@ -9,6 +9,7 @@ import type { ConfigStore } from './config-store.ts';
 import type { ArmingMode } from './domain/panel.ts';
 import { Gateway } from './gateway.ts';
 import { buildLocalApi } from './http/local-api.ts';
+import { HomeAssistantBridge } from './integrations/home-assistant.ts';
 
 /** Read and validate the gateway's lowdb configuration file; the error names the field and device. */
 export async function loadGatewayConfig(file: string): Promise<GatewayConfig> {
@@ -44,7 +45,16 @@ export async function runGateway(options: {
   });
   await gateway.start();
   let api: FastifyInstance | null = null;
+  const homeAssistant = options.config.homeAssistant
+    ? new HomeAssistantBridge(
+        gateway,
+        options.config.homeAssistant,
+        options.logger.child({ component: 'home-assistant' }),
+        options.metrics,
+      )
+    : null;
   try {
+    await homeAssistant?.start();
     api = buildLocalApi(gateway, options.logger, options.metrics);
     const url = await api.listen({
       host: options.config.http.host,
@@ -55,11 +65,13 @@ export async function runGateway(options: {
       localApiUrl: url.replace('://127.0.0.1', '://localhost'),
       async stop() {
         await api?.close();
+        await homeAssistant?.stop();
         await gateway.stop();
       },
     };
   } catch (error) {
     await api?.close();
+    await homeAssistant?.stop();
     await gateway.stop();
     throw error;
   }
