@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Central } from '../central/central.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
+import { hashCode } from '../gateway/auth/user-codes.ts';
 import { loadGatewayConfig, runGateway } from '../gateway/main.ts';
 import { readEnv } from '../lib/env.ts';
 import { errorMessage } from '../lib/errors.ts';
@@ -18,6 +19,12 @@ const USAGE = `vigil — open alarm monitoring
   vigil central add-operator USERNAME --name NAME [--role operator|supervisor]
                                       password read from VIGIL_OPERATOR_PASSWORD
   vigil gateway --config FILE [--data DIR]         run a gateway
+  vigil gateway hash-code             hash VIGIL_CODE for a user's codeHash / duressCodeHash
+  vigil panel status | arm [--mode away|home|night] [--force] | disarm   [--area N] [--url URL]
+  vigil installer walk-test start|stop | commissioning | remove-device ID
+  vigil installer add-device ID --name N --type T --zone Z [--area A] [--bus B] [--zone-kind K]
+                                      [--supervision SECONDS] [--address ADDR]
+      panel and installer commands read the code from VIGIL_CODE (kept out of the process list)
   vigil sim devices [--url URL]       list a running gateway's simulated devices
   vigil sim trigger DEVICE [--kind alarm|restore|tamper|battery-low|…] [--url URL]
 
@@ -133,6 +140,12 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
 }
 
 async function gateway(args: string[]): Promise<void> {
+  if (args[0] === 'hash-code') {
+    const code = process.env.VIGIL_CODE;
+    if (!code) throw new Error('usage: VIGIL_CODE=1234 vigil gateway hash-code');
+    process.stdout.write(`${await hashCode(code)}\n`);
+    return;
+  }
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, data: { type: 'string' } } });
   if (!values.config) throw new Error('usage: vigil gateway --config FILE [--data DIR]');
   const logger = createLogger('gateway');
@@ -144,6 +157,121 @@ async function gateway(args: string[]): Promise<void> {
     metrics: new Metrics(),
   });
   stopOnSignal(logger, () => running.stop());
+}
+
+/** Talk to a running gateway's local API; print its answer, or fail with its reason. */
+async function localApi(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  code?: string,
+): Promise<unknown> {
+  const response = await fetch(`${url.replace(/\/$/, '')}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(code ? { 'x-vigil-code': code } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const answer = (await response.json()) as { error?: string; message?: string };
+  if (!response.ok) throw new Error(answer.error ?? answer.message ?? `gateway answered ${response.status}`);
+  return answer;
+}
+
+function requireCode(): string {
+  const code = process.env.VIGIL_CODE;
+  if (!code) throw new Error('set VIGIL_CODE to your code');
+  return code;
+}
+
+const GATEWAY_URL_OPTION = {
+  type: 'string',
+  default: `http://127.0.0.1:${process.env.VIGIL_GATEWAY_HTTP_PORT ?? 8081}`,
+} as const;
+
+async function panel(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      url: GATEWAY_URL_OPTION,
+      area: { type: 'string', default: '1' },
+      mode: { type: 'string', default: 'away' },
+      force: { type: 'boolean', default: false },
+    },
+  });
+  const area = Number(values.area);
+  let answer: unknown;
+  if (sub === 'status') answer = await localApi(values.url, 'GET', '/api/status');
+  else if (sub === 'arm') {
+    answer = await localApi(values.url, 'POST', `/api/areas/${area}/arm`, {
+      mode: values.mode,
+      code: requireCode(),
+      force: values.force,
+    });
+  } else if (sub === 'disarm') {
+    answer = await localApi(values.url, 'POST', `/api/areas/${area}/disarm`, { code: requireCode() });
+  } else throw new Error(`unknown panel command "${sub ?? ''}"\n\n${USAGE}`);
+  const status = (answer as { status?: unknown }).status ?? answer;
+  const areas = (status as { areas: Array<{ id: number; name: string; mode: string; phase: string }> }).areas;
+  for (const a of areas)
+    process.stdout.write(
+      `area ${a.id} ${a.name}: ${a.phase}${a.phase === 'disarmed' ? '' : ` (${a.mode})`}\n`,
+    );
+}
+
+async function installer(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      url: GATEWAY_URL_OPTION,
+      name: { type: 'string' },
+      type: { type: 'string' },
+      zone: { type: 'string' },
+      area: { type: 'string', default: '1' },
+      bus: { type: 'string', default: 'simulated' },
+      'zone-kind': { type: 'string' },
+      supervision: { type: 'string' },
+      address: { type: 'string' },
+    },
+  });
+  const code = requireCode();
+  if (sub === 'walk-test') {
+    const on = positionals[0] === 'start' ? true : positionals[0] === 'stop' ? false : undefined;
+    if (on === undefined) throw new Error('usage: vigil installer walk-test start|stop');
+    await localApi(values.url, 'POST', '/api/installer/walk-test', { code, on });
+    process.stdout.write(`walk test ${on ? 'started: trigger every device, then stop it' : 'stopped'}\n`);
+  } else if (sub === 'commissioning') {
+    process.stdout.write(
+      `${JSON.stringify(await localApi(values.url, 'GET', '/api/installer/commissioning', undefined, code), null, 2)}\n`,
+    );
+  } else if (sub === 'add-device') {
+    const [id] = positionals;
+    if (!id || !values.name || !values.type || !values.zone) {
+      throw new Error('usage: vigil installer add-device ID --name N --type T --zone Z [--area A]');
+    }
+    const device = {
+      name: values.name,
+      type: values.type,
+      bus: values.bus,
+      zone: Number(values.zone),
+      area: Number(values.area),
+      ...(values['zone-kind'] ? { zoneKind: values['zone-kind'] } : {}),
+      ...(values.supervision ? { supervisionSeconds: Number(values.supervision) } : {}),
+      ...(values.address ? { address: values.address } : {}),
+    };
+    await localApi(values.url, 'PUT', `/api/installer/devices/${encodeURIComponent(id)}`, { code, device });
+    process.stdout.write(`device ${id} saved\n`);
+  } else if (sub === 'remove-device') {
+    const [id] = positionals;
+    if (!id) throw new Error('usage: vigil installer remove-device ID');
+    await localApi(values.url, 'DELETE', `/api/installer/devices/${encodeURIComponent(id)}`, undefined, code);
+    process.stdout.write(`device ${id} removed\n`);
+  } else throw new Error(`unknown installer command "${sub ?? ''}"\n\n${USAGE}`);
 }
 
 async function sim(args: string[]): Promise<void> {
@@ -190,6 +318,8 @@ export async function main(argv: string[]): Promise<void> {
     else if (command === 'central') await central(args);
     else if (command === 'gateway') await gateway(args);
     else if (command === 'sim') await sim(args);
+    else if (command === 'panel') await panel(args);
+    else if (command === 'installer') await installer(args);
     else if (!command || command === 'help' || command === '--help') process.stdout.write(`${USAGE}\n`);
     else throw new Error(`unknown command "${command}"\n\n${USAGE}`);
   } catch (error) {
