@@ -1,7 +1,12 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Aedes } from 'aedes';
 import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
+import { measureOutbox } from './outbox.ts';
 import { measureRawHop } from './raw-hop.ts';
 import { type BenchRow, percentile, round } from './stats.ts';
 
@@ -41,13 +46,53 @@ async function measureEndToEnd(alarms: number): Promise<number[]> {
   return samples;
 }
 
+async function measureIdleRss(): Promise<{ rss: number; uplink: boolean }> {
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  // The production form: compiled JavaScript (no type stripping) with a small V8 young generation.
+  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.mjs', import.meta.url))], {
+    stdio: 'ignore',
+  });
+  const script = fileURLToPath(new URL('../dist/bench/gateway-idle.js', import.meta.url));
+  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', script, url], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve) => broker.close(() => server.close(() => resolve())));
+  return JSON.parse(output);
+}
+
 const hop = await measureRawHop(HOPS);
 const e2e = await measureEndToEnd(ALARMS);
 const hopP50 = percentile(hop, 50);
 const hopP99 = percentile(hop, 99);
 const e2eP50 = percentile(e2e, 50);
 const e2eP99 = percentile(e2e, 99);
+const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
+const idle = await measureIdleRss();
 const rows: BenchRow[] = [
+  { name: 'raw write+fdatasync per record', value: Math.round(outbox.rawSync), unit: 'records/s' },
+  {
+    name: 'outbox durable appends, one at a time',
+    value: Math.round(outbox.sequential),
+    unit: 'appends/s',
+    baseline: Math.round(outbox.rawSync),
+    ratio: round(outbox.sequential / outbox.rawSync, 2),
+  },
+  {
+    name: 'outbox durable appends, bursts of 100 (group commit)',
+    value: Math.round(outbox.burst),
+    unit: 'appends/s',
+    baseline: Math.round(outbox.rawSync),
+    ratio: round(outbox.burst / outbox.rawSync, 2),
+  },
+  { name: 'gateway idle RSS, 100 simulated devices', value: round(idle.rss / 2 ** 20, 1), unit: 'MiB' },
   { name: 'raw aedes QoS1 hop p50', value: round(hopP50), unit: 'ms' },
   { name: 'raw aedes QoS1 hop p99', value: round(hopP99), unit: 'ms' },
   {
@@ -68,7 +113,10 @@ const rows: BenchRow[] = [
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(rows, null, 2)}\n`);
 process.stdout.write(`samples: ${hop.length} raw hops, ${e2e.length} alarms\n`);
 for (const row of rows) {
-  const ratio = row.ratio === undefined ? '' : `   ${row.ratio}x the raw hop (${row.baseline} ms)`;
+  const ratio = row.ratio === undefined ? '' : `   ${row.ratio}x the baseline (${row.baseline} ${row.unit})`;
   process.stdout.write(`${row.name.padEnd(56)} ${String(row.value).padStart(8)} ${row.unit}${ratio}\n`);
 }
 process.stdout.write(`target: e2e p99 <= 10x raw hop p99 -> ${e2eP99 <= 10 * hopP99 ? 'met' : 'NOT met'}\n`);
+process.stdout.write(
+  `target: gateway idle RSS <= 80 MiB -> ${idle.rss <= 80 * 2 ** 20 ? 'met' : 'NOT met'} (uplink ${idle.uplink ? 'connected' : 'not connected'})\n`,
+);
