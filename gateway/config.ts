@@ -16,6 +16,7 @@ export const DEVICE_TYPES = [
   'tamper',
   'camera',
   'power-supply',
+  'keyfob',
 ] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 

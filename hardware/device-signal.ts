@@ -14,6 +14,11 @@ export const SIGNAL_KINDS = [
   'trouble-restore',
   'mains-lost',
   'mains-restored',
+  // Key fob buttons (Zigbee IAS ACE, 433/868 MHz fobs): the fob itself is the credential.
+  'arm-away',
+  'arm-home',
+  'arm-night',
+  'disarm',
 ] as const;
 export type SignalKind = (typeof SIGNAL_KINDS)[number];
 

@@ -505,6 +505,24 @@ test('an unknown device is rejected with a reason and changes nothing', (t) => {
   t.deepEqual(h.state.openZones, before.openZones);
 });
 
+test('a key fob arms and disarms its area, and its panic button raises a panic', (t) => {
+  const h = new Harness(
+    configWith([
+      { id: 'fob', type: 'keyfob', name: 'Fob Ann' },
+      { id: 'door', type: 'contact' },
+    ]),
+  );
+  h.signal('fob', 'arm-away').advance(30 * S);
+  t.deepEqual(h.take(), ['opening-closing:restore']);
+  t.regex(h.state.areas[1]!.armedBy ?? '', /key fob Fob Ann/);
+  h.signal('fob', 'disarm');
+  t.deepEqual(h.take(), ['opening-closing']);
+  h.signal('fob', 'alarm');
+  t.deepEqual(h.take(), ['panic']);
+  h.signal('door', 'arm-away');
+  t.regex(h.lastError ?? '', /not a key fob/);
+});
+
 // --- Keypad, walk test -------------------------------------------------------------------------
 
 test('five wrong codes lock the keypad and report it once; it unlocks after the lockout', (t) => {

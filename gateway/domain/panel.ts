@@ -150,6 +150,16 @@ const ALARM_MEANING: Record<
   medical: { eventType: 'medical', countsIn: 'always' },
   tamper: { eventType: 'tamper', countsIn: 'always' },
   'power-supply': { eventType: 'mains-loss', countsIn: 'always' },
+  // A key fob's panic button.
+  keyfob: { eventType: 'panic', countsIn: 'always' },
+};
+
+/** Key fob buttons arm and disarm the fob's area; whoever holds a paired fob is its user. */
+const FOB_BUTTONS: Partial<Record<SignalKind, ArmedMode | 'disarmed'>> = {
+  'arm-away': 'away',
+  'arm-home': 'home',
+  'arm-night': 'night',
+  disarm: 'disarmed',
 };
 
 const DEFAULT_ZONE_KIND: Partial<Record<DeviceType, ZoneKind>> = {
@@ -403,6 +413,17 @@ function onSignal(s: Step, signal: DeviceSignal): void {
       return;
     case 'check-in':
       return;
+  }
+  const button = FOB_BUTTONS[signal.kind];
+  if (button) {
+    if (device.type !== 'keyfob') {
+      s.error = `${device.name} is not a key fob`;
+      return;
+    }
+    const user = `key fob ${device.name}`;
+    if (button === 'disarmed') disarm(s, device.area, user, false);
+    else arm(s, device.area, button, user, false);
+    return;
   }
   const condition = CONDITIONS[signal.kind];
   if (!condition) return;

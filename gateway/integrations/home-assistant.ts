@@ -27,6 +27,7 @@ const DEVICE_CLASS: Record<DeviceType, string> = {
   medical: 'safety',
   tamper: 'tamper',
   'power-supply': 'problem',
+  keyfob: 'safety',
 };
 
 const ACTIONS: Record<string, 'away' | 'home' | 'night' | 'disarm'> = {
