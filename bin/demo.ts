@@ -39,6 +39,7 @@ export async function demoGatewayConfig(
     ['garden-camera', 'Garden camera alarm output', 'camera'],
     ['basement-water', 'Basement water sensor', 'water'],
     ['gateway-psu', 'Gateway power supply', 'power-supply'],
+    ['resident-fob', 'Resident key fob', 'keyfob'],
   ] as const;
   return parseGatewayConfig({
     siteId: DEMO_SITE.id,
