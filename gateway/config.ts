@@ -44,18 +44,39 @@ export const DeviceConfigSchema = z.strictObject({
   chime: z.boolean().default(false),
   /** Intrusion zones may be bypassed unless this is false; 24-hour zones never. */
   bypassable: z.boolean().default(true),
-  /** Check-in supervision: report the device lost after this much silence; null: not supervised. */
+  /**
+   * Check-in supervision: report the device lost after this much silence. Absent: the default of
+   * its bus (DEFAULT_SUPERVISION_SECONDS); null: explicitly not supervised.
+   */
   supervisionSeconds: z
     .number()
     .int()
     .min(60)
     .max(7 * 86_400)
     .nullable()
-    .default(null),
+    .optional(),
   /** Bus-specific address (pin, serial zone number, Zigbee IEEE address…), used by the drivers. */
   address: z.string().max(120).optional(),
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
+
+/**
+ * Default check-in supervision per bus. Zigbee IAS devices report at least hourly, so 70 minutes of
+ * silence means lost. Wired GPIO zones are supervised electrically (end-of-line resistors) and
+ * serial panels by their link, so they have no check-in timeout; simulated devices neither.
+ */
+export const DEFAULT_SUPERVISION_SECONDS: Record<DeviceConfig['bus'], number | null> = {
+  zigbee: 70 * 60,
+  gpio: null,
+  serial: null,
+  simulated: null,
+};
+
+export function supervisionSeconds(device: DeviceConfig): number | null {
+  return device.supervisionSeconds === undefined
+    ? DEFAULT_SUPERVISION_SECONDS[device.bus]
+    : device.supervisionSeconds;
+}
 
 export const AreaConfigSchema = z.strictObject({
   id: z.number().int().min(1).max(99),

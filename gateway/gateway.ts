@@ -10,7 +10,7 @@ import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
 import { type AlarmEvent, AlarmEventSchema, type Command } from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
 import { type Identified, identify } from './auth/user-codes.ts';
-import type { DeviceConfig, GatewayConfig, UserConfig } from './config.ts';
+import { type DeviceConfig, type GatewayConfig, supervisionSeconds, type UserConfig } from './config.ts';
 import { type ConfigStore, memoryConfigStore } from './config-store.ts';
 import { desiredOutputs } from './domain/output-rules.ts';
 import {
@@ -269,7 +269,7 @@ export class Gateway {
       zone: d.zone,
       area: d.area,
       zoneKind: zoneKind(d),
-      supervisionSeconds: d.supervisionSeconds,
+      supervisionSeconds: supervisionSeconds(d),
       walkTested: walk[d.id] !== undefined || this.#everWalkTested.has(d.id),
       lastSeen: state.lastSeen[d.id] ? new Date(state.lastSeen[d.id]!).toISOString() : null,
       open: Boolean(state.openZones[d.id]),

@@ -440,6 +440,21 @@ test('a silent device is reported lost after its supervision time, restored when
   t.true(h.state.openZones.pir, 'but the zone state is up to date');
 });
 
+test('radio devices are supervised by default (70 min), wired ones not, unless configured', (t) => {
+  const h = new Harness(
+    configWith([
+      { id: 'zb-pir', type: 'motion', bus: 'zigbee' },
+      { id: 'wired-pir', type: 'motion', bus: 'gpio' },
+      { id: 'zb-quiet', type: 'contact', bus: 'zigbee', supervisionSeconds: null },
+    ]),
+  );
+  h.advance(70 * MIN - 1);
+  t.deepEqual(h.take(), []);
+  h.advance(1);
+  t.deepEqual(h.log, ['device-supervision-loss']);
+  t.is(h.events[0]!.deviceId, 'zb-pir');
+});
+
 test('mains loss is reported only after the configured delay; a quick restore reports nothing', (t) => {
   const config = configWith([{ id: 'psu', type: 'power-supply' }], {
     supervision: { mainsDelaySeconds: 900 },

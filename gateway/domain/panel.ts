@@ -8,6 +8,7 @@ import {
   type GatewayConfig,
   INTRUSION_TYPES,
   type OutputRule,
+  supervisionSeconds,
   type ZoneKind,
 } from '../config.ts';
 import { DEFAULT_OUTPUT_RULES, type Sounding, soundingsFor } from './output-rules.ts';
@@ -333,8 +334,9 @@ function dueList(state: PanelState, ctx: PanelContext): Due[] {
     });
   }
   for (const device of ctx.devices.values()) {
-    if (device.supervisionSeconds === null || state.active[`${device.id}:device-supervision-loss`]) continue;
-    const at = (state.lastSeen[device.id] ?? state.startedAt) + device.supervisionSeconds * 1000;
+    const timeout = supervisionSeconds(device);
+    if (timeout === null || state.active[`${device.id}:device-supervision-loss`]) continue;
+    const at = (state.lastSeen[device.id] ?? state.startedAt) + timeout * 1000;
     due.push({ at, run: (s) => supervisionLost(s, device) });
   }
   for (const [deviceId, at] of Object.entries(state.mainsPending)) {
