@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DSC_ADDRESS } from '../hardware/serial/dsc-it100.ts';
 import { EVENT_TYPE_NAMES } from '../protocols/event-codes.ts';
 import { IdentifierSchema } from '../protocols/messages.ts';
 
@@ -168,6 +169,14 @@ export const GatewayConfigSchema = z
       })
       .prefault({}),
     walkTestMinutes: z.number().int().min(5).max(240).default(30),
+    /** The serial alarm-panel link, for devices on bus `serial` (addresses `zone:N`, `panel`, `key:…`). */
+    serial: z
+      .strictObject({
+        protocol: z.literal('dsc-it100'),
+        path: z.string().min(1),
+        baudRate: z.number().int().positive().default(9600),
+      })
+      .optional(),
     homeAssistant: z
       .strictObject({
         mqttUrl: z.url({ protocol: /^mqtts?$/ }),
@@ -181,6 +190,7 @@ export const GatewayConfigSchema = z
     const areaIds = new Set(config.areas.map((a) => a.id));
     const seen = new Set<string>();
     const zones = new Map<number, string>();
+    const addresses = new Map<string, string>();
     config.devices.forEach((device, index) => {
       const holder = zones.get(device.zone);
       if (holder !== undefined && device.type !== 'power-supply') {
@@ -191,6 +201,28 @@ export const GatewayConfigSchema = z
         });
       }
       if (device.type !== 'power-supply') zones.set(device.zone, device.id);
+      if (device.bus === 'serial') {
+        if (!config.serial) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', index, 'bus'],
+            message: `device "${device.id}" is on the serial bus, but no "serial" link is configured`,
+          });
+        } else if (!device.address || !DSC_ADDRESS.test(device.address)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', index, 'address'],
+            message: `device "${device.id}" needs an IT-100 address: zone:N, panel or key:fire|aux|panic|duress|smoke`,
+          });
+        } else if (addresses.has(device.address)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', index, 'address'],
+            message: `device "${device.id}" has address ${device.address}, already used by "${addresses.get(device.address)}"`,
+          });
+        }
+        if (device.address) addresses.set(device.address, device.id);
+      }
       if (device.zoneKind && !INTRUSION_TYPES.includes(device.type)) {
         ctx.addIssue({
           code: 'custom',

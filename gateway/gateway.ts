@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { DeviceBus } from '../hardware/device-signal.ts';
 import { type OutputDriver, SimulatedOutputs } from '../hardware/outputs.ts';
-import { SimulatedBus } from '../hardware/simulated-bus.ts';
+import type { SimulatedBus } from '../hardware/simulated-bus.ts';
 import type { Clock, TimerHandle } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -10,6 +10,7 @@ import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
 import { type AlarmEvent, AlarmEventSchema, type Command } from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
 import { type Identified, identify } from './auth/user-codes.ts';
+import { createBuses } from './buses.ts';
 import { type DeviceConfig, type GatewayConfig, supervisionSeconds, type UserConfig } from './config.ts';
 import { type ConfigStore, memoryConfigStore } from './config-store.ts';
 import { desiredOutputs } from './domain/output-rules.ts';
@@ -65,6 +66,7 @@ export class Gateway {
   readonly #o: GatewayOptions;
   readonly #configStore: ConfigStore;
   readonly #buses: DeviceBus[];
+  readonly #updateBuses: (config: GatewayConfig) => void;
   #ctx: PanelContext;
   #state: PanelState;
   #outbox: JournalOutbox | null = null;
@@ -86,18 +88,15 @@ export class Gateway {
     this.#o = options;
     this.#configStore = options.configStore ?? memoryConfigStore(options.config);
     const config = this.#configStore.read();
-    const unsupported = config.devices.filter((d) => d.bus !== 'simulated');
-    if (unsupported.length > 0) {
-      throw new Error(
-        `devices on buses without a driver yet: ${unsupported.map((d) => `${d.id} (${d.bus})`).join(', ')}`,
-      );
-    }
     this.#ctx = panelContext(config, newId);
-    this.simulatedBus = new SimulatedBus(
-      config.devices.filter((d) => d.bus === 'simulated').map((d) => d.id),
-      options.clock,
-    );
-    this.#buses = [this.simulatedBus];
+    const { simulated, others, update } = createBuses(config, {
+      clock: options.clock,
+      logger: options.logger,
+      metrics: options.metrics,
+    });
+    this.simulatedBus = simulated;
+    this.#buses = [simulated, ...others];
+    this.#updateBuses = update;
     this.outputs = options.outputs ?? new SimulatedOutputs();
     this.#state = initialPanel(this.#ctx, options.clock.now());
   }
@@ -318,8 +317,7 @@ export class Gateway {
       await this.#enqueue(async () => {
         const config = await this.#configStore.update(change);
         this.#ctx = panelContext(config, newId);
-        const simulated = config.devices.filter((d) => d.bus === 'simulated').map((d) => d.id);
-        this.simulatedBus.setDevices(simulated);
+        this.#updateBuses(config);
         this.#o.logger.info({ user }, what);
       });
       return { ok: true };

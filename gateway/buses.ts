@@ -1,0 +1,53 @@
+import type { DeviceBus } from '../hardware/device-signal.ts';
+import { DscIt100Bus } from '../hardware/serial/dsc-it100-bus.ts';
+import { SimulatedBus } from '../hardware/simulated-bus.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Metrics } from '../lib/metrics.ts';
+import type { GatewayConfig } from './config.ts';
+
+/**
+ * The bus drivers a configuration needs. The gateway only sees `DeviceBus`: which bus a device is
+ * on is this factory's business. Buses whose drivers are not built yet are refused by name.
+ */
+export function createBuses(
+  config: GatewayConfig,
+  deps: { clock: Clock; logger: Logger; metrics: Metrics },
+): { simulated: SimulatedBus; others: DeviceBus[]; update(config: GatewayConfig): void } {
+  const byBus = (bus: string) => config.devices.filter((d) => d.bus === bus);
+  const simulated = new SimulatedBus(
+    byBus('simulated').map((d) => d.id),
+    deps.clock,
+  );
+  const others: DeviceBus[] = [];
+  const serial = byBus('serial');
+  const addressMap = (devices: GatewayConfig['devices']) =>
+    new Map(devices.filter((d) => d.bus === 'serial').map((d) => [d.address!, d.id]));
+  let dsc: DscIt100Bus | null = null;
+  if (serial.length > 0 && config.serial) {
+    dsc = new DscIt100Bus({
+      path: config.serial.path,
+      baudRate: config.serial.baudRate,
+      devices: addressMap(config.devices),
+      clock: deps.clock,
+      logger: deps.logger.child({ component: 'dsc-it100' }),
+      metrics: deps.metrics,
+    });
+    others.push(dsc);
+  }
+  const unsupported = config.devices.filter((d) => d.bus === 'gpio' || d.bus === 'zigbee');
+  if (unsupported.length > 0) {
+    throw new Error(
+      `devices on buses without a driver yet: ${unsupported.map((d) => `${d.id} (${d.bus})`).join(', ')}`,
+    );
+  }
+  return {
+    simulated,
+    others,
+    /** Installer changes take effect at once; a serial link added later needs a restart. */
+    update(next) {
+      simulated.setDevices(next.devices.filter((d) => d.bus === 'simulated').map((d) => d.id));
+      dsc?.setDevices(addressMap(next.devices));
+    },
+  };
+}
