@@ -1,4 +1,8 @@
 import type { DeviceBus } from '../hardware/device-signal.ts';
+import { GpioBus, GpioOutputs } from '../hardware/gpio/gpio-bus.ts';
+import { selectGpioLines } from '../hardware/gpio/lines.ts';
+import type { OutputDriver } from '../hardware/outputs.ts';
+import { SimulatedOutputs } from '../hardware/outputs.ts';
 import { DscIt100Bus } from '../hardware/serial/dsc-it100-bus.ts';
 import { SimulatedBus } from '../hardware/simulated-bus.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -35,7 +39,24 @@ export function createBuses(
     });
     others.push(dsc);
   }
-  const unsupported = config.devices.filter((d) => d.bus === 'gpio' || d.bus === 'zigbee');
+  const gpio = byBus('gpio');
+  if (gpio.length > 0) {
+    others.push(
+      new GpioBus({
+        zones: gpio.map((d) => ({
+          deviceId: d.id,
+          pin: d.gpio!.pin,
+          tamperPin: d.gpio!.tamperPin,
+          wiring: { contact: d.gpio!.contact, pull: d.gpio!.pull, debounceMs: d.gpio!.debounceMs },
+        })),
+        open: (pins) => selectGpioLines(config.gpio, pins),
+        clock: deps.clock,
+        logger: deps.logger.child({ component: 'gpio' }),
+        metrics: deps.metrics,
+      }),
+    );
+  }
+  const unsupported = config.devices.filter((d) => d.bus === 'zigbee');
   if (unsupported.length > 0) {
     throw new Error(
       `devices on buses without a driver yet: ${unsupported.map((d) => `${d.id} (${d.bus})`).join(', ')}`,
@@ -49,5 +70,22 @@ export function createBuses(
       simulated.setDevices(next.devices.filter((d) => d.bus === 'simulated').map((d) => d.id));
       dsc?.setDevices(addressMap(next.devices));
     },
+  };
+}
+
+/** The outputs of a configuration: each output id goes to the driver of its bus. */
+export function createOutputs(config: GatewayConfig): OutputDriver {
+  const simulated = new SimulatedOutputs();
+  const gpioPins = new Map(
+    config.outputs
+      .filter((o) => o.bus === 'gpio')
+      .map((o) => [o.id, { pin: o.gpio!.pin, activeLow: o.gpio!.activeLow }]),
+  );
+  const gpio =
+    gpioPins.size > 0 ? new GpioOutputs(gpioPins, (pins) => selectGpioLines(config.gpio, pins)) : null;
+  return {
+    name: 'outputs',
+    set: (outputId, on) =>
+      gpio && gpioPins.has(outputId) ? gpio.set(outputId, on) : simulated.set(outputId, on),
   };
 }

@@ -56,8 +56,18 @@ export const DeviceConfigSchema = z.strictObject({
     .max(7 * 86_400)
     .nullable()
     .optional(),
-  /** Bus-specific address (pin, serial zone number, Zigbee IEEE address…), used by the drivers. */
+  /** Bus-specific address (serial `zone:N`, Zigbee IEEE address…), used by the drivers. */
   address: z.string().max(120).optional(),
+  /** Wiring of a zone on the `gpio` bus (docs/hardware.md). */
+  gpio: z
+    .strictObject({
+      pin: z.number().int().min(0).max(53),
+      tamperPin: z.number().int().min(0).max(53).optional(),
+      contact: z.enum(['NC', 'NO']).default('NC'),
+      pull: z.enum(['up', 'down']).default('up'),
+      debounceMs: z.number().int().min(0).max(2000).default(50),
+    })
+    .optional(),
 });
 export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
 
@@ -95,7 +105,10 @@ export const OutputConfigSchema = z.strictObject({
   name: z.string().min(1).max(120),
   kind: z.enum(OUTPUT_KINDS),
   bus: z.enum(['simulated', 'gpio']),
-  address: z.string().max(120).optional(),
+  /** For `gpio` outputs: the BCM pin and whether the driver stage is active-low. */
+  gpio: z
+    .strictObject({ pin: z.number().int().min(0).max(53), activeLow: z.boolean().default(false) })
+    .optional(),
   /** Areas whose alarms drive this output. */
   areas: z.array(z.number().int().min(1).max(99)).min(1),
 });
@@ -169,6 +182,13 @@ export const GatewayConfigSchema = z
       })
       .prefault({}),
     walkTestMinutes: z.number().int().min(5).max(240).default(30),
+    /** How GPIO is reached: the character device (libgpiod tools) or sysfs; `auto` picks what exists. */
+    gpio: z
+      .strictObject({
+        backend: z.enum(['auto', 'chardev', 'sysfs']).default('auto'),
+        chip: z.string().default('gpiochip0'),
+      })
+      .prefault({}),
     /** The serial alarm-panel link, for devices on bus `serial` (addresses `zone:N`, `panel`, `key:…`). */
     serial: z
       .strictObject({
@@ -187,10 +207,20 @@ export const GatewayConfigSchema = z
       .optional(),
   })
   .superRefine((config, ctx) => {
+    config.outputs.forEach((output, index) => {
+      if (output.bus === 'gpio' && !output.gpio) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['outputs', index, 'gpio'],
+          message: `output "${output.id}" is on gpio but has no pin`,
+        });
+      }
+    });
     const areaIds = new Set(config.areas.map((a) => a.id));
     const seen = new Set<string>();
     const zones = new Map<number, string>();
     const addresses = new Map<string, string>();
+    const pins = new Map<number, string>();
     config.devices.forEach((device, index) => {
       const holder = zones.get(device.zone);
       if (holder !== undefined && device.type !== 'power-supply') {
@@ -201,6 +231,27 @@ export const GatewayConfigSchema = z
         });
       }
       if (device.type !== 'power-supply') zones.set(device.zone, device.id);
+      if (device.bus === 'gpio') {
+        if (!device.gpio) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', index, 'gpio'],
+            message: `device "${device.id}" is on the gpio bus but has no "gpio" wiring (pin, contact, pull)`,
+          });
+        } else {
+          for (const pin of [device.gpio.pin, device.gpio.tamperPin]) {
+            if (pin === undefined) continue;
+            if (pins.has(pin)) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['devices', index, 'gpio'],
+                message: `device "${device.id}" uses GPIO ${pin}, already used by "${pins.get(pin)}"`,
+              });
+            }
+            pins.set(pin, device.id);
+          }
+        }
+      }
       if (device.bus === 'serial') {
         if (!config.serial) {
           ctx.addIssue({

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DeviceBus } from '../hardware/device-signal.ts';
-import { type OutputDriver, SimulatedOutputs } from '../hardware/outputs.ts';
+import type { OutputDriver } from '../hardware/outputs.ts';
 import type { SimulatedBus } from '../hardware/simulated-bus.ts';
 import type { Clock, TimerHandle } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
@@ -10,7 +10,7 @@ import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
 import { type AlarmEvent, AlarmEventSchema, type Command } from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
 import { type Identified, identify } from './auth/user-codes.ts';
-import { createBuses } from './buses.ts';
+import { createBuses, createOutputs } from './buses.ts';
 import { type DeviceConfig, type GatewayConfig, supervisionSeconds, type UserConfig } from './config.ts';
 import { type ConfigStore, memoryConfigStore } from './config-store.ts';
 import { desiredOutputs } from './domain/output-rules.ts';
@@ -97,7 +97,7 @@ export class Gateway {
     this.simulatedBus = simulated;
     this.#buses = [simulated, ...others];
     this.#updateBuses = update;
-    this.outputs = options.outputs ?? new SimulatedOutputs();
+    this.outputs = options.outputs ?? createOutputs(config);
     this.#state = initialPanel(this.#ctx, options.clock.now());
   }
 

@@ -444,7 +444,7 @@ test('radio devices are supervised by default (70 min), wired ones not, unless c
   const h = new Harness(
     configWith([
       { id: 'zb-pir', type: 'motion', bus: 'zigbee' },
-      { id: 'wired-pir', type: 'motion', bus: 'gpio' },
+      { id: 'wired-pir', type: 'motion', bus: 'gpio', gpio: { pin: 5 } },
       { id: 'zb-quiet', type: 'contact', bus: 'zigbee', supervisionSeconds: null },
     ]),
   );
