@@ -8,6 +8,7 @@ import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers
 import { SseClient } from '../test/helpers/sse.ts';
 import { measureOutbox } from './outbox.ts';
 import { measureRawHop } from './raw-hop.ts';
+import { measureSignalProcessing } from './signals.ts';
 import { type BenchRow, percentile, round } from './stats.ts';
 
 /**
@@ -74,9 +75,16 @@ const hopP50 = percentile(hop, 50);
 const hopP99 = percentile(hop, 99);
 const e2eP50 = percentile(e2e, 50);
 const e2eP99 = percentile(e2e, 99);
+const processing = measureSignalProcessing(Number(process.env.VIGIL_BENCH_SIGNALS ?? 100_000));
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
 const rows: BenchRow[] = [
+  { name: 'GPIO edge -> normalized signal (processing)', value: round(processing.gpioUs, 2), unit: 'us' },
+  {
+    name: 'IT-100 frame -> normalized signal (processing)',
+    value: round(processing.serialUs, 2),
+    unit: 'us',
+  },
   { name: 'raw write+fdatasync per record', value: Math.round(outbox.rawSync), unit: 'records/s' },
   {
     name: 'outbox durable appends, one at a time',
@@ -119,4 +127,7 @@ for (const row of rows) {
 process.stdout.write(`target: e2e p99 <= 10x raw hop p99 -> ${e2eP99 <= 10 * hopP99 ? 'met' : 'NOT met'}\n`);
 process.stdout.write(
   `target: gateway idle RSS <= 80 MiB -> ${idle.rss <= 80 * 2 ** 20 ? 'met' : 'NOT met'} (uplink ${idle.uplink ? 'connected' : 'not connected'})\n`,
+);
+process.stdout.write(
+  `target: bus input -> signal < 1 ms -> ${Math.max(processing.gpioUs, processing.serialUs) < 1000 ? 'met' : 'NOT met'}\n`,
 );
