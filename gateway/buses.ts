@@ -1,3 +1,4 @@
+import { CameraBus } from '../hardware/camera/camera-bus.ts';
 import type { DeviceBus } from '../hardware/device-signal.ts';
 import { GpioBus, GpioOutputs } from '../hardware/gpio/gpio-bus.ts';
 import { selectGpioLines } from '../hardware/gpio/lines.ts';
@@ -17,7 +18,7 @@ import type { GatewayConfig } from './config.ts';
 export function createBuses(
   config: GatewayConfig,
   deps: { clock: Clock; logger: Logger; metrics: Metrics },
-): { simulated: SimulatedBus; others: DeviceBus[]; update(config: GatewayConfig): void } {
+): { simulated: SimulatedBus; cameras: CameraBus; others: DeviceBus[]; update(config: GatewayConfig): void } {
   const byBus = (bus: string) => config.devices.filter((d) => d.bus === bus);
   const simulated = new SimulatedBus(
     byBus('simulated').map((d) => d.id),
@@ -39,6 +40,21 @@ export function createBuses(
     });
     others.push(dsc);
   }
+  const cameras = new CameraBus(
+    byBus('camera').map((d) => {
+      const camera = config.cameras.find((c) => c.id === d.address)!;
+      return {
+        cameraId: camera.id,
+        deviceId: d.id,
+        eventToken: camera.eventToken!,
+        restoreAfterMs: camera.restoreAfterSeconds * 1000,
+      };
+    }),
+    deps.clock,
+    deps.logger.child({ component: 'cameras' }),
+    deps.metrics,
+  );
+  others.push(cameras);
   const gpio = byBus('gpio');
   if (gpio.length > 0) {
     others.push(
@@ -64,6 +80,7 @@ export function createBuses(
   }
   return {
     simulated,
+    cameras,
     others,
     /** Installer changes take effect at once; a serial link added later needs a restart. */
     update(next) {

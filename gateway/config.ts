@@ -36,7 +36,7 @@ export type ZoneKind = (typeof ZONE_KINDS)[number];
 export const DeviceConfigSchema = z.strictObject({
   id: IdentifierSchema,
   name: z.string().min(1).max(120),
-  bus: z.enum(['simulated', 'gpio', 'serial', 'zigbee']),
+  bus: z.enum(['simulated', 'gpio', 'serial', 'zigbee', 'camera']),
   type: z.enum(DEVICE_TYPES),
   zone: z.number().int().min(1).max(999),
   area: z.number().int().min(1).max(99),
@@ -78,6 +78,7 @@ export type DeviceConfig = z.infer<typeof DeviceConfigSchema>;
  */
 export const DEFAULT_SUPERVISION_SECONDS: Record<DeviceConfig['bus'], number | null> = {
   zigbee: 70 * 60,
+  camera: null,
   gpio: null,
   serial: null,
   simulated: null,
@@ -182,6 +183,23 @@ export const GatewayConfigSchema = z
       })
       .prefault({}),
     walkTestMinutes: z.number().int().min(5).max(240).default(30),
+    /** IP cameras: alarm notifications in, snapshots and streams for the central's alarm-bound access. */
+    cameras: z
+      .array(
+        z.strictObject({
+          id: IdentifierSchema,
+          name: z.string().min(1).max(120),
+          area: z.number().int().min(1).max(99),
+          /** Secret the camera sends with its HTTP alarm notification (query `token` or header `x-vigil-token`). */
+          eventToken: z.string().min(16).max(200).optional(),
+          restoreAfterSeconds: z.number().int().min(5).max(3600).default(30),
+          snapshotUrl: z.url({ protocol: /^https?$/ }).optional(),
+          streamUrl: z.url({ protocol: /^(rtsp|rtsps|https?)$/ }).optional(),
+          username: z.string().max(120).optional(),
+          password: z.string().max(200).optional(),
+        }),
+      )
+      .default([]),
     /** How GPIO is reached: the character device (libgpiod tools) or sysfs; `auto` picks what exists. */
     gpio: z
       .strictObject({
@@ -231,6 +249,22 @@ export const GatewayConfigSchema = z
         });
       }
       if (device.type !== 'power-supply') zones.set(device.zone, device.id);
+      if (device.bus === 'camera') {
+        const camera = config.cameras.find((c) => c.id === device.address);
+        if (!camera) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', index, 'address'],
+            message: `device "${device.id}" is on the camera bus: its address must name a configured camera`,
+          });
+        } else if (!camera.eventToken) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', index, 'address'],
+            message: `camera "${camera.id}" feeds device "${device.id}" but has no eventToken`,
+          });
+        }
+      }
       if (device.bus === 'gpio') {
         if (!device.gpio) {
           ctx.addIssue({

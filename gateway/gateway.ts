@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { CameraBus } from '../hardware/camera/camera-bus.ts';
+import { fetchSnapshot } from '../hardware/camera/snapshot.ts';
 import type { DeviceBus } from '../hardware/device-signal.ts';
 import type { OutputDriver } from '../hardware/outputs.ts';
 import type { SimulatedBus } from '../hardware/simulated-bus.ts';
@@ -67,6 +69,7 @@ export class Gateway {
   readonly #configStore: ConfigStore;
   readonly #buses: DeviceBus[];
   readonly #updateBuses: (config: GatewayConfig) => void;
+  readonly #cameras: CameraBus;
   #ctx: PanelContext;
   #state: PanelState;
   #outbox: JournalOutbox | null = null;
@@ -89,12 +92,13 @@ export class Gateway {
     this.#configStore = options.configStore ?? memoryConfigStore(options.config);
     const config = this.#configStore.read();
     this.#ctx = panelContext(config, newId);
-    const { simulated, others, update } = createBuses(config, {
+    const { simulated, cameras, others, update } = createBuses(config, {
       clock: options.clock,
       logger: options.logger,
       metrics: options.metrics,
     });
     this.simulatedBus = simulated;
+    this.#cameras = cameras;
     this.#buses = [simulated, ...others];
     this.#updateBuses = update;
     this.outputs = options.outputs ?? createOutputs(config);
@@ -225,6 +229,47 @@ export class Gateway {
     if (!who.ok) return who;
     const outcome = await this.#step({ type: 'walk-test', on, user: who.name });
     return outcome.error ? { ok: false, status: 409, error: outcome.error } : { ok: true };
+  }
+
+  /** A camera's HTTP alarm notification; false when the camera or its token is not known. */
+  notifyCamera(
+    cameraId: string,
+    token: string,
+    state: 'start' | 'stop',
+    detail: Record<string, unknown> = {},
+  ): boolean {
+    return this.#cameras.notify(cameraId, token, state, detail);
+  }
+
+  /** Installer: prove a camera's snapshot works (size and type only; the image is not handed out). */
+  async checkCamera(
+    cameraId: string,
+    actor: Actor,
+  ): Promise<ActionResult | { ok: true; contentType: string; bytes: number; ms: number }> {
+    const who = await this.#authorize(actor, 'installer');
+    if (!who.ok) return who;
+    const camera = this.config.cameras.find((c) => c.id === cameraId);
+    if (!camera?.snapshotUrl)
+      return { ok: false, status: 400, error: `camera "${cameraId}" has no snapshot URL` };
+    const started = Date.now();
+    try {
+      const snapshot = await fetchSnapshot({
+        snapshotUrl: camera.snapshotUrl,
+        credentials: camera.username
+          ? { username: camera.username, password: camera.password ?? '' }
+          : undefined,
+      });
+      this.#o.logger.info({ cameraId, by: who.name, bytes: snapshot.body.length }, 'camera snapshot checked');
+      return {
+        ok: true,
+        contentType: snapshot.contentType,
+        bytes: snapshot.body.length,
+        ms: Date.now() - started,
+      };
+    } catch (error) {
+      this.#o.metrics.increment('camera_snapshot_failures_total');
+      return { ok: false, status: 409, error: `camera "${cameraId}": ${(error as Error).message}` };
+    }
   }
 
   /** Whether the actor holds an installer code (for read-only installer views). */

@@ -55,7 +55,7 @@ export async function runGateway(options: {
     : null;
   try {
     await homeAssistant?.start();
-    api = buildLocalApi(gateway, options.logger, options.metrics);
+    api = await buildLocalApi(gateway, options.logger, options.metrics);
     const url = await api.listen({
       host: options.config.http.host,
       port: options.httpPort ?? options.config.http.port,

@@ -20,7 +20,11 @@ const CODE_HEADER = 'x-vigil-code';
  * gateway has simulated devices — the simulator and its demo page. Codes are checked with the
  * keypad's lockout; every refusal is counted.
  */
-export function buildLocalApi(gateway: Gateway, logger: Logger, metrics: Metrics): FastifyInstance {
+export async function buildLocalApi(
+  gateway: Gateway,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<FastifyInstance> {
   const app = Fastify(httpServerOptions(logger, 'local-api'));
   const source = (ip: string) => `local-api ${ip}`;
   const answer = (reply: FastifyReply, result: ActionResult) => {
@@ -145,6 +149,56 @@ export function buildLocalApi(gateway: Gateway, logger: Logger, metrics: Metrics
           source: source(request.ip),
         }),
       ),
+  );
+
+  // Cameras push their alarm notifications here (many can only send a GET with query parameters).
+  const cameraEvent = async (
+    request: {
+      params: { id: string };
+      query: { token?: string; state?: string };
+      headers: Record<string, unknown>;
+    },
+    reply: FastifyReply,
+  ) => {
+    const token = String(request.headers['x-vigil-token'] ?? request.query.token ?? '');
+    const state = request.query.state === 'stop' ? 'stop' : 'start';
+    if (!gateway.notifyCamera(request.params.id, token, state)) {
+      metrics.increment('local_api_refused_total', { status: '403' });
+      return reply.code(403).send({ error: 'unknown camera or wrong token' });
+    }
+    await gateway.settled();
+    return reply.code(202).send({ ok: true });
+  };
+  await app.register(async (cameras) => {
+    // Cameras post XML or multipart bodies we do not need: accept any type, small, unparsed.
+    cameras.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_request, body, done) =>
+      done(null, body),
+    );
+    cameras.get<{ Params: { id: string }; Querystring: { token?: string; state?: string } }>(
+      '/api/cameras/:id/events',
+      cameraEvent,
+    );
+    cameras.post<{ Params: { id: string }; Querystring: { token?: string; state?: string } }>(
+      '/api/cameras/:id/events',
+      cameraEvent,
+    );
+  });
+
+  app.post<{ Params: { id: string }; Body: { code: string } }>(
+    '/api/installer/cameras/:id/check',
+    {
+      schema: {
+        body: { type: 'object', required: ['code'], properties: { code: CODE }, additionalProperties: false },
+      },
+    },
+    async (request, reply) => {
+      const result = await gateway.checkCamera(request.params.id, {
+        code: request.body.code,
+        source: source(request.ip),
+      });
+      if (!result.ok) return answer(reply, result);
+      return reply.send(result);
+    },
   );
 
   // Installer: walk test, device registry, commissioning report.
