@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { CameraBus } from '../hardware/camera/camera-bus.ts';
 import type { DeviceBus } from '../hardware/device-signal.ts';
 import { GpioBus, GpioOutputs } from '../hardware/gpio/gpio-bus.ts';
@@ -6,6 +7,7 @@ import type { OutputDriver } from '../hardware/outputs.ts';
 import { SimulatedOutputs } from '../hardware/outputs.ts';
 import { DscIt100Bus } from '../hardware/serial/dsc-it100-bus.ts';
 import { SimulatedBus } from '../hardware/simulated-bus.ts';
+import { ZigbeeBus } from '../hardware/zigbee/zigbee-bus.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
@@ -17,8 +19,14 @@ import type { GatewayConfig } from './config.ts';
  */
 export function createBuses(
   config: GatewayConfig,
-  deps: { clock: Clock; logger: Logger; metrics: Metrics },
-): { simulated: SimulatedBus; cameras: CameraBus; others: DeviceBus[]; update(config: GatewayConfig): void } {
+  deps: { clock: Clock; logger: Logger; metrics: Metrics; dataDir: string },
+): {
+  simulated: SimulatedBus;
+  cameras: CameraBus;
+  zigbee: ZigbeeBus | null;
+  others: DeviceBus[];
+  update(config: GatewayConfig): void;
+} {
   const byBus = (bus: string) => config.devices.filter((d) => d.bus === bus);
   const simulated = new SimulatedBus(
     byBus('simulated').map((d) => d.id),
@@ -72,20 +80,33 @@ export function createBuses(
       }),
     );
   }
-  const unsupported = config.devices.filter((d) => d.bus === 'zigbee');
-  if (unsupported.length > 0) {
-    throw new Error(
-      `devices on buses without a driver yet: ${unsupported.map((d) => `${d.id} (${d.bus})`).join(', ')}`,
-    );
+  const zigbeeMap = (devices: GatewayConfig['devices']) =>
+    new Map(devices.filter((d) => d.bus === 'zigbee').map((d) => [d.address!, d.id]));
+  let zigbee: ZigbeeBus | null = null;
+  if (config.zigbee) {
+    zigbee = new ZigbeeBus({
+      dataDir: path.join(deps.dataDir, 'zigbee'),
+      adapter: config.zigbee.adapter,
+      path: config.zigbee.path,
+      baudRate: config.zigbee.baudRate,
+      channel: config.zigbee.channel,
+      devices: zigbeeMap(config.devices),
+      clock: deps.clock,
+      logger: deps.logger.child({ component: 'zigbee' }),
+      metrics: deps.metrics,
+    });
+    others.push(zigbee);
   }
   return {
     simulated,
     cameras,
+    zigbee,
     others,
     /** Installer changes take effect at once; a serial link added later needs a restart. */
     update(next) {
       simulated.setDevices(next.devices.filter((d) => d.bus === 'simulated').map((d) => d.id));
       dsc?.setDevices(addressMap(next.devices));
+      zigbee?.setDevices(zigbeeMap(next.devices));
     },
   };
 }

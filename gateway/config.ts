@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DSC_ADDRESS } from '../hardware/serial/dsc-it100.ts';
+import { IEEE_ADDRESS } from '../hardware/zigbee/ias-zone.ts';
 import { EVENT_TYPE_NAMES } from '../protocols/event-codes.ts';
 import { IdentifierSchema } from '../protocols/messages.ts';
 
@@ -183,6 +184,15 @@ export const GatewayConfigSchema = z
       })
       .prefault({}),
     walkTestMinutes: z.number().int().min(5).max(240).default(30),
+    /** The Zigbee coordinator, for devices on bus `zigbee` (address: IEEE `0x` + 16 hex digits). */
+    zigbee: z
+      .strictObject({
+        adapter: z.enum(['zstack', 'ember', 'deconz', 'zigate', 'ezsp', 'zboss']),
+        path: z.string().min(1),
+        baudRate: z.number().int().positive().optional(),
+        channel: z.number().int().min(11).max(26).default(15),
+      })
+      .optional(),
     /** IP cameras: alarm notifications in, snapshots and streams for the central's alarm-bound access. */
     cameras: z
       .array(
@@ -249,6 +259,21 @@ export const GatewayConfigSchema = z
         });
       }
       if (device.type !== 'power-supply') zones.set(device.zone, device.id);
+      if (device.bus === 'zigbee') {
+        if (!config.zigbee) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', index, 'bus'],
+            message: `device "${device.id}" is on the zigbee bus, but no "zigbee" coordinator is configured`,
+          });
+        } else if (!device.address || !IEEE_ADDRESS.test(device.address)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', index, 'address'],
+            message: `device "${device.id}" needs its IEEE address, 0x and 16 lower-case hex digits`,
+          });
+        }
+      }
       if (device.bus === 'camera') {
         const camera = config.cameras.find((c) => c.id === device.address);
         if (!camera) {

@@ -4,6 +4,7 @@ import { fetchSnapshot } from '../hardware/camera/snapshot.ts';
 import type { DeviceBus } from '../hardware/device-signal.ts';
 import type { OutputDriver } from '../hardware/outputs.ts';
 import type { SimulatedBus } from '../hardware/simulated-bus.ts';
+import type { ZigbeeBus } from '../hardware/zigbee/zigbee-bus.ts';
 import type { Clock, TimerHandle } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -70,6 +71,7 @@ export class Gateway {
   readonly #buses: DeviceBus[];
   readonly #updateBuses: (config: GatewayConfig) => void;
   readonly #cameras: CameraBus;
+  readonly #zigbee: ZigbeeBus | null;
   #ctx: PanelContext;
   #state: PanelState;
   #outbox: JournalOutbox | null = null;
@@ -92,13 +94,15 @@ export class Gateway {
     this.#configStore = options.configStore ?? memoryConfigStore(options.config);
     const config = this.#configStore.read();
     this.#ctx = panelContext(config, newId);
-    const { simulated, cameras, others, update } = createBuses(config, {
+    const { simulated, cameras, zigbee, others, update } = createBuses(config, {
+      dataDir: options.dataDir,
       clock: options.clock,
       logger: options.logger,
       metrics: options.metrics,
     });
     this.simulatedBus = simulated;
     this.#cameras = cameras;
+    this.#zigbee = zigbee;
     this.#buses = [simulated, ...others];
     this.#updateBuses = update;
     this.outputs = options.outputs ?? createOutputs(config);
@@ -269,6 +273,20 @@ export class Gateway {
     } catch (error) {
       this.#o.metrics.increment('camera_snapshot_failures_total');
       return { ok: false, status: 409, error: `camera "${cameraId}": ${(error as Error).message}` };
+    }
+  }
+
+  /** Installer: open the Zigbee network for pairing (at most 254 s), optionally only for listed addresses. */
+  async permitJoin(seconds: number, allow: readonly string[], actor: Actor): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'installer');
+    if (!who.ok) return who;
+    if (!this.#zigbee) return { ok: false, status: 409, error: 'no Zigbee coordinator is configured' };
+    try {
+      await this.#zigbee.permitJoin(seconds, allow);
+      this.#o.logger.info({ seconds, allow, by: who.name }, 'Zigbee pairing window');
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, status: 409, error: (error as Error).message };
     }
   }
 

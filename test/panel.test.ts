@@ -442,11 +442,20 @@ test('a silent device is reported lost after its supervision time, restored when
 
 test('radio devices are supervised by default (70 min), wired ones not, unless configured', (t) => {
   const h = new Harness(
-    configWith([
-      { id: 'zb-pir', type: 'motion', bus: 'zigbee' },
-      { id: 'wired-pir', type: 'motion', bus: 'gpio', gpio: { pin: 5 } },
-      { id: 'zb-quiet', type: 'contact', bus: 'zigbee', supervisionSeconds: null },
-    ]),
+    configWith(
+      [
+        { id: 'zb-pir', type: 'motion', bus: 'zigbee', address: '0x00158d0000000001' },
+        { id: 'wired-pir', type: 'motion', bus: 'gpio', gpio: { pin: 5 } },
+        {
+          id: 'zb-quiet',
+          type: 'contact',
+          bus: 'zigbee',
+          address: '0x00158d0000000002',
+          supervisionSeconds: null,
+        },
+      ],
+      { zigbee: { adapter: 'zstack', path: '/dev/ttyACM0' } },
+    ),
   );
   h.advance(70 * MIN - 1);
   t.deepEqual(h.take(), []);

@@ -201,6 +201,32 @@ export async function buildLocalApi(
     },
   );
 
+  app.post<{ Body: { code: string; seconds: number; allow?: string[] } }>(
+    '/api/installer/zigbee/permit-join',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['code', 'seconds'],
+          properties: {
+            code: CODE,
+            seconds: { type: 'integer', minimum: 0, maximum: 254 },
+            allow: { type: 'array', maxItems: 64, items: { type: 'string', pattern: '^0x[0-9a-f]{16}$' } },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) =>
+      answer(
+        reply,
+        await gateway.permitJoin(request.body.seconds, request.body.allow ?? [], {
+          code: request.body.code,
+          source: source(request.ip),
+        }),
+      ),
+  );
+
   // Installer: walk test, device registry, commissioning report.
   app.post<{ Body: { code: string; on: boolean } }>(
     '/api/installer/walk-test',
