@@ -21,7 +21,8 @@ const USAGE = `vigil — open alarm monitoring
   vigil gateway --config FILE [--data DIR]         run a gateway
   vigil gateway hash-code             hash VIGIL_CODE for a user's codeHash / duressCodeHash
   vigil panel status | arm [--mode away|home|night] [--force] | disarm   [--area N] [--url URL]
-  vigil installer walk-test start|stop | commissioning | remove-device ID
+  vigil installer walk-test start|stop | commissioning | remove-device ID | camera-check ID
+  vigil installer pair [--seconds 120] [--allow 0x00158d0001a2b3c4,…]   open Zigbee joining
   vigil installer add-device ID --name N --type T --zone Z [--area A] [--bus B] [--zone-kind K]
                                       [--supervision SECONDS] [--address ADDR]
       panel and installer commands read the code from VIGIL_CODE (kept out of the process list)
@@ -237,6 +238,8 @@ async function installer(args: string[]): Promise<void> {
       'zone-kind': { type: 'string' },
       supervision: { type: 'string' },
       address: { type: 'string' },
+      seconds: { type: 'string' },
+      allow: { type: 'string' },
     },
   });
   const code = requireCode();
@@ -266,6 +269,29 @@ async function installer(args: string[]): Promise<void> {
     };
     await localApi(values.url, 'PUT', `/api/installer/devices/${encodeURIComponent(id)}`, { code, device });
     process.stdout.write(`device ${id} saved\n`);
+  } else if (sub === 'pair') {
+    const seconds = Number(values.seconds ?? 120);
+    const allow = values.allow ? values.allow.split(',').map((a) => a.trim().toLowerCase()) : [];
+    await localApi(values.url, 'POST', '/api/installer/zigbee/permit-join', { code, seconds, allow });
+    process.stdout.write(
+      `Zigbee joining open for ${Math.min(seconds, 254)} s${allow.length ? ` for ${allow.join(', ')}` : ''}\n`,
+    );
+  } else if (sub === 'camera-check') {
+    const [id] = positionals;
+    if (!id) throw new Error('usage: vigil installer camera-check CAMERA_ID');
+    const result = (await localApi(
+      values.url,
+      'POST',
+      `/api/installer/cameras/${encodeURIComponent(id)}/check`,
+      { code },
+    )) as {
+      contentType: string;
+      bytes: number;
+      ms: number;
+    };
+    process.stdout.write(
+      `camera ${id}: snapshot ok (${result.contentType}, ${result.bytes} bytes, ${result.ms} ms)\n`,
+    );
   } else if (sub === 'remove-device') {
     const [id] = positionals;
     if (!id) throw new Error('usage: vigil installer remove-device ID');
