@@ -230,6 +230,27 @@ export const EVENT_TYPES = {
     handling: 'log',
     title: 'Periodic test report',
   },
+  'undefined-alarm': {
+    cid: '000',
+    sia: { event: 'UX', restore: 'UX' },
+    class: 'technical',
+    handling: 'log',
+    title: 'Undefined alarm code (third-party panel)',
+  },
+  'path-failure': {
+    cid: '350',
+    sia: { event: 'YC', restore: 'YK' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Transmission path failure',
+  },
+  'all-paths-failure': {
+    cid: '354',
+    sia: { event: 'YC', restore: 'YK' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'All transmission paths failed',
+  },
   'opening-closing': {
     cid: '401',
     sia: { event: 'OP', restore: 'CL' },

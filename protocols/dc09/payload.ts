@@ -1,0 +1,149 @@
+import { EVENT_TYPES, type EventTypeName } from '../event-codes.ts';
+import { buildFrame, crc16arc, formatTimestamp } from './frame.ts';
+
+/**
+ * DC-09 payloads (SIA DC-03 "SIA-DCS" and Contact ID "ADM-CID") and the receiver's replies. Pure.
+ */
+export interface SiaBlock {
+  readonly code: string;
+  readonly address: string;
+  readonly area: number | null;
+  readonly user: number | null;
+  readonly text: string;
+}
+
+/** `#acct|Nri1/BA012^text^/BA013` → blocks; modifiers carry over to the following blocks. */
+export function parseSiaDcs(data: string): { account: string | null; blocks: SiaBlock[] } | null {
+  const bar = data.indexOf('|');
+  const account = bar === -1 ? null : data.slice(0, bar).replace(/^#/, '') || null;
+  let rest = bar === -1 ? data : data.slice(bar + 1);
+  rest = rest.replace(/^[NO]/, '');
+  const blocks: SiaBlock[] = [];
+  let area: number | null = null;
+  let user: number | null = null;
+  for (const raw of rest.split('/')) {
+    let part = raw;
+    let text = '';
+    const caret = /\^([^^]*)\^/.exec(part);
+    if (caret) {
+      text = caret[1]!.trim();
+      part = part.replace(caret[0], '');
+    }
+    for (let m = /^([a-z]{2})(\d*)/.exec(part); m; m = /^([a-z]{2})(\d*)/.exec(part)) {
+      if (m[1] === 'ri' || m[1] === 'pm') area = m[2] ? Number(m[2]) : null;
+      if (m[1] === 'id') user = m[2] ? Number(m[2]) : null;
+      part = part.slice(m[0].length);
+    }
+    if (part === '') continue;
+    const code = /^([A-Z]{2})(\d{0,4})$/.exec(part);
+    if (!code) return null;
+    blocks.push({ code: code[1]!, address: code[2] ?? '', area, user, text });
+  }
+  return blocks.length > 0 ? { account, blocks } : null;
+}
+
+export interface ContactId {
+  readonly account: string | null;
+  readonly qualifier: 1 | 3 | 6;
+  readonly code: string;
+  readonly group: number;
+  readonly zone: number;
+}
+
+/** `#acct|QXYZ GG CCC` (the account may lack its `#`). */
+export function parseAdmCid(data: string): ContactId | null {
+  const m = /^(?:#?([0-9A-Fa-f]{3,16})\|)?([136])([0-9A-F]{3}) ([0-9A-F]{2}) ([0-9A-F]{3})$/.exec(
+    data.trim(),
+  );
+  if (!m) return null;
+  return {
+    account: m[1]?.toUpperCase() ?? null,
+    qualifier: Number(m[2]) as 1 | 3 | 6,
+    code: m[3]!,
+    group: Number.parseInt(m[4]!, 10) || 0,
+    zone: Number.parseInt(m[5]!, 10) || 0,
+  };
+}
+
+/** The catalogue, looked up by Contact ID code and by SIA code (first match wins). */
+const BY_CID = new Map<string, EventTypeName>();
+const BY_SIA = new Map<string, { eventType: EventTypeName; qualifier: 'event' | 'restore' }>();
+for (const [name, type] of Object.entries(EVENT_TYPES) as Array<
+  [EventTypeName, (typeof EVENT_TYPES)[EventTypeName]]
+>) {
+  if (type.handling === 'verification' || name === 'undefined-alarm') continue;
+  if (!BY_CID.has(type.cid)) BY_CID.set(type.cid, name);
+  if (!BY_SIA.has(type.sia.event)) BY_SIA.set(type.sia.event, { eventType: name, qualifier: 'event' });
+  if (!BY_SIA.has(type.sia.restore)) BY_SIA.set(type.sia.restore, { eventType: name, qualifier: 'restore' });
+}
+
+export function eventTypeForCid(code: string): EventTypeName | null {
+  return BY_CID.get(code) ?? null;
+}
+
+export function eventTypeForSia(
+  code: string,
+): { eventType: EventTypeName; qualifier: 'event' | 'restore' } | null {
+  return BY_SIA.get(code) ?? null;
+}
+
+/** `#acct|Nri<area>/<SIA><zone>^text^`, what a Vigil gateway sends on its DC-09 path. */
+export function formatSiaDcs(account: string, sia: string, area: number, zone: number, text = ''): string {
+  const clean = text.replace(/[\^[\]|/]/g, ' ').slice(0, 60);
+  return `#${account}|Nri${area}/${sia}${String(zone).padStart(3, '0')}${clean ? `^${clean}^` : ''}`;
+}
+
+interface ReplyTo {
+  readonly seq: string;
+  readonly receiver: string | null;
+  readonly prefix: string;
+  readonly account: string;
+  readonly encrypted: boolean;
+}
+
+/** ACK mirrors seq, receiver, prefix and account; an encrypted request gets `*ACK` with `<pad>|]_<ts>`. */
+export function ackFrame(to: ReplyTo, now: number, key: Buffer | null): string {
+  return buildFrame({
+    id: 'ACK',
+    seq: to.seq,
+    receiver: to.receiver,
+    prefix: to.prefix,
+    account: to.account,
+    data: '',
+    timestamp: now,
+    key: to.encrypted ? key : null,
+  });
+}
+
+/** DUH: understood as a frame, not processable. Never encrypted. */
+export function duhFrame(to: ReplyTo): string {
+  return buildFrame({
+    id: 'DUH',
+    seq: to.seq,
+    receiver: to.receiver,
+    prefix: to.prefix,
+    account: to.account,
+    data: '',
+  });
+}
+
+/** NAK with the receiver's time (so the sender can correct its clock); fixed form, never encrypted. */
+export function nakFrame(now: number): string {
+  return rawFrame(`"NAK"0000R0L0A0[]${formatTimestamp(now)}`);
+}
+
+/** LF crc len body CR for a body built by hand. */
+export function rawFrame(body: string): string {
+  const crc = crc16arc(body).toString(16).toUpperCase().padStart(4, '0');
+  return `\n${crc}${body.length.toString(16).toUpperCase().padStart(4, '0')}${body}\r`;
+}
+
+/** Vigil's extension block: the full protocol event, base64url JSON, under xdata letter `U`. */
+export const VIGIL_XDATA = 'U';
+export function vigilXdata(eventJson: string): string {
+  return `${VIGIL_XDATA}${Buffer.from(eventJson).toString('base64url')}`;
+}
+export function readVigilXdata(xdata: readonly string[]): string | null {
+  const block = xdata.find((x) => x.startsWith(VIGIL_XDATA));
+  return block ? Buffer.from(block.slice(1), 'base64url').toString('utf8') : null;
+}
