@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Central } from '../central/central.ts';
+import { upsertDc09Account } from '../central/dc09/accounts.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { loadGatewayConfig, runGateway } from '../gateway/main.ts';
@@ -16,6 +17,8 @@ const USAGE = `vigil — open alarm monitoring
   vigil central                       run the alarm receiving centre
   vigil central add-site ID --name NAME [--address A] [--kind residential|business]
   vigil central add-gateway SITE_ID GATEWAY_ID     issue a gateway's MQTT secret (printed once)
+  vigil central add-dc09-account ACCOUNT --site SITE [--prefix 0] [--gateway GW] [--supervision 90]
+                                      SIA DC-09 account; AES key from VIGIL_DC09_KEY (--key-format hex|ascii)
   vigil central add-operator USERNAME --name NAME [--role operator|supervisor]
                                       password read from VIGIL_OPERATOR_PASSWORD
   vigil gateway --config FILE [--data DIR]         run a gateway
@@ -84,6 +87,8 @@ async function central(args: string[]): Promise<void> {
     httpPort: env.VIGIL_HTTP_PORT,
     mqttHost: env.VIGIL_MQTT_HOST,
     mqttPort: sub ? 0 : env.VIGIL_MQTT_PORT,
+    dc09Host: env.VIGIL_DC09_HOST,
+    dc09Port: sub ? 0 : env.VIGIL_DC09_PORT,
     logger: sub ? createLogger('central', 'warn') : logger,
     metrics: new Metrics(),
   });
@@ -109,6 +114,11 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
       address: { type: 'string' },
       kind: { type: 'string' },
       role: { type: 'string' },
+      site: { type: 'string' },
+      prefix: { type: 'string' },
+      gateway: { type: 'string' },
+      supervision: { type: 'string' },
+      'key-format': { type: 'string' },
     },
   });
   if (sub === 'add-site') {
@@ -124,6 +134,28 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
     if (!siteId || !gatewayId) throw new Error('usage: vigil central add-gateway SITE_ID GATEWAY_ID');
     const secret = await issueGatewaySecret(instance.pool, siteId, gatewayId, actor);
     process.stdout.write(`gateway ${gatewayId} of site ${siteId}\nsecret (shown once): ${secret}\n`);
+  } else if (sub === 'add-dc09-account') {
+    const [account] = positionals;
+    if (!account || !values.site)
+      throw new Error('usage: vigil central add-dc09-account ACCOUNT --site SITE');
+    const format = values['key-format'] ?? 'hex';
+    if (format !== 'hex' && format !== 'ascii') throw new Error('--key-format must be hex or ascii');
+    const saved = await upsertDc09Account(
+      instance.pool,
+      {
+        account,
+        prefix: values.prefix ?? '0',
+        siteId: values.site,
+        gatewayId: values.gateway,
+        key: process.env.VIGIL_DC09_KEY,
+        keyFormat: format,
+        supervisionSeconds: values.supervision ? Number(values.supervision) : undefined,
+      },
+      actor,
+    );
+    process.stdout.write(
+      `DC-09 account ${saved.prefix}/${saved.account} of site ${saved.siteId} (gateway ${saved.gatewayId}, ${saved.path} path, ${saved.key ? 'AES' : 'unencrypted'})\n`,
+    );
   } else if (sub === 'add-operator') {
     const [username] = positionals;
     const password = process.env.VIGIL_OPERATOR_PASSWORD;

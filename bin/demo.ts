@@ -119,6 +119,8 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     httpPort: env.VIGIL_HTTP_PORT,
     mqttHost: env.VIGIL_MQTT_HOST,
     mqttPort: env.VIGIL_MQTT_PORT,
+    dc09Host: env.VIGIL_DC09_HOST,
+    dc09Port: env.VIGIL_DC09_PORT,
     logger: logger.child({ process: 'central' }),
     metrics: new Metrics(),
   });

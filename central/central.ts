@@ -6,6 +6,7 @@ import { newSecret } from './auth/secrets.ts';
 import { type RunningBroker, startBroker } from './broker/broker.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
+import { Dc09Receiver } from './dc09/receiver.ts';
 import { buildHttpServer } from './http/server.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
@@ -19,6 +20,8 @@ export interface CentralOptions {
   readonly httpPort: number;
   readonly mqttHost: string;
   readonly mqttPort: number;
+  readonly dc09Host: string;
+  readonly dc09Port: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -33,6 +36,7 @@ export class Central {
   #pool: pg.Pool | null = null;
   #broker: RunningBroker | null = null;
   #ingest: MqttIngest | null = null;
+  #dc09: Dc09Receiver | null = null;
   #feed: AlarmFeed | null = null;
   #http: FastifyInstance | null = null;
   #httpUrl = '';
@@ -53,6 +57,11 @@ export class Central {
 
   get httpUrl(): string {
     return this.#httpUrl;
+  }
+
+  get dc09(): Dc09Receiver {
+    if (!this.#dc09) throw new Error('central is not started');
+    return this.#dc09;
   }
 
   get ingest(): MqttIngest {
@@ -93,6 +102,14 @@ export class Central {
         metrics,
       });
       await this.#ingest.start();
+      this.#dc09 = new Dc09Receiver({
+        host: this.#o.dc09Host,
+        port: this.#o.dc09Port,
+        pool: this.#pool,
+        logger: logger.child({ component: 'dc09' }),
+        metrics,
+      });
+      await this.#dc09.start();
       this.#http = await buildHttpServer({
         pool: this.#pool,
         feed: this.#feed,
@@ -112,12 +129,14 @@ export class Central {
   async stop(): Promise<void> {
     await this.#http?.close();
     await this.#ingest?.stop();
+    await this.#dc09?.stop();
     await this.#feed?.stop();
     await this.#broker?.close();
     await this.#pool?.end();
     await this.#embedded?.stop();
     this.#http = null;
     this.#ingest = null;
+    this.#dc09 = null;
     this.#feed = null;
     this.#broker = null;
     this.#pool = null;

@@ -10,6 +10,8 @@ const EnvSchema = z.object({
   VIGIL_HTTP_PORT: Port.default(8080),
   VIGIL_MQTT_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_MQTT_PORT: Port.default(1883),
+  VIGIL_DC09_HOST: z.string().min(1).default('127.0.0.1'),
+  VIGIL_DC09_PORT: Port.default(9000),
   VIGIL_GATEWAY_HTTP_PORT: Port.default(8081),
 });
 export type Env = z.infer<typeof EnvSchema>;

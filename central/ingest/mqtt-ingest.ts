@@ -15,6 +15,7 @@ import {
 import { allGatewaysFilter, type ParsedTopic, parseTopic, topicFor } from '../../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
+import { recordPathHeard } from '../paths.ts';
 import { storeEvent } from './event-store.ts';
 
 export interface IngestOptions {
@@ -112,6 +113,7 @@ export class MqttIngest {
       );
     }
     const result = await storeEvent(this.#o.pool, event, 'mqtt');
+    await recordPathHeard(this.#o.pool, event.gatewayId, 'primary');
     if (result.kind === 'rejected') return this.#reject('event-refused', event.id, result.reason);
     this.#o.metrics.increment(
       result.kind === 'stored' ? 'ingest_events_stored_total' : 'ingest_events_duplicate_total',
@@ -135,6 +137,7 @@ export class MqttIngest {
       );
     }
     this.#o.metrics.increment('ingest_heartbeats_total');
+    await recordPathHeard(this.#o.pool, topic.gatewayId, 'primary');
     await this.#o.pool.query(
       'UPDATE gateways SET last_seen_at = now(), last_heartbeat = $3, online = true WHERE id = $1 AND site_id = $2',
       [topic.gatewayId, topic.siteId, JSON.stringify(decoded.value)],

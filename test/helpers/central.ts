@@ -35,6 +35,8 @@ export async function startTestCentral(): Promise<TestCentral> {
     httpPort: 0,
     mqttHost: '127.0.0.1',
     mqttPort: 0,
+    dc09Host: '127.0.0.1',
+    dc09Port: 0,
     logger: createLogger('test-central', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
     metrics,
   });

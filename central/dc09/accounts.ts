@@ -1,0 +1,102 @@
+import type pg from 'pg';
+import { keyBytes } from '../../protocols/dc09/frame.ts';
+import { IdentifierSchema } from '../../protocols/messages.ts';
+import { audit, issueGatewaySecret } from '../records.ts';
+
+export interface Dc09Account {
+  readonly prefix: string;
+  readonly account: string;
+  readonly siteId: string;
+  readonly gatewayId: string;
+  readonly key: Buffer | null;
+  readonly supervisionSeconds: number;
+  readonly path: 'primary' | 'backup';
+}
+
+export interface Dc09AccountInput {
+  prefix: string;
+  account: string;
+  siteId: string;
+  /** A Vigil gateway whose backup path this is; absent for a third-party panel (one is created). */
+  gatewayId?: string | undefined;
+  key?: string | undefined;
+  keyFormat?: 'hex' | 'ascii' | undefined;
+  supervisionSeconds?: number | undefined;
+}
+
+export async function upsertDc09Account(
+  pool: pg.Pool,
+  input: Dc09AccountInput,
+  actor: string,
+): Promise<Dc09Account> {
+  const account = input.account.toUpperCase();
+  const prefix = input.prefix.toUpperCase();
+  if (!/^[0-9A-F]{3,16}$/.test(account)) throw new Error('account: 3 to 16 hex digits');
+  if (!/^[0-9A-F]{1,6}$/.test(prefix)) throw new Error('prefix: 1 to 6 hex digits');
+  const keyFormat = input.keyFormat ?? 'hex';
+  const key = input.key ? keyBytes(input.key, keyFormat) : null;
+  let gatewayId = input.gatewayId;
+  if (!gatewayId) {
+    // A third-party panel is a gateway of its own for the event store; it never speaks MQTT.
+    gatewayId = IdentifierSchema.parse(`panel-${prefix}-${account}`.toLowerCase());
+    await issueGatewaySecret(pool, input.siteId, gatewayId, actor);
+  }
+  const supervisionSeconds = input.supervisionSeconds ?? 90;
+  const path = input.gatewayId ? 'backup' : 'primary';
+  await pool.query(
+    `INSERT INTO dc09_accounts (prefix, account, site_id, gateway_id, aes_key, key_format, supervision_seconds, path)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (prefix, account) DO UPDATE SET site_id = EXCLUDED.site_id, gateway_id = EXCLUDED.gateway_id,
+       aes_key = EXCLUDED.aes_key, key_format = EXCLUDED.key_format, supervision_seconds = EXCLUDED.supervision_seconds,
+       path = EXCLUDED.path`,
+    [
+      prefix,
+      account,
+      input.siteId,
+      gatewayId,
+      input.key ?? null,
+      key ? keyFormat : null,
+      supervisionSeconds,
+      path,
+    ],
+  );
+  await audit(pool, actor, 'dc09-account.upsert', `${prefix}/${account}`, {
+    siteId: input.siteId,
+    gatewayId,
+    encrypted: key !== null,
+  });
+  return { prefix, account, siteId: input.siteId, gatewayId, key, supervisionSeconds, path };
+}
+
+export async function loadDc09Accounts(db: Pick<pg.Pool, 'query'>): Promise<Map<string, Dc09Account>> {
+  const { rows } = await db.query<{
+    prefix: string;
+    account: string;
+    site_id: string;
+    gateway_id: string;
+    aes_key: string | null;
+    key_format: 'hex' | 'ascii' | null;
+    supervision_seconds: number;
+    path: 'primary' | 'backup';
+  }>(
+    'SELECT prefix, account, site_id, gateway_id, aes_key, key_format, supervision_seconds, path FROM dc09_accounts',
+  );
+  return new Map(
+    rows.map((r) => [
+      accountKey(r.prefix, r.account),
+      {
+        prefix: r.prefix,
+        account: r.account,
+        siteId: r.site_id,
+        gatewayId: r.gateway_id,
+        key: r.aes_key && r.key_format ? keyBytes(r.aes_key, r.key_format) : null,
+        supervisionSeconds: r.supervision_seconds,
+        path: r.path,
+      },
+    ]),
+  );
+}
+
+export function accountKey(prefix: string, account: string): string {
+  return `${prefix.toUpperCase()}/${account.toUpperCase()}`;
+}

@@ -1,0 +1,223 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type pg from 'pg';
+import { errorMessage } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
+import { type Dc09Message, FrameSplitter, parseFrame } from '../../protocols/dc09/frame.ts';
+import { ackFrame, duhFrame, nakFrame, readVigilXdata } from '../../protocols/dc09/payload.ts';
+import { type AlarmEvent, AlarmEventSchema, decode } from '../../protocols/messages.ts';
+import { storeEvent } from '../ingest/event-store.ts';
+import { recordPathHeard } from '../paths.ts';
+import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
+import { eventsFromDc09 } from './to-events.ts';
+
+export interface Dc09ReceiverOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly pool: pg.Pool;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+  /** Accepted clock skew of encrypted messages (SIA DC-09: 40 s past, 20 s future). */
+  readonly windowPastMs?: number;
+  readonly windowFutureMs?: number;
+}
+
+type Reply = string | null;
+
+/**
+ * The SIA DC-09 receiver (TCP and UDP on one port). Every frame is answered only once its events
+ * are committed: ACK (`*ACK` when encrypted); NAK with the receiver's time for a malformed frame,
+ * an unknown account, a keyed account sending in clear, a failed decryption or a timestamp outside
+ * the window; DUH for a frame understood but not processable; nothing for a CRC error (the sender
+ * repeats). Vigil gateways' backup path carries the full protocol event, so it is stored exactly
+ * like one that came over MQTT; third-party panels' SIA-DCS and Contact ID become events too.
+ */
+export class Dc09Receiver {
+  readonly #o: Dc09ReceiverOptions;
+  #accounts = new Map<string, Dc09Account>();
+  #tcp: net.Server | null = null;
+  #udp: dgram.Socket | null = null;
+  #port = 0;
+  readonly #sockets = new Set<net.Socket>();
+
+  constructor(options: Dc09ReceiverOptions) {
+    this.#o = options;
+    const { metrics } = options;
+    metrics.describe('dc09_frames_total', 'DC-09 frames received, by reply');
+    metrics.describe('dc09_rejected_total', 'DC-09 frames refused, by reason');
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  async reloadAccounts(): Promise<void> {
+    this.#accounts = await loadDc09Accounts(this.#o.pool);
+  }
+
+  async start(): Promise<void> {
+    await this.reloadAccounts();
+    const tcp = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(this.#o.port, this.#o.host, () => resolve());
+    });
+    this.#tcp = tcp;
+    this.#port = (tcp.address() as net.AddressInfo).port;
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (datagram, remote) => {
+      for (const frame of new FrameSplitter().push(datagram).frames) {
+        void this.handle(frame).then((reply) => {
+          if (reply) udp.send(Buffer.from(reply, 'latin1'), remote.port, remote.address);
+        });
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(this.#port, this.#o.host, () => resolve());
+    });
+    this.#udp = udp;
+    this.#o.logger.info(
+      { host: this.#o.host, port: this.#port, accounts: this.#accounts.size },
+      'DC-09 receiver listening (TCP+UDP)',
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => (this.#tcp ? this.#tcp.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.#udp ? this.#udp.close(() => resolve()) : resolve()));
+    this.#tcp = null;
+    this.#udp = null;
+  }
+
+  #onConnection(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    const splitter = new FrameSplitter();
+    let chain = Promise.resolve();
+    socket.setTimeout(120_000, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      const { frames, dropped } = splitter.push(chunk);
+      if (dropped) this.#reject('oversized', `${socket.remoteAddress}`, 'unterminated data dropped');
+      for (const frame of frames) {
+        // In order per connection: a sender waits for each reply anyway.
+        chain = chain.then(async () => {
+          const reply = await this.handle(frame);
+          if (reply && !socket.destroyed) socket.write(reply, 'latin1');
+        });
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.#sockets.delete(socket));
+  }
+
+  /** One frame in, the reply out (null: no reply). Public so that benchmarks and tests can drive it. */
+  async handle(frame: string): Promise<Reply> {
+    const now = this.#o.now?.() ?? Date.now();
+    const parsed = parseFrame(
+      frame,
+      (account, prefix) => this.#accounts.get(accountKey(prefix, account))?.key ?? null,
+    );
+    if (!parsed.ok) {
+      this.#reject(parsed.stage === 'crc' ? 'crc' : parsed.stage, 'frame', parsed.reason);
+      return parsed.stage === 'crc' ? null : this.#count('nak', nakFrame(now));
+    }
+    const message = parsed.message;
+    const account = this.#accounts.get(accountKey(message.prefix, message.account));
+    if (!account) {
+      this.#reject('unknown-account', `${message.prefix}/${message.account}`, 'account not provisioned');
+      return this.#count('nak', nakFrame(now));
+    }
+    if (account.key && !message.encrypted) {
+      this.#reject('cleartext', `${message.prefix}/${message.account}`, 'keyed account sent a clear frame');
+      return this.#count('nak', nakFrame(now));
+    }
+    if (message.encrypted) {
+      const skew = message.timestamp === null ? Number.POSITIVE_INFINITY : message.timestamp - now;
+      if (skew < -(this.#o.windowPastMs ?? 40_000) || skew > (this.#o.windowFutureMs ?? 20_000)) {
+        this.#reject(
+          'timestamp',
+          `${message.prefix}/${message.account}`,
+          `skew ${Math.round(skew / 1000)} s`,
+        );
+        return this.#count('nak', nakFrame(now));
+      }
+    }
+    try {
+      const outcome = await this.#process(message, account, now);
+      if (outcome === 'duh') return this.#count('duh', duhFrame(message));
+      await recordPathHeard(this.#o.pool, account.gatewayId, account.path);
+      return this.#count('ack', ackFrame(message, now, account.key));
+    } catch (error) {
+      // Not committed: stay silent so that the sender repeats the message.
+      this.#o.metrics.increment('dc09_errors_total');
+      this.#o.logger.error(
+        { account: message.account, err: errorMessage(error) },
+        'DC-09 message not stored',
+      );
+      return null;
+    }
+  }
+
+  async #process(message: Dc09Message, account: Dc09Account, now: number): Promise<'ack' | 'duh'> {
+    if (message.id === 'NULL') return 'ack';
+    const vigil = readVigilXdata(message.xdata);
+    if (vigil !== null) {
+      const decoded = decode(AlarmEventSchema, vigil);
+      if (!decoded.ok) {
+        this.#reject('invalid-event', message.account, decoded.reason);
+        return 'duh';
+      }
+      if (decoded.value.siteId !== account.siteId || decoded.value.gatewayId !== account.gatewayId) {
+        this.#reject('foreign-event', message.account, 'event names another site or gateway');
+        return 'duh';
+      }
+      return (await this.#store(decoded.value)) ? 'ack' : 'duh';
+    }
+    const events = eventsFromDc09(message, account, now);
+    if (!events) {
+      this.#reject('unprocessable', message.account, `${message.id} payload not understood`);
+      return 'duh';
+    }
+    for (const event of events) {
+      const linked = event.qualifier === 'restore' ? await this.#linkRestore(event) : event;
+      if (!(await this.#store(linked))) return 'duh';
+    }
+    return 'ack';
+  }
+
+  async #store(event: AlarmEvent): Promise<boolean> {
+    const result = await storeEvent(this.#o.pool, event, 'dc09');
+    if (result.kind === 'rejected') {
+      this.#reject('event-refused', event.gatewayId, result.reason);
+      return false;
+    }
+    this.#o.metrics.increment(
+      result.kind === 'stored' ? 'dc09_events_stored_total' : 'dc09_events_duplicate_total',
+    );
+    return true;
+  }
+
+  /** A third-party restore names no event: attach it to the open alarm of that zone and type. */
+  async #linkRestore(event: AlarmEvent): Promise<AlarmEvent> {
+    const { rows } = await this.#o.pool.query<{ id: string }>(
+      `SELECT e.id FROM alarms a JOIN events e ON e.id = a.event_id
+        WHERE e.site_id = $1 AND e.event_type = $2 AND e.zone = $3 AND a.restored_at IS NULL
+        ORDER BY a.opened_at DESC LIMIT 1`,
+      [event.siteId, event.eventType, event.zone],
+    );
+    return rows[0] ? { ...event, relatesTo: rows[0].id } : event;
+  }
+
+  #count(reply: 'ack' | 'nak' | 'duh', frame: string): string {
+    this.#o.metrics.increment('dc09_frames_total', { reply });
+    return frame;
+  }
+
+  #reject(reason: string, subject: string, detail: string): void {
+    this.#o.metrics.increment('dc09_rejected_total', { reason });
+    this.#o.logger.warn({ reason, subject, detail }, 'DC-09 frame refused');
+  }
+}

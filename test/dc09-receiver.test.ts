@@ -1,0 +1,238 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import test from 'ava';
+import { upsertDc09Account } from '../central/dc09/accounts.ts';
+import { buildFrame, FrameSplitter, keyBytes, parseFrame } from '../protocols/dc09/frame.ts';
+import { vigilXdata } from '../protocols/dc09/payload.ts';
+import { encode } from '../protocols/messages.ts';
+import { startTestCentral, type TestCentral } from './helpers/central.ts';
+import { sampleEvent } from './helpers/events.ts';
+
+const KEY_HEX = '000102030405060708090A0B0C0D0E0F';
+const KEY = keyBytes(KEY_HEX, 'hex');
+let env: TestCentral;
+
+test.before(async () => {
+  env = await startTestCentral();
+  await env.addGateway('site-dc', 'gw-dc');
+  const pool = env.central.pool;
+  await upsertDc09Account(pool, { account: '1234', prefix: '0', siteId: 'site-dc' }, 'test');
+  await upsertDc09Account(
+    pool,
+    { account: 'ABC1', prefix: '0', siteId: 'site-dc', gatewayId: 'gw-dc', key: KEY_HEX },
+    'test',
+  );
+  await env.central.dc09.reloadAccounts();
+});
+test.after.always(() => env?.stop());
+
+/** Send frames over one TCP connection; resolve with the replies (or null after a quiet period). */
+async function tcp(frames: string[], quietMs = 400): Promise<Array<string | null>> {
+  const socket = net.connect(env.central.dc09.port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const splitter = new FrameSplitter();
+  const replies: Array<string | null> = [];
+  let pending: ((reply: string | null) => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    for (const frame of splitter.push(chunk).frames) pending?.(frame);
+  });
+  for (const frame of frames) {
+    const reply = await new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), quietMs);
+      pending = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      socket.write(frame, 'latin1');
+    });
+    replies.push(reply);
+  }
+  socket.destroy();
+  return replies;
+}
+
+const idOf = (reply: string | null | undefined, key: Buffer | null = null) => {
+  if (!reply) return null;
+  const parsed = parseFrame(reply, () => key);
+  return parsed.ok
+    ? `${parsed.message.encrypted ? '*' : ''}${parsed.message.id}`
+    : `unparsable: ${parsed.reason}`;
+};
+const count = async (sql: string, params: unknown[] = []) =>
+  (await env.central.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
+
+test.serial(
+  'a third-party panel: SIA-DCS alarm stored once across a retransmission, Contact ID restore links to it',
+  async (t) => {
+    const alarm = buildFrame({
+      id: 'SIA-DCS',
+      seq: 11,
+      prefix: '0',
+      account: '1234',
+      data: '#1234|Nri1/BA012^Back door^',
+    });
+    const [first, again] = await tcp([alarm, alarm]);
+    t.is(idOf(first), 'ACK');
+    t.is(idOf(again), 'ACK', 'a retransmission is acknowledged');
+    t.is(
+      await count(
+        `SELECT count(*)::int AS n FROM events WHERE gateway_id = 'panel-0-1234' AND event_type = 'burglary'`,
+      ),
+      1,
+    );
+    const { rows } = await env.central.pool.query(
+      `SELECT e.zone, e.area, e.text, e.sia, e.cid, a.status FROM events e JOIN alarms a ON a.event_id = e.id WHERE e.gateway_id = 'panel-0-1234'`,
+    );
+    t.like(rows[0], { zone: 12, area: 1, text: 'Back door', sia: 'BA', cid: '130', status: 'open' });
+
+    const restore = buildFrame({
+      id: 'ADM-CID',
+      seq: 12,
+      prefix: '0',
+      account: '1234',
+      data: '#1234|3130 01 012',
+    });
+    t.is(idOf((await tcp([restore]))[0]!), 'ACK');
+    t.is(
+      await count(
+        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id WHERE e.gateway_id = 'panel-0-1234' AND a.restored_at IS NOT NULL`,
+      ),
+      1,
+    );
+  },
+);
+
+test.serial('unknown codes are kept as undefined alarms; unprocessable payloads get DUH', async (t) => {
+  const unknown = buildFrame({
+    id: 'SIA-DCS',
+    seq: 13,
+    prefix: '0',
+    account: '1234',
+    data: '#1234|Nri1/QQ005',
+  });
+  const garbage = buildFrame({ id: 'SIA-DCS', seq: 14, prefix: '0', account: '1234', data: '#1234|zz!!' });
+  const other = buildFrame({ id: 'RSP', seq: 15, prefix: '0', account: '1234', data: '' });
+  const replies = await tcp([unknown, garbage, other]);
+  t.deepEqual(
+    replies.map((r) => idOf(r)),
+    ['ACK', 'DUH', 'DUH'],
+  );
+  t.is(
+    await count(`SELECT count(*)::int AS n FROM events WHERE event_type = 'undefined-alarm' AND sia = 'QQ'`),
+    1,
+  );
+});
+
+test.serial(
+  'bad frames: CRC error gets no reply; unknown account, cleartext to a keyed account and stale timestamps get NAK',
+  async (t) => {
+    const good = buildFrame({
+      id: 'SIA-DCS',
+      seq: 20,
+      prefix: '0',
+      account: '1234',
+      data: '#1234|Nri1/BA001',
+    });
+    const badCrc = good.replace(/^\n..../, (m) => `${m.slice(0, 1)}0000`);
+    const unknownAccount = buildFrame({
+      id: 'SIA-DCS',
+      seq: 21,
+      prefix: '0',
+      account: '9999',
+      data: '#9999|Nri1/BA001',
+    });
+    const clearToKeyed = buildFrame({
+      id: 'SIA-DCS',
+      seq: 22,
+      prefix: '0',
+      account: 'ABC1',
+      data: '#ABC1|Nri1/BA001',
+    });
+    const stale = buildFrame({
+      id: 'SIA-DCS',
+      seq: 23,
+      prefix: '0',
+      account: 'ABC1',
+      data: '#ABC1|Nri1/BA001',
+      key: KEY,
+      timestamp: Date.now() - 60_000,
+    });
+    const future = buildFrame({
+      id: 'SIA-DCS',
+      seq: 24,
+      prefix: '0',
+      account: 'ABC1',
+      data: '#ABC1|Nri1/BA001',
+      key: KEY,
+      timestamp: Date.now() + 40_000,
+    });
+    const replies = await tcp([badCrc, unknownAccount, clearToKeyed, stale, future]);
+    t.deepEqual(
+      replies.map((r) => idOf(r)),
+      [null, 'NAK', 'NAK', 'NAK', 'NAK'],
+    );
+    const nak = parseFrame(replies[1]!, () => null);
+    t.true(
+      nak.ok && nak.message.timestamp !== null && Math.abs(nak.message.timestamp - Date.now()) < 5000,
+      'NAK carries the receiver time',
+    );
+    for (const reason of ['crc', 'unknown-account', 'cleartext', 'timestamp']) {
+      t.true(env.metrics.get('dc09_rejected_total', { reason }) >= 1, reason);
+    }
+  },
+);
+
+test.serial(
+  'a Vigil gateway backup path: encrypted frame carrying the protocol event, stored once with the MQTT copy',
+  async (t) => {
+    const event = sampleEvent({ siteId: 'site-dc', gatewayId: 'gw-dc', seq: 3 });
+    const frame = buildFrame({
+      id: 'SIA-DCS',
+      seq: 30,
+      prefix: '0',
+      account: 'ABC1',
+      data: '#ABC1|Nri1/BA002',
+      xdata: [vigilXdata(encode(event).toString())],
+      key: KEY,
+      timestamp: Date.now(),
+    });
+    const [reply] = await tcp([frame]);
+    t.is(idOf(reply!, KEY), '*ACK');
+    t.is(await count('SELECT count(*)::int AS n FROM events WHERE id = $1', [event.id]), 1);
+    t.is(await count(`SELECT count(*)::int AS n FROM events WHERE id = $1 AND via = 'dc09'`, [event.id]), 1);
+    const foreign = buildFrame({
+      id: 'SIA-DCS',
+      seq: 31,
+      prefix: '0',
+      account: 'ABC1',
+      data: '#ABC1|Nri1/BA002',
+      xdata: [vigilXdata(encode(sampleEvent({ siteId: 'site-dc', gatewayId: 'someone-else' })).toString())],
+      key: KEY,
+      timestamp: Date.now(),
+    });
+    t.is(idOf((await tcp([foreign]))[0]!), 'DUH', 'a gateway cannot speak for another over its account');
+  },
+);
+
+test.serial('NULL supervision messages over UDP are acknowledged and mark the path heard', async (t) => {
+  const socket = dgram.createSocket('udp4');
+  t.teardown(() => socket.close());
+  const reply = new Promise<string>((resolve) =>
+    socket.once('message', (message) => resolve(message.toString('latin1'))),
+  );
+  const frame = buildFrame({
+    id: 'NULL',
+    seq: 0,
+    prefix: '0',
+    account: 'ABC1',
+    data: '',
+    key: KEY,
+    timestamp: Date.now(),
+  });
+  socket.send(Buffer.from(frame, 'latin1'), env.central.dc09.port, '127.0.0.1');
+  t.is(idOf((await reply).replace(/^\n/, '').replace(/\r$/, ''), KEY), '*ACK');
+  t.is(
+    await count(`SELECT count(*)::int AS n FROM path_status WHERE gateway_id = 'gw-dc' AND path = 'backup'`),
+    1,
+  );
+});
