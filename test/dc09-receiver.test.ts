@@ -2,6 +2,9 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import test from 'ava';
 import { upsertDc09Account } from '../central/dc09/accounts.ts';
+import { Dc09Receiver } from '../central/dc09/receiver.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
 import { buildFrame, FrameSplitter, keyBytes, parseFrame } from '../protocols/dc09/frame.ts';
 import { vigilXdata } from '../protocols/dc09/payload.ts';
 import { encode } from '../protocols/messages.ts';
@@ -235,4 +238,37 @@ test.serial('NULL supervision messages over UDP are acknowledged and mark the pa
     await count(`SELECT count(*)::int AS n FROM path_status WHERE gateway_id = 'gw-dc' AND path = 'backup'`),
     1,
   );
+});
+
+test.serial('the timestamp window is exactly −40 s … +20 s', async (t) => {
+  const now = Date.UTC(2026, 10, 21, 12, 0, 0);
+  const receiver = new Dc09Receiver({
+    host: '127.0.0.1',
+    port: 0,
+    pool: env.central.pool,
+    logger: silentLogger,
+    metrics: new Metrics(),
+    now: () => now,
+  });
+  await receiver.reloadAccounts();
+  const at = (offsetMs: number, seq: number) =>
+    buildFrame({
+      id: 'NULL',
+      seq,
+      prefix: '0',
+      account: 'ABC1',
+      data: '',
+      key: KEY,
+      timestamp: now + offsetMs,
+    });
+  const replies = [];
+  for (const [offset, seq] of [
+    [-40_000, 1],
+    [-41_000, 2],
+    [20_000, 3],
+    [21_000, 4],
+  ] as const) {
+    replies.push(idOf(await receiver.handle(at(offset, seq)), KEY));
+  }
+  t.deepEqual(replies, ['*ACK', 'NAK', '*ACK', 'NAK']);
 });
