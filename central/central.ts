@@ -10,6 +10,7 @@ import { Dc09Receiver } from './dc09/receiver.ts';
 import { buildHttpServer } from './http/server.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
+import { superviseOnce } from './supervision/path-supervisor.ts';
 
 export interface CentralOptions {
   /** Where the embedded PostgreSQL keeps its cluster; unused when `databaseUrl` is given. */
@@ -22,6 +23,8 @@ export interface CentralOptions {
   readonly mqttPort: number;
   readonly dc09Host: string;
   readonly dc09Port: number;
+  /** How often path supervision runs (default 10 s). */
+  readonly supervisionIntervalMs?: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -37,6 +40,7 @@ export class Central {
   #broker: RunningBroker | null = null;
   #ingest: MqttIngest | null = null;
   #dc09: Dc09Receiver | null = null;
+  #supervisor: NodeJS.Timeout | null = null;
   #feed: AlarmFeed | null = null;
   #http: FastifyInstance | null = null;
   #httpUrl = '';
@@ -110,6 +114,13 @@ export class Central {
         metrics,
       });
       await this.#dc09.start();
+      const pool = this.#pool;
+      this.#supervisor = setInterval(() => {
+        superviseOnce(pool, Date.now(), logger.child({ component: 'paths' }), metrics).catch((error: Error) =>
+          logger.error({ err: error.message }, 'path supervision failed'),
+        );
+      }, this.#o.supervisionIntervalMs ?? 10_000);
+      this.#supervisor.unref();
       this.#http = await buildHttpServer({
         pool: this.#pool,
         feed: this.#feed,
@@ -127,6 +138,8 @@ export class Central {
   }
 
   async stop(): Promise<void> {
+    if (this.#supervisor) clearInterval(this.#supervisor);
+    this.#supervisor = null;
     await this.#http?.close();
     await this.#ingest?.stop();
     await this.#dc09?.stop();

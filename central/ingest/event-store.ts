@@ -18,7 +18,7 @@ export type StoreResult =
 export async function storeEvent(
   pool: pg.Pool,
   event: AlarmEvent,
-  via: 'mqtt' | 'dc09',
+  via: 'mqtt' | 'dc09' | 'central',
 ): Promise<StoreResult> {
   const client = await pool.connect();
   try {

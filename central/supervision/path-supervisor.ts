@@ -1,0 +1,184 @@
+import type pg from 'pg';
+import { newId } from '../../lib/ids.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
+import { CLASS_PRIORITY, EVENT_TYPES } from '../../protocols/event-codes.ts';
+import type { AlarmEvent } from '../../protocols/messages.ts';
+import { PROTOCOL_VERSION } from '../../protocols/version.ts';
+import { storeEvent } from '../ingest/event-store.ts';
+import { ATS_CATEGORIES } from './categories.ts';
+
+interface PathRow {
+  gateway_id: string;
+  site_id: string;
+  ats_category: string;
+  path: 'primary' | 'backup';
+  last_heard_at: Date;
+  failed: boolean;
+  failure_event_id: string | null;
+  all_failure_event_id: string | null;
+}
+
+/**
+ * Path supervision (EN 50136-1, SPEC §5 "connection loss"): every path of every gateway is tracked
+ * on its own from its first contact. A path silent longer than its category allows is failed; a
+ * gateway whose every supervised path failed has lost all paths. Each failure and restore is an
+ * event (CID 350 path failure / 354 all paths), so the connection-loss procedure acts on it; the
+ * restore names the failure it ends. Idempotent: run it as often as wanted.
+ */
+export async function superviseOnce(
+  pool: pg.Pool,
+  now: number,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<number> {
+  const { rows } = await pool.query<PathRow>(
+    `SELECT p.gateway_id, g.site_id, s.ats_category, p.path, p.last_heard_at, p.failed, p.failure_event_id,
+            a.failure_event_id AS all_failure_event_id
+       FROM path_status p
+       JOIN gateways g ON g.id = p.gateway_id
+       JOIN sites s ON s.id = g.site_id
+       LEFT JOIN all_paths_status a ON a.gateway_id = p.gateway_id
+      ORDER BY p.gateway_id, p.path`,
+  );
+  let changes = 0;
+  const byGateway = Map.groupBy(rows, (r) => r.gateway_id);
+  for (const [gatewayId, paths] of byGateway) {
+    const category = ATS_CATEGORIES[paths[0]!.ats_category] ?? ATS_CATEGORIES.DP2!;
+    const supervised = paths.filter(
+      (p) => (p.path === 'primary' ? category.primaryMs : category.backupMs) !== null,
+    );
+    const failedNow = new Map<string, boolean>();
+    for (const path of supervised) {
+      const allowed = path.path === 'primary' ? category.primaryMs : category.backupMs!;
+      const silent = now - path.last_heard_at.getTime() > allowed;
+      failedNow.set(path.path, silent);
+      if (silent === path.failed) continue;
+      changes++;
+      // A single supervised path is all the paths there are: its loss is reported once, as such.
+      if (supervised.length === 1) {
+        await setPathFailed(pool, gatewayId, path.path, silent, null);
+        continue;
+      }
+      if (silent) {
+        const event = failureEvent(
+          'path-failure',
+          path,
+          now,
+          `${path.path} path silent for over ${Math.round(allowed / 1000)} s`,
+        );
+        await storeEvent(pool, event, 'central');
+        await setPathFailed(pool, gatewayId, path.path, true, event.id);
+      } else {
+        await storeEvent(
+          pool,
+          restoreEvent('path-failure', path, now, path.failure_event_id, `${path.path} path restored`),
+          'central',
+        );
+        await setPathFailed(pool, gatewayId, path.path, false, null);
+      }
+      metrics.increment('path_supervision_changes_total', { path: path.path, failed: String(silent) });
+      logger.warn({ gatewayId, path: path.path, failed: silent }, 'transmission path state changed');
+    }
+    if (supervised.length === 0) continue;
+    const allFailed = supervised.every((p) => failedNow.get(p.path));
+    const first = supervised[0]!;
+    if (allFailed && !first.all_failure_event_id) {
+      const event = failureEvent(
+        'all-paths-failure',
+        first,
+        now,
+        `all ${supervised.length} transmission path(s) silent`,
+      );
+      await storeEvent(pool, event, 'central');
+      await pool.query('INSERT INTO all_paths_status (gateway_id, failure_event_id) VALUES ($1, $2)', [
+        gatewayId,
+        event.id,
+      ]);
+      metrics.increment('path_supervision_changes_total', { path: 'all', failed: 'true' });
+      logger.error({ gatewayId }, 'all transmission paths failed');
+      changes++;
+    } else if (!allFailed && first.all_failure_event_id) {
+      await storeEvent(
+        pool,
+        restoreEvent(
+          'all-paths-failure',
+          first,
+          now,
+          first.all_failure_event_id,
+          'a transmission path is back',
+        ),
+        'central',
+      );
+      await pool.query('DELETE FROM all_paths_status WHERE gateway_id = $1', [gatewayId]);
+      metrics.increment('path_supervision_changes_total', { path: 'all', failed: 'false' });
+      changes++;
+    }
+  }
+  return changes;
+}
+
+async function setPathFailed(
+  pool: pg.Pool,
+  gatewayId: string,
+  path: string,
+  failed: boolean,
+  eventId: string | null,
+) {
+  await pool.query(
+    'UPDATE path_status SET failed = $3, failure_event_id = $4 WHERE gateway_id = $1 AND path = $2',
+    [gatewayId, path, failed, eventId],
+  );
+}
+
+function failureEvent(
+  type: 'path-failure' | 'all-paths-failure',
+  path: PathRow,
+  now: number,
+  text: string,
+): AlarmEvent {
+  return centralEvent(type, 'event', path, now, null, text);
+}
+
+function restoreEvent(
+  type: 'path-failure' | 'all-paths-failure',
+  path: PathRow,
+  now: number,
+  relatesTo: string | null,
+  text: string,
+): AlarmEvent {
+  return centralEvent(type, 'restore', path, now, relatesTo, text);
+}
+
+function centralEvent(
+  eventType: 'path-failure' | 'all-paths-failure',
+  qualifier: 'event' | 'restore',
+  path: PathRow,
+  now: number,
+  relatesTo: string | null,
+  text: string,
+): AlarmEvent {
+  const type = EVENT_TYPES[eventType];
+  const at = new Date(now).toISOString();
+  return {
+    v: PROTOCOL_VERSION,
+    type: 'event',
+    id: newId(),
+    siteId: path.site_id,
+    gatewayId: path.gateway_id,
+    seq: 0,
+    eventType,
+    qualifier,
+    code: { cid: type.cid, sia: qualifier === 'event' ? type.sia.event : type.sia.restore },
+    class: type.class,
+    priority: CLASS_PRIORITY[type.class],
+    device: null,
+    zone: 0,
+    area: 0,
+    verification: { verified: false, rule: null, supportingEventIds: [] },
+    relatesTo,
+    text,
+    occurredAt: at,
+    recordedAt: at,
+  };
+}

@@ -1,0 +1,101 @@
+import test from 'ava';
+import { recordPathHeard } from '../central/paths.ts';
+import { superviseOnce } from '../central/supervision/path-supervisor.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
+import { startTestCentral, type TestCentral } from './helpers/central.ts';
+
+let env: TestCentral;
+test.before(async () => {
+  env = await startTestCentral();
+});
+test.after.always(() => env?.stop());
+
+const MIN = 60_000;
+
+async function heardAt(gatewayId: string, path: 'primary' | 'backup', at: number) {
+  await recordPathHeard(env.central.pool, gatewayId, path);
+  await env.central.pool.query(
+    'UPDATE path_status SET last_heard_at = $3 WHERE gateway_id = $1 AND path = $2',
+    [gatewayId, path, new Date(at)],
+  );
+}
+
+async function events(gatewayId: string) {
+  const { rows } = await env.central.pool.query<{
+    event_type: string;
+    qualifier: string;
+    relates_to: string | null;
+    id: string;
+  }>(
+    `SELECT id, event_type, qualifier, relates_to FROM events WHERE gateway_id = $1 ORDER BY received_at, id`,
+    [gatewayId],
+  );
+  return rows;
+}
+
+const run = (now: number) => superviseOnce(env.central.pool, now, silentLogger, new Metrics());
+
+test.serial(
+  'DP4: one path silent is a path failure; both silent is all paths; restores name their failures',
+  async (t) => {
+    await env.addGateway('site-dp4', 'gw-dp4');
+    await env.central.pool.query(`UPDATE sites SET ats_category = 'DP4' WHERE id = 'site-dp4'`);
+    const t0 = Date.UTC(2026, 10, 21, 12, 0, 0);
+    await heardAt('gw-dp4', 'primary', t0);
+    await heardAt('gw-dp4', 'backup', t0);
+
+    t.is(await run(t0 + 90_000), 0, 'exactly 90 s of silence is still allowed');
+    t.is(await run(t0 + 91_000), 1);
+    let log = await events('gw-dp4');
+    t.deepEqual(
+      log.map((e) => `${e.event_type}:${e.qualifier}`),
+      ['path-failure:event'],
+    );
+    t.is(await run(t0 + 95_000), 0, 'reported once');
+
+    t.is(await run(t0 + 5 * 60 * MIN + 1000), 2, 'the backup path (5 h) fails too: all paths');
+    log = await events('gw-dp4');
+    t.deepEqual(
+      log.map((e) => `${e.event_type}:${e.qualifier}`),
+      ['path-failure:event', 'path-failure:event', 'all-paths-failure:event'],
+    );
+
+    await heardAt('gw-dp4', 'primary', t0 + 5 * 60 * MIN + 2000);
+    t.is(await run(t0 + 5 * 60 * MIN + 3000), 2, 'primary back: its restore and the all-paths restore');
+    log = await events('gw-dp4');
+    const restores = log.filter((e) => e.qualifier === 'restore');
+    t.deepEqual(restores.map((e) => e.event_type).sort(), ['all-paths-failure', 'path-failure']);
+    t.is(
+      restores.find((e) => e.event_type === 'path-failure')?.relates_to,
+      log[0]!.id,
+      'the restore names the primary failure',
+    );
+    t.is(restores.find((e) => e.event_type === 'all-paths-failure')?.relates_to, log[2]!.id);
+    const open = await env.central.pool.query(
+      `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id WHERE e.gateway_id = 'gw-dp4' AND a.restored_at IS NULL`,
+    );
+    t.is(open.rows[0].n, 1, 'only the backup path failure is still open');
+  },
+);
+
+test.serial(
+  'a single-path site (SP4 / third-party panel): losing its path is losing all paths',
+  async (t) => {
+    await env.addGateway('site-sp4', 'gw-sp4');
+    await env.central.pool.query(`UPDATE sites SET ats_category = 'SP4' WHERE id = 'site-sp4'`);
+    const t0 = Date.UTC(2026, 10, 21, 13, 0, 0);
+    await heardAt('gw-sp4', 'primary', t0);
+    await run(t0 + 3 * MIN + 1000);
+    t.deepEqual(
+      (await events('gw-sp4')).map((e) => `${e.event_type}:${e.qualifier}`),
+      ['all-paths-failure:event'],
+    );
+    await heardAt('gw-sp4', 'primary', t0 + 4 * MIN);
+    await run(t0 + 4 * MIN + 1000);
+    t.deepEqual(
+      (await events('gw-sp4')).map((e) => `${e.event_type}:${e.qualifier}`),
+      ['all-paths-failure:event', 'all-paths-failure:restore'],
+    );
+  },
+);
