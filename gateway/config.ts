@@ -149,6 +149,24 @@ export const GatewayConfigSchema = z
       secret: z.string().min(16),
     }),
     heartbeatSeconds: z.number().int().min(5).max(86_400).default(60),
+    /** The backup path: SIA DC-09 to the central's receiver, used while the MQTT primary is down. */
+    backup: z
+      .strictObject({
+        dc09: z.strictObject({
+          host: z.string().min(1),
+          port: z.number().int().min(1).max(65_535),
+          prefix: z
+            .string()
+            .regex(/^[0-9A-Fa-f]{1,6}$/)
+            .default('0'),
+          account: z.string().regex(/^[0-9A-Fa-f]{3,16}$/),
+          /** AES key as issued with the account (hex or ASCII); absent: unencrypted (not recommended). */
+          key: z.string().optional(),
+          keyFormat: z.enum(['hex', 'ascii']).default('hex'),
+          nullIntervalSeconds: z.number().int().min(10).max(86_400).default(60),
+        }),
+      })
+      .optional(),
     /** How long to wait for the central's ack before publishing an event again. */
     ackTimeoutSeconds: z.number().int().min(1).max(3600).default(10),
     http: z

@@ -9,6 +9,7 @@ import type { Clock, TimerHandle } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
+import { keyBytes } from '../protocols/dc09/frame.ts';
 import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
 import { type AlarmEvent, AlarmEventSchema, type Command } from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
@@ -34,6 +35,7 @@ import {
 } from './domain/panel.ts';
 import { JournalOutbox } from './outbox/journal-outbox.ts';
 import { openStateStore, type StateStore } from './state-store.ts';
+import { Dc09Uplink } from './transport/dc09-uplink.ts';
 import { MqttUplink } from './transport/mqtt-uplink.ts';
 
 export const FIRMWARE_VERSION = 'vigil-gateway/0.2.0';
@@ -76,6 +78,7 @@ export class Gateway {
   #state: PanelState;
   #outbox: JournalOutbox | null = null;
   #uplink: MqttUplink | null = null;
+  #backup: Dc09Uplink | null = null;
   #stateStore: StateStore | null = null;
   #timer: TimerHandle | null = null;
   #outputStates: Record<string, boolean> = {};
@@ -116,6 +119,11 @@ export class Gateway {
   get outbox(): JournalOutbox {
     if (!this.#outbox) throw new Error('gateway is not started');
     return this.#outbox;
+  }
+
+  /** Which paths are up: the MQTT primary and, when configured, the DC-09 backup. */
+  get paths(): { primary: boolean; backup: boolean | null } {
+    return { primary: this.uplinkConnected, backup: this.#backup ? this.#backup.healthy : null };
   }
 
   get uplinkConnected(): boolean {
@@ -161,6 +169,26 @@ export class Gateway {
       });
       await bus.start();
     }
+    const backup = config.backup?.dc09;
+    if (backup) {
+      const primary = this.#uplink;
+      this.#backup = new Dc09Uplink({
+        host: backup.host,
+        port: backup.port,
+        prefix: backup.prefix.toUpperCase(),
+        account: backup.account.toUpperCase(),
+        key: backup.key ? keyBytes(backup.key, backup.keyFormat) : null,
+        outbox: this.#outbox,
+        clock,
+        logger: logger.child({ component: 'backup-path' }),
+        metrics,
+        nullIntervalMs: backup.nullIntervalSeconds * 1000,
+        primaryUp: () => primary.connected,
+      });
+      const backupPath = this.#backup;
+      primary.onConnectionChange(() => backupPath.pump());
+      await backupPath.start();
+    }
     await this.#uplink.start();
     await this.#step({ type: 'tick' });
     logger.info(
@@ -176,6 +204,7 @@ export class Gateway {
     for (const bus of this.#buses) await bus.stop();
     await this.#chain.catch(() => undefined);
     await this.#uplink?.stop();
+    await this.#backup?.stop();
     await this.#outbox?.close();
     this.#o.logger.info('gateway stopped');
   }

@@ -45,6 +45,7 @@ export class MqttUplink {
   #heartbeatTimer: TimerHandle | null = null;
   #retryTimer: TimerHandle | null = null;
   #connected = false;
+  readonly #connectionListeners: Array<(up: boolean) => void> = [];
 
   constructor(options: UplinkOptions) {
     this.#o = options;
@@ -53,6 +54,11 @@ export class MqttUplink {
 
   get connected(): boolean {
     return this.#connected;
+  }
+
+  /** Told when the primary path comes up or goes down (the backup path takes over meanwhile). */
+  onConnectionChange(listener: (up: boolean) => void): void {
+    this.#connectionListeners.push(listener);
   }
 
   async start(): Promise<void> {
@@ -135,6 +141,7 @@ export class MqttUplink {
     if (!client) return;
     this.#connected = true;
     this.#inFlight.clear();
+    for (const listener of this.#connectionListeners) listener(true);
     this.#o.logger.info({ url: this.#o.url }, 'uplink connected');
     const { siteId, gatewayId } = this.#o;
     client.subscribe(
@@ -158,9 +165,11 @@ export class MqttUplink {
   }
 
   #onClose(): void {
-    if (this.#connected) this.#o.logger.warn('uplink disconnected; reconnecting');
+    const was = this.#connected;
+    if (was) this.#o.logger.warn('uplink disconnected; reconnecting');
     this.#connected = false;
     this.#inFlight.clear();
+    if (was) for (const listener of this.#connectionListeners) listener(false);
   }
 
   #onMessage(topic: string, payload: Buffer): void {

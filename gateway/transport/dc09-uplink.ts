@@ -1,0 +1,235 @@
+import net from 'node:net';
+import type { Clock, TimerHandle } from '../../lib/clock.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
+import { buildFrame, FrameSplitter, parseFrame } from '../../protocols/dc09/frame.ts';
+import { formatSiaDcs, vigilXdata } from '../../protocols/dc09/payload.ts';
+import type { AlarmEvent } from '../../protocols/messages.ts';
+import type { JournalOutbox } from '../outbox/journal-outbox.ts';
+
+export interface Dc09UplinkOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly prefix: string;
+  readonly account: string;
+  readonly key: Buffer | null;
+  readonly outbox: JournalOutbox;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Supervision messages (NULL) on this path, whatever the primary does. */
+  readonly nullIntervalMs: number;
+  readonly replyTimeoutMs?: number;
+  /** The primary path's state: events go this way only while it is down. */
+  readonly primaryUp: () => boolean;
+}
+
+type Reply =
+  | { kind: 'ack' }
+  | { kind: 'nak'; receiverTime: number | null }
+  | { kind: 'duh' }
+  | { kind: 'none' };
+
+const RECONNECT_STEPS_MS = [200, 500, 1000, 2000, 5000];
+
+/**
+ * The backup path: SIA DC-09 over TCP to the central's receiver, AES-encrypted with the account's
+ * key. Each event goes as SIA-DCS (any DC-09 receiver understands the alarm) carrying the full
+ * protocol event in Vigil's extension block (the central stores it exactly once, whichever path
+ * it came by). One exchange at a time, as DC-09 is request/response. The outbox drops an event
+ * only on the receiver's ACK, which it sends after committing.
+ */
+export class Dc09Uplink {
+  readonly #o: Dc09UplinkOptions;
+  #socket: net.Socket | null = null;
+  #connected = false;
+  #splitter = new FrameSplitter();
+  #waiting: ((reply: Reply) => void) | null = null;
+  #exchange: Promise<unknown> = Promise.resolve();
+  #seq = 0;
+  #clockOffsetMs = 0;
+  #running = false;
+  #pumping = false;
+  #attempt = 0;
+  #reconnect: TimerHandle | null = null;
+  #nullTimer: TimerHandle | null = null;
+  #lastNullOk = false;
+
+  constructor(options: Dc09UplinkOptions) {
+    this.#o = options;
+    options.outbox.onAppend(() => this.pump());
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Whether the last supervision message was acknowledged. */
+  get healthy(): boolean {
+    return this.#connected && this.#lastNullOk;
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    this.#connect();
+    this.#scheduleNull(this.#o.nullIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    for (const timer of [this.#reconnect, this.#nullTimer]) if (timer) this.#o.clock.clearTimeout(timer);
+    this.#socket?.destroy();
+    this.#socket = null;
+    this.#connected = false;
+    this.#waiting?.({ kind: 'none' });
+  }
+
+  /** Called when the primary goes up or down, and after each append: send while the primary is down. */
+  pump(): void {
+    if (this.#pumping || !this.#running || !this.#connected || this.#o.primaryUp()) return;
+    this.#pumping = true;
+    void this.#drain().finally(() => {
+      this.#pumping = false;
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#running && this.#connected && !this.#o.primaryUp()) {
+      const event = this.#o.outbox.pending()[0];
+      if (!event) return;
+      const reply = await this.#send(this.#eventFrame(event));
+      if (reply.kind === 'ack') {
+        this.#o.metrics.increment('dc09_uplink_events_acked_total');
+        await this.#o.outbox.ack([event.id]);
+        continue;
+      }
+      this.#o.metrics.increment('dc09_uplink_refused_total', { reply: reply.kind });
+      this.#o.logger.warn(
+        { eventId: event.id, reply: reply.kind },
+        'backup path did not take the event; retrying',
+      );
+      await new Promise<void>((resolve) =>
+        this.#o.clock.setTimeout(resolve, reply.kind === 'duh' ? 10_000 : 1000),
+      );
+    }
+  }
+
+  #eventFrame(event: AlarmEvent): () => string {
+    return () =>
+      buildFrame({
+        id: 'SIA-DCS',
+        seq: this.#nextSeq(),
+        prefix: this.#o.prefix,
+        account: this.#o.account,
+        data: formatSiaDcs(this.#o.account, event.code.sia, event.area, event.zone, event.text),
+        xdata: [vigilXdata(JSON.stringify(event))],
+        key: this.#o.key,
+        timestamp: this.#o.clock.now() + this.#clockOffsetMs,
+      });
+  }
+
+  #nullFrame(): string {
+    return buildFrame({
+      id: 'NULL',
+      seq: this.#nextSeq(),
+      prefix: this.#o.prefix,
+      account: this.#o.account,
+      data: '',
+      key: this.#o.key,
+      timestamp: this.#o.clock.now() + this.#clockOffsetMs,
+    });
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq % 9999) + 1;
+    return this.#seq;
+  }
+
+  /** One request, one reply; requests queue behind each other. Frames are built when sent (fresh timestamp). */
+  #send(frame: () => string): Promise<Reply> {
+    const exchange = this.#exchange.then(
+      () =>
+        new Promise<Reply>((resolve) => {
+          const socket = this.#socket;
+          if (!socket || !this.#connected) return resolve({ kind: 'none' });
+          const timer = this.#o.clock.setTimeout(() => {
+            this.#waiting = null;
+            this.#o.metrics.increment('dc09_uplink_timeouts_total');
+            socket.destroy();
+            resolve({ kind: 'none' });
+          }, this.#o.replyTimeoutMs ?? 10_000);
+          this.#waiting = (reply) => {
+            this.#o.clock.clearTimeout(timer);
+            this.#waiting = null;
+            if (reply.kind === 'nak' && reply.receiverTime !== null) {
+              this.#clockOffsetMs = reply.receiverTime - this.#o.clock.now();
+            }
+            resolve(reply);
+          };
+          socket.write(frame(), 'latin1');
+        }),
+    );
+    this.#exchange = exchange;
+    return exchange;
+  }
+
+  #connect(): void {
+    if (!this.#running) return;
+    const socket = net.connect({ host: this.#o.host, port: this.#o.port, noDelay: true });
+    this.#socket = socket;
+    this.#splitter = new FrameSplitter();
+    socket.on('connect', () => {
+      this.#connected = true;
+      this.#attempt = 0;
+      this.#o.logger.info({ host: this.#o.host, port: this.#o.port }, 'backup path (DC-09) connected');
+      void this.#send(() => this.#nullFrame()).then((reply) => {
+        this.#lastNullOk = reply.kind === 'ack';
+      });
+      this.pump();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of this.#splitter.push(chunk).frames) this.#onReply(frame);
+    });
+    socket.on('error', (error) => this.#o.logger.debug({ err: error.message }, 'backup path socket error'));
+    socket.on('close', () => {
+      if (this.#socket !== socket) return;
+      if (this.#connected) this.#o.logger.warn('backup path (DC-09) disconnected');
+      this.#connected = false;
+      this.#lastNullOk = false;
+      this.#waiting?.({ kind: 'none' });
+      if (!this.#running || this.#reconnect) return;
+      const delay = RECONNECT_STEPS_MS[Math.min(this.#attempt++, RECONNECT_STEPS_MS.length - 1)]!;
+      this.#reconnect = this.#o.clock.setTimeout(() => {
+        this.#reconnect = null;
+        this.#connect();
+      }, delay);
+    });
+  }
+
+  #onReply(frame: string): void {
+    const parsed = parseFrame(frame, () => this.#o.key);
+    if (!parsed.ok) {
+      this.#o.metrics.increment('dc09_uplink_bad_replies_total');
+      return;
+    }
+    const id = parsed.message.id;
+    const reply: Reply =
+      id === 'ACK'
+        ? { kind: 'ack' }
+        : id === 'NAK'
+          ? { kind: 'nak', receiverTime: parsed.message.timestamp }
+          : { kind: 'duh' };
+    this.#waiting?.(reply);
+  }
+
+  #scheduleNull(delay: number): void {
+    if (!this.#running) return;
+    this.#nullTimer = this.#o.clock.setTimeout(() => {
+      void this.#send(() => this.#nullFrame()).then((reply) => {
+        this.#lastNullOk = reply.kind === 'ack';
+        this.#o.metrics.increment('dc09_uplink_null_total', { reply: reply.kind });
+        this.#scheduleNull(this.#o.nullIntervalMs);
+      });
+    }, delay);
+  }
+}
