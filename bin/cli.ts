@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { Central } from '../central/central.ts';
 import { upsertDc09Account } from '../central/dc09/accounts.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
+import { tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { loadGatewayConfig, runGateway } from '../gateway/main.ts';
 import { readEnv } from '../lib/env.ts';
@@ -81,6 +82,7 @@ async function central(args: string[]): Promise<void> {
   const logger = createLogger('central');
   const [sub, ...rest] = args;
   const instance = new Central({
+    mqttTls: sub ? null : await tlsFromEnv(env, path.resolve(env.VIGIL_DATA_DIR, 'central')),
     dataDir: path.resolve(env.VIGIL_DATA_DIR, 'central'),
     databaseUrl: env.DATABASE_URL,
     httpHost: env.VIGIL_HTTP_HOST,

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Central } from '../central/central.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
+import { tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { type GatewayConfig, parseGatewayConfig } from '../gateway/config.ts';
 import { openConfigStore } from '../gateway/config-store.ts';
@@ -24,6 +25,7 @@ export interface DemoCodes {
 /** The demo premises: one house, one area, every kind of detector, all simulated. */
 export async function demoGatewayConfig(
   mqttUrl: string,
+  caCert: string | null,
   secret: string,
   httpPort: number,
   codes: DemoCodes,
@@ -44,7 +46,7 @@ export async function demoGatewayConfig(
   return parseGatewayConfig({
     siteId: DEMO_SITE.id,
     gatewayId: DEMO_GATEWAY,
-    central: { mqttUrl, secret },
+    central: { mqttUrl, secret, ...(caCert ? { caCert } : {}) },
     heartbeatSeconds: 30,
     http: { host: '127.0.0.1', port: httpPort },
     areas: [{ id: 1, name: 'House', exitDelaySeconds: 15, entryDelaySeconds: 15 }],
@@ -112,7 +114,9 @@ export interface RunningDemo {
 export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> {
   const dataDir = path.resolve(env.VIGIL_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
+  const mqttTls = await tlsFromEnv(env, path.join(dataDir, 'central'));
   const central = new Central({
+    mqttTls,
     dataDir: path.join(dataDir, 'central'),
     databaseUrl: env.DATABASE_URL,
     httpHost: env.VIGIL_HTTP_HOST,
@@ -141,7 +145,13 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     );
     // A fresh secret every start: the demo plays the commissioning step each time.
     const secret = await issueGatewaySecret(central.pool, DEMO_SITE.id, DEMO_GATEWAY, 'demo');
-    const config = await demoGatewayConfig(central.mqttUrl, secret, env.VIGIL_GATEWAY_HTTP_PORT, codes);
+    const config = await demoGatewayConfig(
+      central.mqttUrl,
+      central.mqttCa,
+      secret,
+      env.VIGIL_GATEWAY_HTTP_PORT,
+      codes,
+    );
     const gatewayDir = path.join(dataDir, 'gateway');
     mkdirSync(gatewayDir, { recursive: true });
     const configFile = path.join(gatewayDir, 'config.json');

@@ -11,6 +11,7 @@ import { buildHttpServer } from './http/server.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
 import { superviseOnce } from './supervision/path-supervisor.ts';
+import type { TlsMaterial } from './tls/certificates.ts';
 
 export interface CentralOptions {
   /** Where the embedded PostgreSQL keeps its cluster; unused when `databaseUrl` is given. */
@@ -21,6 +22,8 @@ export interface CentralOptions {
   readonly httpPort: number;
   readonly mqttHost: string;
   readonly mqttPort: number;
+  /** MQTT over TLS: key, certificate and the CA that signed it; null: plain TCP (tests only). */
+  readonly mqttTls?: TlsMaterial | null;
   readonly dc09Host: string;
   readonly dc09Port: number;
   /** How often path supervision runs (default 10 s). */
@@ -59,6 +62,11 @@ export class Central {
     return this.#broker.url;
   }
 
+  /** The CA gateways must trust for the MQTT primary (null without TLS). */
+  get mqttCa(): string | null {
+    return this.#o.mqttTls?.ca ?? null;
+  }
+
   get httpUrl(): string {
     return this.#httpUrl;
   }
@@ -93,6 +101,7 @@ export class Central {
         port: this.#o.mqttPort,
         pool: this.#pool,
         centralSecret,
+        tls: this.#o.mqttTls ?? null,
         logger: logger.child({ component: 'broker' }),
         metrics,
       });
@@ -101,6 +110,7 @@ export class Central {
       this.#ingest = new MqttIngest({
         brokerUrl: this.#broker.url,
         secret: centralSecret,
+        ca: this.#o.mqttTls?.ca,
         pool: this.#pool,
         logger: logger.child({ component: 'ingest' }),
         metrics,

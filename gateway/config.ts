@@ -147,6 +147,8 @@ export const GatewayConfigSchema = z
       mqttUrl: z.url({ protocol: /^mqtts?$/ }),
       /** Per-gateway secret issued by the central at commissioning. */
       secret: z.string().min(16),
+      /** PEM of the CA that signed the central's certificate (mqtts); absent: the system's trust store. */
+      caCert: z.string().startsWith('-----BEGIN CERTIFICATE-----').optional(),
     }),
     heartbeatSeconds: z.number().int().min(5).max(86_400).default(60),
     /** The backup path: SIA DC-09 to the central's receiver, used while the MQTT primary is down. */

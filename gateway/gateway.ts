@@ -153,6 +153,7 @@ export class Gateway {
       siteId: config.siteId,
       gatewayId: config.gatewayId,
       secret: config.central.secret,
+      ca: config.central.caCert,
       outbox: this.#outbox,
       clock,
       logger: logger.child({ component: 'uplink' }),

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
@@ -15,6 +16,8 @@ export interface BrokerOptions {
   readonly pool: pg.Pool;
   /** The central ingest's own credential (generated per start for the embedded broker). */
   readonly centralSecret: string;
+  /** Serve MQTT over TLS with this key and certificate (the default outside tests). */
+  readonly tls?: { key: string; cert: string } | null;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -90,16 +93,26 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   });
 
   // Alarm traffic is many small packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms a hop.
-  const server = net.createServer({ noDelay: true }, aedes.handle);
+  const server = options.tls
+    ? tls.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, (socket) => {
+        socket.setNoDelay(true);
+        aedes.handle(socket);
+      })
+    : net.createServer({ noDelay: true }, aedes.handle);
+  server.on('tlsClientError', (error: Error) => {
+    metrics.increment('broker_refused_total', { what: 'tls' });
+    logger.warn({ err: error.message }, 'TLS handshake refused');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
-  logger.info({ host: options.host, port }, 'MQTT broker listening');
+  logger.info({ host: options.host, port, tls: Boolean(options.tls) }, 'MQTT broker listening');
   return {
     port,
-    url: `mqtt://${options.host}:${port}`,
+    // The certificate names localhost, not the loopback address.
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://${options.host === '127.0.0.1' ? 'localhost' : options.host}:${port}`,
     aedes,
     close: () =>
       new Promise<void>((resolve) => {

@@ -21,6 +21,8 @@ import { storeEvent } from './event-store.ts';
 export interface IngestOptions {
   readonly brokerUrl: string;
   readonly secret: string;
+  /** The CA to trust when the broker speaks TLS. */
+  readonly ca?: string | undefined;
   readonly pool: pg.Pool;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -51,6 +53,7 @@ export class MqttIngest {
       clean: true,
       keepalive: 30,
       reconnectPeriod: 1000,
+      ...(this.#o.ca ? { ca: this.#o.ca } : {}),
     });
     this.#client = client;
     disableNagle(client);

@@ -21,6 +21,7 @@ export interface UplinkOptions {
   readonly siteId: string;
   readonly gatewayId: string;
   readonly secret: string;
+  readonly ca?: string | undefined;
   readonly outbox: JournalOutbox;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -72,6 +73,7 @@ export class MqttUplink {
       keepalive: 30,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      ...(this.#o.ca ? { ca: this.#o.ca } : {}),
       will: {
         topic: statusTopic,
         payload: statusMessage('offline', null),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Central } from '../../central/central.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../../central/records.ts';
+import { ensureTlsMaterial } from '../../central/tls/certificates.ts';
 import { type DeviceConfig, parseGatewayConfig } from '../../gateway/config.ts';
 import type { ArmingMode } from '../../gateway/domain/panel.ts';
 import { type RunningGateway, runGateway } from '../../gateway/main.ts';
@@ -25,10 +26,12 @@ export interface TestCentral {
 }
 
 /** A real central (embedded PostgreSQL, aedes, HTTP) on free loopback ports, data in a temp dir. */
-export async function startTestCentral(): Promise<TestCentral> {
+export async function startTestCentral(options: { tls?: boolean } = {}): Promise<TestCentral> {
   const dir = tempDir('central');
+  const mqttTls = options.tls ? await ensureTlsMaterial(path.join(dir, 'tls'), []) : null;
   const metrics = new Metrics();
   const central = new Central({
+    mqttTls,
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
     httpHost: '127.0.0.1',

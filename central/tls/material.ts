@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Env } from '../../lib/env.ts';
+import { ensureTlsMaterial, type TlsMaterial } from './certificates.ts';
+
+/**
+ * The broker's TLS material from the environment: the operator's own certificate files, or a
+ * private CA and certificate generated once under `<dataDir>/tls`; null when TLS is switched off.
+ */
+export async function tlsFromEnv(env: Env, dataDir: string): Promise<TlsMaterial | null> {
+  if (env.VIGIL_MQTT_TLS === 'off') return null;
+  const { VIGIL_MQTT_TLS_CERT: cert, VIGIL_MQTT_TLS_KEY: key, VIGIL_MQTT_TLS_CA: ca } = env;
+  if (cert || key) {
+    if (!cert || !key) throw new Error('VIGIL_MQTT_TLS_CERT and VIGIL_MQTT_TLS_KEY go together');
+    return {
+      cert: readFileSync(cert, 'utf8'),
+      key: readFileSync(key, 'utf8'),
+      ca: ca ? readFileSync(ca, 'utf8') : readFileSync(cert, 'utf8'),
+    };
+  }
+  return ensureTlsMaterial(path.join(dataDir, 'tls'), [env.VIGIL_MQTT_HOST]);
+}
