@@ -2,8 +2,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Central } from '../central/central.ts';
 import { upsertDc09Account } from '../central/dc09/accounts.ts';
-import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
-import { tlsFromEnv } from '../central/tls/material.ts';
+import { upsertOperator, upsertSite } from '../central/records.ts';
+import { externalBrokerFromEnv, tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { loadGatewayConfig, runGateway } from '../gateway/main.ts';
 import { readEnv } from '../lib/env.ts';
@@ -83,6 +83,7 @@ async function central(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const instance = new Central({
     mqttTls: sub ? null : await tlsFromEnv(env, path.resolve(env.VIGIL_DATA_DIR, 'central')),
+    externalBroker: externalBrokerFromEnv(env),
     dataDir: path.resolve(env.VIGIL_DATA_DIR, 'central'),
     databaseUrl: env.DATABASE_URL,
     httpHost: env.VIGIL_HTTP_HOST,
@@ -134,7 +135,7 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
   } else if (sub === 'add-gateway') {
     const [siteId, gatewayId] = positionals;
     if (!siteId || !gatewayId) throw new Error('usage: vigil central add-gateway SITE_ID GATEWAY_ID');
-    const secret = await issueGatewaySecret(instance.pool, siteId, gatewayId, actor);
+    const secret = await instance.issueGatewaySecret(siteId, gatewayId, actor);
     process.stdout.write(`gateway ${gatewayId} of site ${siteId}\nsecret (shown once): ${secret}\n`);
   } else if (sub === 'add-dc09-account') {
     const [account] = positionals;

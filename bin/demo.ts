@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Central } from '../central/central.ts';
-import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
+import { upsertOperator, upsertSite } from '../central/records.ts';
 import { tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { type GatewayConfig, parseGatewayConfig } from '../gateway/config.ts';
@@ -144,7 +144,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       'demo',
     );
     // A fresh secret every start: the demo plays the commissioning step each time.
-    const secret = await issueGatewaySecret(central.pool, DEMO_SITE.id, DEMO_GATEWAY, 'demo');
+    const secret = await central.issueGatewaySecret(DEMO_SITE.id, DEMO_GATEWAY, 'demo');
     const config = await demoGatewayConfig(
       central.mqttUrl,
       central.mqttCa,

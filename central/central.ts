@@ -4,12 +4,14 @@ import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { newSecret } from './auth/secrets.ts';
 import { type RunningBroker, startBroker } from './broker/broker.ts';
+import { DynsecProvisioner } from './broker/dynsec.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
 import { buildHttpServer } from './http/server.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
+import { issueGatewaySecret } from './records.ts';
 import { superviseOnce } from './supervision/path-supervisor.ts';
 import type { TlsMaterial } from './tls/certificates.ts';
 
@@ -24,6 +26,8 @@ export interface CentralOptions {
   readonly mqttPort: number;
   /** MQTT over TLS: key, certificate and the CA that signed it; null: plain TCP (tests only). */
   readonly mqttTls?: TlsMaterial | null;
+  /** Use this broker (e.g. mosquitto) instead of the embedded one. */
+  readonly externalBroker?: ExternalBroker | undefined;
   readonly dc09Host: string;
   readonly dc09Port: number;
   /** How often path supervision runs (default 10 s). */
@@ -36,6 +40,16 @@ export interface CentralOptions {
  * The alarm receiving centre in one process: database, broker, ingest, live feed and HTTP,
  * started in dependency order and stopped in reverse.
  */
+export interface ExternalBroker {
+  readonly url: string;
+  readonly centralUsername: string;
+  readonly centralPassword: string;
+  /** mosquitto dynamic-security admin: lets the central provision gateways. */
+  readonly adminUsername?: string | undefined;
+  readonly adminPassword?: string | undefined;
+  readonly ca?: string | undefined;
+}
+
 export class Central {
   readonly #o: CentralOptions;
   #embedded: EmbeddedDatabase | null = null;
@@ -43,6 +57,7 @@ export class Central {
   #broker: RunningBroker | null = null;
   #ingest: MqttIngest | null = null;
   #dc09: Dc09Receiver | null = null;
+  #dynsec: DynsecProvisioner | null = null;
   #supervisor: NodeJS.Timeout | null = null;
   #feed: AlarmFeed | null = null;
   #http: FastifyInstance | null = null;
@@ -58,8 +73,16 @@ export class Central {
   }
 
   get mqttUrl(): string {
-    if (!this.#broker) throw new Error('central is not started');
-    return this.#broker.url;
+    const url = this.#broker?.url ?? this.#o.externalBroker?.url;
+    if (!url || !this.#pool) throw new Error('central is not started');
+    return url;
+  }
+
+  /** Commission a gateway: issue its secret, and on an external broker create its client and role. */
+  async issueGatewaySecret(siteId: string, gatewayId: string, actor: string): Promise<string> {
+    const secret = await issueGatewaySecret(this.pool, siteId, gatewayId, actor);
+    await this.#dynsec?.provisionGateway(siteId, gatewayId, secret);
+    return secret;
   }
 
   /** The CA gateways must trust for the MQTT primary (null without TLS). */
@@ -95,22 +118,47 @@ export class Central {
       );
       await migrate(this.#pool, logger);
 
-      const centralSecret = newSecret();
-      this.#broker = await startBroker({
-        host: this.#o.mqttHost,
-        port: this.#o.mqttPort,
-        pool: this.#pool,
-        centralSecret,
-        tls: this.#o.mqttTls ?? null,
-        logger: logger.child({ component: 'broker' }),
-        metrics,
-      });
+      const external = this.#o.externalBroker;
+      let brokerUrl: string;
+      let ingestUser: string | undefined;
+      let ingestSecret: string;
+      let ca: string | undefined;
+      if (external) {
+        brokerUrl = external.url;
+        ingestUser = external.centralUsername;
+        ingestSecret = external.centralPassword;
+        ca = external.ca;
+        if (external.adminUsername && external.adminPassword) {
+          this.#dynsec = await DynsecProvisioner.connect(
+            external.url,
+            external.adminUsername,
+            external.adminPassword,
+            logger.child({ component: 'dynsec' }),
+            external.ca,
+          );
+          await this.#dynsec.ensureCentral(external.centralUsername, external.centralPassword);
+        }
+      } else {
+        ingestSecret = newSecret();
+        this.#broker = await startBroker({
+          host: this.#o.mqttHost,
+          port: this.#o.mqttPort,
+          pool: this.#pool,
+          centralSecret: ingestSecret,
+          tls: this.#o.mqttTls ?? null,
+          logger: logger.child({ component: 'broker' }),
+          metrics,
+        });
+        brokerUrl = this.#broker.url;
+        ca = this.#o.mqttTls?.ca;
+      }
       this.#feed = new AlarmFeed(databaseUrl, logger.child({ component: 'feed' }));
       await this.#feed.start();
       this.#ingest = new MqttIngest({
-        brokerUrl: this.#broker.url,
-        secret: centralSecret,
-        ca: this.#o.mqttTls?.ca,
+        brokerUrl,
+        ...(ingestUser ? { username: ingestUser } : {}),
+        secret: ingestSecret,
+        ca,
         pool: this.#pool,
         logger: logger.child({ component: 'ingest' }),
         metrics,
@@ -140,7 +188,7 @@ export class Central {
       });
       const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });
       this.#httpUrl = address.replace('://127.0.0.1', '://localhost');
-      logger.info({ http: this.#httpUrl, mqtt: this.#broker.url }, 'central started');
+      logger.info({ http: this.#httpUrl, mqtt: brokerUrl, dc09: this.#dc09.port }, 'central started');
     } catch (error) {
       await this.stop();
       throw error;
@@ -155,6 +203,8 @@ export class Central {
     await this.#dc09?.stop();
     await this.#feed?.stop();
     await this.#broker?.close();
+    await this.#dynsec?.close();
+    this.#dynsec = null;
     await this.#pool?.end();
     await this.#embedded?.stop();
     this.#http = null;

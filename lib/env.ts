@@ -14,6 +14,12 @@ const EnvSchema = z.object({
   VIGIL_MQTT_TLS_CERT: z.string().optional(),
   VIGIL_MQTT_TLS_KEY: z.string().optional(),
   VIGIL_MQTT_TLS_CA: z.string().optional(),
+  /** An external broker (mosquitto with dynamic security) instead of the embedded one. */
+  VIGIL_MQTT_URL: z.url({ protocol: /^mqtts?$/ }).optional(),
+  VIGIL_MQTT_CENTRAL_USER: z.string().min(1).default('vigil-central'),
+  VIGIL_MQTT_CENTRAL_PASSWORD: z.string().min(16).optional(),
+  VIGIL_MQTT_ADMIN_USER: z.string().min(1).optional(),
+  VIGIL_MQTT_ADMIN_PASSWORD: z.string().min(1).optional(),
   VIGIL_DC09_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_DC09_PORT: Port.default(9000),
   VIGIL_GATEWAY_HTTP_PORT: Port.default(8081),

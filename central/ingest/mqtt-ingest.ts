@@ -20,6 +20,8 @@ import { storeEvent } from './event-store.ts';
 
 export interface IngestOptions {
   readonly brokerUrl: string;
+  /** The ingest's broker user (the embedded broker's built-in one unless an external broker is used). */
+  readonly username?: string;
   readonly secret: string;
   /** The CA to trust when the broker speaks TLS. */
   readonly ca?: string | undefined;
@@ -36,6 +38,8 @@ export class MqttIngest {
   readonly #o: IngestOptions;
   #client: MqttClient | null = null;
   readonly #perGateway = new Map<string, Promise<void>>();
+  /** Which site each gateway belongs to, from the database (cached; gateways do not move). */
+  readonly #siteOf = new Map<string, string | null>();
 
   constructor(options: IngestOptions) {
     this.#o = options;
@@ -48,7 +52,7 @@ export class MqttIngest {
   async start(): Promise<void> {
     const client = await mqtt.connectAsync(this.#o.brokerUrl, {
       clientId: `central-ingest-${randomBytes(4).toString('hex')}`,
-      username: CENTRAL_MQTT_USER,
+      username: this.#o.username ?? CENTRAL_MQTT_USER,
       password: this.#o.secret,
       clean: true,
       keepalive: 30,
@@ -97,6 +101,10 @@ export class MqttIngest {
   }
 
   async #handle(topic: ParsedTopic, payload: Buffer): Promise<void> {
+    if (!(await this.#belongs(topic))) {
+      this.#reject('unknown-gateway', `${topic.siteId}/${topic.gatewayId}`, 'no such gateway at that site');
+      return;
+    }
     if (topic.channel === 'event') return this.#handleEvent(topic, payload);
     if (topic.channel === 'heartbeat') return this.#handleHeartbeat(topic, payload);
     if (topic.channel === 'status') return this.#handleStatus(topic, payload);
@@ -155,6 +163,20 @@ export class MqttIngest {
       'UPDATE gateways SET online = $3, last_seen_at = now() WHERE id = $1 AND site_id = $2',
       [topic.gatewayId, topic.siteId, decoded.value.state === 'online'],
     );
+  }
+
+  /** Defence in depth behind the broker's ACL: the topic's gateway must belong to the topic's site. */
+  async #belongs(topic: ParsedTopic): Promise<boolean> {
+    if (!this.#siteOf.has(topic.gatewayId)) {
+      const { rows } = await this.#o.pool.query<{ site_id: string }>(
+        'SELECT site_id FROM gateways WHERE id = $1',
+        [topic.gatewayId],
+      );
+      this.#siteOf.set(topic.gatewayId, rows[0]?.site_id ?? null);
+    }
+    const site = this.#siteOf.get(topic.gatewayId);
+    if (site === null) this.#siteOf.delete(topic.gatewayId);
+    return site === topic.siteId;
   }
 
   #reject(reason: string, subject: string, detail: string): void {

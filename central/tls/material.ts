@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Env } from '../../lib/env.ts';
+import type { ExternalBroker } from '../central.ts';
 import { ensureTlsMaterial, type TlsMaterial } from './certificates.ts';
 
 /**
@@ -19,4 +20,18 @@ export async function tlsFromEnv(env: Env, dataDir: string): Promise<TlsMaterial
     };
   }
   return ensureTlsMaterial(path.join(dataDir, 'tls'), [env.VIGIL_MQTT_HOST]);
+}
+
+/** The external broker settings, when VIGIL_MQTT_URL is set; the error names what is missing. */
+export function externalBrokerFromEnv(env: Env): ExternalBroker | undefined {
+  if (!env.VIGIL_MQTT_URL) return undefined;
+  if (!env.VIGIL_MQTT_CENTRAL_PASSWORD) throw new Error('VIGIL_MQTT_URL needs VIGIL_MQTT_CENTRAL_PASSWORD');
+  return {
+    url: env.VIGIL_MQTT_URL,
+    centralUsername: env.VIGIL_MQTT_CENTRAL_USER,
+    centralPassword: env.VIGIL_MQTT_CENTRAL_PASSWORD,
+    adminUsername: env.VIGIL_MQTT_ADMIN_USER,
+    adminPassword: env.VIGIL_MQTT_ADMIN_PASSWORD,
+    ca: env.VIGIL_MQTT_TLS_CA ? readFileSync(env.VIGIL_MQTT_TLS_CA, 'utf8') : undefined,
+  };
 }

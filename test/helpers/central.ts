@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { Central } from '../../central/central.ts';
-import { issueGatewaySecret, upsertOperator, upsertSite } from '../../central/records.ts';
+import { Central, type ExternalBroker } from '../../central/central.ts';
+import { upsertOperator, upsertSite } from '../../central/records.ts';
 import { ensureTlsMaterial } from '../../central/tls/certificates.ts';
 import { type DeviceConfig, parseGatewayConfig } from '../../gateway/config.ts';
 import type { ArmingMode } from '../../gateway/domain/panel.ts';
@@ -26,12 +26,15 @@ export interface TestCentral {
 }
 
 /** A real central (embedded PostgreSQL, aedes, HTTP) on free loopback ports, data in a temp dir. */
-export async function startTestCentral(options: { tls?: boolean } = {}): Promise<TestCentral> {
+export async function startTestCentral(
+  options: { tls?: boolean; externalBroker?: ExternalBroker } = {},
+): Promise<TestCentral> {
   const dir = tempDir('central');
   const mqttTls = options.tls ? await ensureTlsMaterial(path.join(dir, 'tls'), []) : null;
   const metrics = new Metrics();
   const central = new Central({
     mqttTls,
+    externalBroker: options.externalBroker,
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
     httpHost: '127.0.0.1',
@@ -54,7 +57,7 @@ export async function startTestCentral(options: { tls?: boolean } = {}): Promise
     metrics,
     async addGateway(siteId, gatewayId) {
       await upsertSite(central.pool, { id: siteId, name: `Site ${siteId}`, address: 'Teststraat 1' }, 'test');
-      return issueGatewaySecret(central.pool, siteId, gatewayId, 'test');
+      return central.issueGatewaySecret(siteId, gatewayId, 'test');
     },
     async stop() {
       await central.stop();
