@@ -69,7 +69,9 @@ export class MqttUplink {
       clientId: `gw-${siteId}-${gatewayId}`,
       username: gatewayId,
       password: this.#o.secret,
-      clean: true,
+      // A persistent session: acks and commands queued by the broker while the gateway was away are
+      // delivered on reconnect. Events are republished from the outbox anyway; the central dedups.
+      clean: false,
       keepalive: 30,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
