@@ -7,6 +7,7 @@ import { Aedes } from 'aedes';
 import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
 import { measureOutbox } from './outbox.ts';
+import { measurePaths } from './paths.ts';
 import { measureRawHop } from './raw-hop.ts';
 import { measureSignalProcessing } from './signals.ts';
 import { type BenchRow, percentile, round } from './stats.ts';
@@ -76,9 +77,35 @@ const hopP99 = percentile(hop, 99);
 const e2eP50 = percentile(e2e, 50);
 const e2eP99 = percentile(e2e, 99);
 const processing = measureSignalProcessing(Number(process.env.VIGIL_BENCH_SIGNALS ?? 100_000));
+const paths = await measurePaths(Number(process.env.VIGIL_BENCH_FRAMES ?? 2000));
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
 const rows: BenchRow[] = [
+  {
+    name: 'TCP round trip floor (DC-09 frame echo)',
+    value: Math.round(paths.echoPerSecond),
+    unit: 'frames/s',
+  },
+  {
+    name: 'DC-09 receiver, encrypted NULL frames',
+    value: Math.round(paths.nullPerSecond),
+    unit: 'frames/s',
+    baseline: Math.round(paths.echoPerSecond),
+    ratio: round(paths.nullPerSecond / paths.echoPerSecond, 3),
+  },
+  {
+    name: 'DC-09 receiver, SIA-DCS alarms stored',
+    value: Math.round(paths.eventPerSecond),
+    unit: 'frames/s',
+    baseline: Math.round(paths.echoPerSecond),
+    ratio: round(paths.eventPerSecond / paths.echoPerSecond, 3),
+  },
+  {
+    name: 'failover: primary cut -> alarm stored via DC-09',
+    value: Math.round(paths.failoverMs),
+    unit: 'ms',
+  },
+  { name: 'failback: primary back -> MQTT reconnected', value: Math.round(paths.failbackMs), unit: 'ms' },
   { name: 'GPIO edge -> normalized signal (processing)', value: round(processing.gpioUs, 2), unit: 'us' },
   {
     name: 'IT-100 frame -> normalized signal (processing)',
@@ -130,4 +157,7 @@ process.stdout.write(
 );
 process.stdout.write(
   `target: bus input -> signal < 1 ms -> ${Math.max(processing.gpioUs, processing.serialUs) < 1000 ? 'met' : 'NOT met'}\n`,
+);
+process.stdout.write(
+  `target: failover within 2 s of the primary down -> ${paths.failoverMs <= 2000 ? 'met' : 'NOT met'}\n`,
 );
