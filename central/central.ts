@@ -185,6 +185,7 @@ export class Central {
         logger,
         metrics,
         secureCookies: false,
+        onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
       });
       const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });
       this.#httpUrl = address.replace('://127.0.0.1', '://localhost');

@@ -3,12 +3,13 @@ import net from 'node:net';
 import test from 'ava';
 import { upsertDc09Account } from '../central/dc09/accounts.ts';
 import { Dc09Receiver } from '../central/dc09/receiver.ts';
+import { upsertOperator } from '../central/records.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 import { buildFrame, FrameSplitter, keyBytes, parseFrame } from '../protocols/dc09/frame.ts';
 import { vigilXdata } from '../protocols/dc09/payload.ts';
 import { encode } from '../protocols/messages.ts';
-import { startTestCentral, type TestCentral } from './helpers/central.ts';
+import { loginCookie, startTestCentral, type TestCentral } from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 
 const KEY_HEX = '000102030405060708090A0B0C0D0E0F';
@@ -272,3 +273,55 @@ test.serial('the timestamp window is exactly −40 s … +20 s', async (t) => {
   }
   t.deepEqual(replies, ['*ACK', 'NAK', '*ACK', 'NAK']);
 });
+
+test.serial(
+  'supervisors provision DC-09 accounts over the API; the receiver knows them at once; keys are never shown',
+  async (t) => {
+    const url = env.central.httpUrl;
+    const operatorCookie = await loginCookie(url);
+    const body = { account: '5A5A', siteId: 'site-dc', key: '00112233445566778899AABBCCDDEEFF' };
+    const asOperator = await fetch(`${url}/api/dc09-accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: operatorCookie },
+      body: JSON.stringify(body),
+    });
+    t.is(asOperator.status, 403);
+    await upsertOperator(
+      env.central.pool,
+      { username: 'sue', displayName: 'Sue', password: 'supervisor password', role: 'supervisor' },
+      'test',
+    );
+    const cookie = await loginCookie(url, 'sue', 'supervisor password');
+    const bad = await fetch(`${url}/api/dc09-accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify({ ...body, key: 'ABCD' }),
+    });
+    t.is(bad.status, 400);
+    t.regex(((await bad.json()) as { error: string }).error, /16, 24 or 32 bytes/);
+    const created = await fetch(`${url}/api/dc09-accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify(body),
+    });
+    t.is(created.status, 201);
+    t.like(await created.json(), {
+      account: '5A5A',
+      path: 'primary',
+      encrypted: true,
+      gatewayId: 'panel-0-5a5a',
+    });
+    const frame = buildFrame({
+      id: 'NULL',
+      seq: 1,
+      prefix: '0',
+      account: '5A5A',
+      data: '',
+      key: keyBytes(body.key, 'hex'),
+      timestamp: Date.now(),
+    });
+    t.is(idOf((await tcp([frame]))[0], keyBytes(body.key, 'hex')), '*ACK');
+    const list = await (await fetch(`${url}/api/dc09-accounts`, { headers: { cookie } })).json();
+    t.false(JSON.stringify(list).includes(body.key), 'the key is not listed');
+  },
+);

@@ -7,6 +7,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { openAlarmQueue } from '../alarms.ts';
 import { login, logout, type Operator, operatorForSession } from '../auth/operator-auth.ts';
+import { upsertDc09Account } from '../dc09/accounts.ts';
 import type { AlarmFeed } from '../live/alarm-feed.ts';
 
 const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
@@ -20,6 +21,8 @@ export interface HttpOptions {
   readonly metrics: Metrics;
   /** Mark the session cookie `Secure` (behind TLS). */
   readonly secureCookies: boolean;
+  /** Reload the DC-09 receiver's accounts after a change through the API. */
+  readonly onDc09AccountsChanged?: () => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -117,6 +120,78 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   });
 
   app.get('/api/me', { preHandler: requireOperator }, async (request) => ({ operator: request.operator }));
+
+  const requireSupervisor = async (request: FastifyRequest, reply: FastifyReply) => {
+    await requireOperator(request, reply);
+    if (reply.sent) return;
+    if (request.operator?.role !== 'supervisor') {
+      metrics.increment('http_forbidden_total');
+      return reply.code(403).send({ error: 'supervisors only' });
+    }
+  };
+
+  app.get('/api/dc09-accounts', { preHandler: requireSupervisor }, async () => {
+    const { rows } = await pool.query(
+      `SELECT prefix, account, site_id AS "siteId", gateway_id AS "gatewayId", path, supervision_seconds AS "supervisionSeconds",
+              aes_key IS NOT NULL AS encrypted, key_format AS "keyFormat"
+         FROM dc09_accounts ORDER BY site_id, prefix, account`,
+    );
+    return { accounts: rows };
+  });
+
+  app.post<{
+    Body: {
+      account: string;
+      prefix?: string;
+      siteId: string;
+      gatewayId?: string;
+      key?: string;
+      keyFormat?: 'hex' | 'ascii';
+      supervisionSeconds?: number;
+    };
+  }>(
+    '/api/dc09-accounts',
+    {
+      preHandler: requireSupervisor,
+      schema: {
+        body: {
+          type: 'object',
+          required: ['account', 'siteId'],
+          properties: {
+            account: { type: 'string', pattern: '^[0-9A-Fa-f]{3,16}$' },
+            prefix: { type: 'string', pattern: '^[0-9A-Fa-f]{1,6}$' },
+            siteId: { type: 'string', maxLength: 64 },
+            gatewayId: { type: 'string', maxLength: 64 },
+            key: { type: 'string', maxLength: 64 },
+            keyFormat: { enum: ['hex', 'ascii'] },
+            supervisionSeconds: { type: 'integer', minimum: 10, maximum: 604800 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const saved = await upsertDc09Account(
+          pool,
+          { ...request.body, prefix: request.body.prefix ?? '0' },
+          request.operator!.username,
+        );
+        await options.onDc09AccountsChanged?.();
+        return reply.code(201).send({
+          prefix: saved.prefix,
+          account: saved.account,
+          siteId: saved.siteId,
+          gatewayId: saved.gatewayId,
+          path: saved.path,
+          encrypted: saved.key !== null,
+        });
+      } catch (error) {
+        metrics.increment('http_errors_total', { status: '400' });
+        return reply.code(400).send({ error: (error as Error).message });
+      }
+    },
+  );
 
   app.get('/api/alarms', { preHandler: requireOperator }, async () => ({
     alarms: await openAlarmQueue(pool),
