@@ -16,7 +16,7 @@ const USAGE = `vigil — open alarm monitoring
 
   vigil demo                          central (embedded PostgreSQL + broker) and a simulated gateway
   vigil central                       run the alarm receiving centre
-  vigil central add-site ID --name NAME [--address A] [--kind residential|business]
+  vigil central add-site ID --name NAME [--address A] [--kind residential|business] [--category DP2]
   vigil central add-gateway SITE_ID GATEWAY_ID     issue a gateway's MQTT secret (printed once)
   vigil central add-dc09-account ACCOUNT --site SITE [--prefix 0] [--gateway GW] [--supervision 90]
                                       SIA DC-09 account; AES key from VIGIL_DC09_KEY (--key-format hex|ascii)
@@ -122,6 +122,7 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
       gateway: { type: 'string' },
       supervision: { type: 'string' },
       'key-format': { type: 'string' },
+      category: { type: 'string' },
     },
   });
   if (sub === 'add-site') {
@@ -130,7 +131,17 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
     const kind = values.kind ?? 'residential';
     if (kind !== 'residential' && kind !== 'business')
       throw new Error('--kind must be residential or business');
-    await upsertSite(instance.pool, { id, name: values.name, address: values.address ?? '', kind }, actor);
+    await upsertSite(
+      instance.pool,
+      {
+        id,
+        name: values.name,
+        address: values.address ?? '',
+        kind,
+        ...(values.category ? { atsCategory: values.category } : {}),
+      },
+      actor,
+    );
     process.stdout.write(`site ${id} saved\n`);
   } else if (sub === 'add-gateway') {
     const [siteId, gatewayId] = positionals;

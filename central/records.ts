@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { IdentifierSchema } from '../protocols/messages.ts';
 import { hashPassword, newSecret, sha256 } from './auth/secrets.ts';
+import { category } from './supervision/categories.ts';
 
 /** Provisioning of sites, gateways and operators; every change leaves an audit row. */
 export interface SiteInput {
@@ -9,15 +10,26 @@ export interface SiteInput {
   address?: string;
   timeZone?: string;
   kind?: 'residential' | 'business';
+  /** EN 50136-1 category (DP2 default): how long each path may be silent. */
+  atsCategory?: string;
 }
 
 export async function upsertSite(pool: pg.Pool, site: SiteInput, actor: string): Promise<void> {
   IdentifierSchema.parse(site.id);
+  const atsCategory = site.atsCategory ?? 'DP2';
+  category(atsCategory);
   await pool.query(
-    `INSERT INTO sites (id, name, address, time_zone, kind) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO sites (id, name, address, time_zone, kind, ats_category) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,
-       time_zone = EXCLUDED.time_zone, kind = EXCLUDED.kind`,
-    [site.id, site.name, site.address ?? '', site.timeZone ?? 'Europe/Amsterdam', site.kind ?? 'residential'],
+       time_zone = EXCLUDED.time_zone, kind = EXCLUDED.kind, ats_category = EXCLUDED.ats_category`,
+    [
+      site.id,
+      site.name,
+      site.address ?? '',
+      site.timeZone ?? 'Europe/Amsterdam',
+      site.kind ?? 'residential',
+      atsCategory,
+    ],
   );
   await audit(pool, actor, 'site.upsert', site.id, { name: site.name });
 }

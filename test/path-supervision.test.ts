@@ -1,5 +1,6 @@
 import test from 'ava';
 import { recordPathHeard } from '../central/paths.ts';
+import { upsertSite } from '../central/records.ts';
 import { superviseOnce } from '../central/supervision/path-supervisor.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
@@ -99,3 +100,15 @@ test.serial(
     );
   },
 );
+
+test.serial('a site gets its category at provisioning; unknown categories are refused', async (t) => {
+  await upsertSite(env.central.pool, { id: 'site-cat', name: 'Bank', atsCategory: 'DP4' }, 'test');
+  const { rows } = await env.central.pool.query(`SELECT ats_category FROM sites WHERE id = 'site-cat'`);
+  t.is(rows[0].ats_category, 'DP4');
+  await t.throwsAsync(
+    upsertSite(env.central.pool, { id: 'site-bad', name: 'X', atsCategory: 'DP9' }, 'test'),
+    {
+      message: /unknown EN 50136 category "DP9"/,
+    },
+  );
+});
