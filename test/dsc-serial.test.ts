@@ -157,7 +157,7 @@ test('a gateway armed away: the resync after connecting raises nothing, a door o
   await panel.send(encodeFrame('610', '001'));
   await new Promise((resolve) => setTimeout(resolve, 3100));
   await panel.send(encodeFrame('609', '001'));
-  await eventually(() => running.gateway.outbox.depth === 1, 'the burglary');
+  await eventually(() => running.gateway.outbox.pending().length === 1, 'the burglary, durable');
   t.like(running.gateway.outbox.pending()[0], {
     eventType: 'burglary-perimeter',
     zone: 1,

@@ -205,7 +205,7 @@ test.serial('a gateway armed away with a Zigbee PIR: its report is a burglary', 
     zoneID: 23,
     delay: 0,
   });
-  await eventually(() => running.gateway.outbox.depth === 1, 'the burglary');
+  await eventually(() => running.gateway.outbox.pending().length === 1, 'the burglary, durable');
   t.like(running.gateway.outbox.pending()[0], { eventType: 'burglary-interior', device: { id: 'hall-pir' } });
 });
 

@@ -1,0 +1,203 @@
+import type { EventTypeName } from '../../protocols/event-codes.ts';
+
+/**
+ * The procedures of an alarm receiving centre (SPEC §5), as data. A procedure is an ordered list
+ * of steps; a step with `if` runs only when its named condition holds when it is reached. Sites
+ * override a whole procedure (e.g. e-mail instead of a call) in their profile.
+ */
+export type Condition =
+  | 'verified-not-disarmed'
+  | 'not-verified'
+  | 'verified'
+  | 'premises-not-valid'
+  | 'no-keyholder-reached'
+  | 'premises-invalid-no-keyholder'
+  | 'no-valid-reaction'
+  | 'counter-failed'
+  | 'fire-dispatch-at-once'
+  | 'fire-after-reaction-time'
+  | 'not-certified'
+  | 'residential'
+  | 'no-mains-loss';
+
+export type Step =
+  | {
+      readonly do: 'dispatch';
+      readonly service: 'police' | 'fire' | 'guard';
+      readonly priority?: 'high' | 'low';
+      readonly if?: Condition;
+    }
+  | {
+      readonly do: 'call';
+      readonly target: 'premises' | 'counter';
+      readonly timeoutSeconds: number;
+      readonly if?: Condition;
+    }
+  | {
+      readonly do: 'call-keyholders';
+      readonly rounds: number;
+      readonly timeoutSeconds: number;
+      readonly if?: Condition;
+    }
+  | { readonly do: 'sms-keyholders'; readonly if?: Condition }
+  | { readonly do: 'consult'; readonly service: 'police' | 'fire'; readonly if?: Condition }
+  /** Dispatch after `seconds` from the alarm's start unless someone with a valid code reacts. */
+  | {
+      readonly do: 'deadline';
+      readonly seconds: number;
+      readonly service: 'police' | 'fire';
+      readonly if?: Condition;
+    }
+  /** Wait this long from the event; a restore in the meantime closes the handling. */
+  | {
+      readonly do: 'wait';
+      readonly seconds: number;
+      readonly setting?: 'mainsDelay';
+      readonly if?: Condition;
+    }
+  /** Hold until the site's action window (09:00–22:00 local); closed if restored meanwhile. */
+  | { readonly do: 'window'; readonly if?: Condition }
+  /** Technical alarms by the site's formula: APP push, MIX SMS escalation, FULL operator calls. */
+  | { readonly do: 'by-formula'; readonly if?: Condition }
+  | { readonly do: 'sms-escalation'; readonly replySeconds: number; readonly if?: Condition }
+  | { readonly do: 'email'; readonly to: 'keyholders' | 'customer'; readonly if?: Condition }
+  | { readonly do: 'notify-installer'; readonly if?: Condition }
+  | { readonly do: 'close'; readonly reason: string; readonly if?: Condition };
+
+export type ProcedureName =
+  | 'burglary'
+  | 'holdup'
+  | 'fire'
+  | 'medical'
+  | 'tamper'
+  | 'exit-error'
+  | 'arming-fault'
+  | 'connection-single'
+  | 'connection-all'
+  | 'test-missing'
+  | 'battery'
+  | 'system-battery'
+  | 'component'
+  | 'mains'
+  | 'technical'
+  | 'undefined';
+
+const CALL_PREMISES: Step = { do: 'call', target: 'premises', timeoutSeconds: 30 };
+const CALL_KEYHOLDERS: Step = {
+  do: 'call-keyholders',
+  rounds: 2,
+  timeoutSeconds: 30,
+  if: 'premises-not-valid',
+};
+const SMS_KEYHOLDERS: Step = { do: 'sms-keyholders', if: 'no-keyholder-reached' };
+const PREMISES_THEN_KEYHOLDERS: readonly Step[] = [CALL_PREMISES, CALL_KEYHOLDERS, SMS_KEYHOLDERS];
+
+export const PROCEDURES: Readonly<Record<ProcedureName, readonly Step[]>> = {
+  burglary: [
+    { do: 'dispatch', service: 'police', priority: 'high', if: 'verified-not-disarmed' },
+    ...PREMISES_THEN_KEYHOLDERS,
+    { do: 'dispatch', service: 'police', if: 'premises-invalid-no-keyholder' },
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  holdup: [
+    { do: 'dispatch', service: 'police', priority: 'high', if: 'verified' },
+    { do: 'call', target: 'counter', timeoutSeconds: 30, if: 'not-verified' },
+    { do: 'dispatch', service: 'police', priority: 'low', if: 'counter-failed' },
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  fire: [
+    { do: 'dispatch', service: 'fire', priority: 'high', if: 'fire-dispatch-at-once' },
+    { do: 'deadline', seconds: 180, service: 'fire', if: 'fire-after-reaction-time' },
+    ...PREMISES_THEN_KEYHOLDERS,
+    { do: 'consult', service: 'fire', if: 'not-certified' },
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  medical: [
+    ...PREMISES_THEN_KEYHOLDERS,
+    { do: 'consult', service: 'police', if: 'no-valid-reaction' },
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  tamper: [
+    { do: 'dispatch', service: 'police', priority: 'high', if: 'verified' },
+    ...PREMISES_THEN_KEYHOLDERS,
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  // "No action if a correct arming follows immediately": a short grace before calling.
+  'exit-error': [
+    { do: 'wait', seconds: 60 },
+    ...PREMISES_THEN_KEYHOLDERS,
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  'arming-fault': [
+    { do: 'wait', seconds: 60 },
+    ...PREMISES_THEN_KEYHOLDERS,
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  'connection-single': [
+    { do: 'window' },
+    ...PREMISES_THEN_KEYHOLDERS,
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  'connection-all': [...PREMISES_THEN_KEYHOLDERS, { do: 'close', reason: 'procedure complete' }],
+  'test-missing': [
+    { do: 'window', if: 'residential' },
+    ...PREMISES_THEN_KEYHOLDERS,
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  battery: [{ do: 'window' }, { do: 'by-formula' }, { do: 'close', reason: 'procedure complete' }],
+  'system-battery': [
+    { do: 'window', if: 'no-mains-loss' },
+    { do: 'by-formula' },
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  component: [
+    { do: 'wait', seconds: 180 },
+    { do: 'by-formula' },
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  mains: [
+    { do: 'wait', seconds: 900, setting: 'mainsDelay' },
+    { do: 'by-formula' },
+    { do: 'close', reason: 'procedure complete' },
+  ],
+  technical: [{ do: 'by-formula' }, { do: 'close', reason: 'procedure complete' }],
+  undefined: [{ do: 'notify-installer' }, { do: 'close', reason: 'undefined alarm code' }],
+};
+
+/** Which procedure handles which alarm type; types not listed open no handling. */
+export const PROCEDURE_FOR: Partial<Record<EventTypeName, ProcedureName>> = {
+  burglary: 'burglary',
+  'burglary-perimeter': 'burglary',
+  'burglary-interior': 'burglary',
+  'camera-alarm': 'burglary',
+  panic: 'holdup',
+  holdup: 'holdup',
+  duress: 'holdup',
+  fire: 'fire',
+  smoke: 'fire',
+  heat: 'fire',
+  gas: 'medical',
+  medical: 'medical',
+  tamper: 'tamper',
+  'sensor-tamper': 'tamper',
+  'wrong-code': 'tamper',
+  'exit-error': 'exit-error',
+  'failed-arming': 'arming-fault',
+  'not-yet-armed': 'arming-fault',
+  'disarm-outside-schedule': 'arming-fault',
+  'fire-trouble': 'arming-fault',
+  'test-missing': 'test-missing',
+  'path-failure': 'connection-single',
+  'all-paths-failure': 'connection-all',
+  'communication-trouble': 'connection-single',
+  'device-battery-low': 'battery',
+  'system-battery-low': 'system-battery',
+  'device-supervision-loss': 'component',
+  'mains-loss': 'mains',
+  'sensor-trouble': 'technical',
+  water: 'technical',
+  'undefined-alarm': 'undefined',
+};
+
+/** Automatic fire detectors, as opposed to a manual call point or fire key. */
+export const AUTOMATIC_FIRE: ReadonlySet<EventTypeName> = new Set(['smoke', 'heat']);

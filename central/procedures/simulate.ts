@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { newId } from '../../lib/ids.ts';
+import { CLASS_PRIORITY, EVENT_TYPE_NAMES, EVENT_TYPES } from '../../protocols/event-codes.ts';
+import type { AlarmEvent } from '../../protocols/messages.ts';
+import { PROTOCOL_VERSION } from '../../protocols/version.ts';
+import { PROCEDURE_FOR } from './definitions.ts';
+import { type Action, type Outcome, ProcedureEngine, type SiteProfile } from './engine.ts';
+
+/**
+ * The scenario runner: a site file and a JSON-lines event file, replayed through the real engine
+ * on a virtual clock. An ARC uses it to check a site's procedures before go-live; tests use it too.
+ * Formats: docs/procedures.md.
+ */
+const Time = z.iso.datetime({ offset: true }).transform((t) => Date.parse(t));
+const HHMM = z.string().regex(/^\d\d:\d\d$/);
+
+export const SiteProfileSchema = z
+  .strictObject({
+    id: z.string().min(1),
+    name: z.string().min(1),
+    timeZone: z.string().default('Europe/Amsterdam'),
+    kind: z.enum(['residential', 'business']).default('residential'),
+    formula: z.enum(['APP', 'MIX', 'FULL']).default('FULL'),
+    activatedAt: Time.nullable().default(null),
+    testPeriodDays: z.number().int().min(0).max(60).default(14),
+    testModeUntil: Time.nullable().default(null),
+    certifiedFirePanel: z.boolean().default(false),
+    workingHours: z
+      .strictObject({ days: z.array(z.number().int().min(1).max(7)), from: HHMM, to: HHMM })
+      .default({ days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }),
+    actWindow: z.strictObject({ from: HHMM, to: HHMM }).default({ from: '09:00', to: '22:00' }),
+    mainsDelayMinutes: z.number().int().min(0).max(240).default(15),
+    premisesPhone: z.string().nullable().default(null),
+    counterPhone: z.string().nullable().default(null),
+    contacts: z
+      .array(
+        z.strictObject({
+          id: z.string(),
+          name: z.string(),
+          role: z.enum(['authorised', 'keyholder']),
+          order: z.number().int().min(1),
+          phone: z.string().optional(),
+          mobile: z.string().optional(),
+          email: z.string().optional(),
+        }),
+      )
+      .default([]),
+    includedHandlings: z.number().int().min(0).optional(),
+    overrides: z.record(z.string(), z.array(z.any())).optional(),
+  })
+  .transform((site) => ({
+    ...site,
+    // SPEC §6: residential 12 a year (8 with APP), business 24 (16 with APP).
+    includedHandlings:
+      site.includedHandlings ??
+      (site.kind === 'business' ? (site.formula === 'APP' ? 16 : 24) : site.formula === 'APP' ? 8 : 12),
+  }));
+
+const InputSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    at: Time,
+    type: z.literal('event'),
+    eventType: z.enum(EVENT_TYPE_NAMES),
+    qualifier: z.enum(['event', 'restore']).default('event'),
+    zone: z.number().int().min(0).default(0),
+    area: z.number().int().min(0).default(1),
+    verified: z.boolean().default(false),
+    /** A name for this event, so later lines can refer to it (its alarm, what a restore restores). */
+    ref: z.string().optional(),
+    relatesTo: z.string().optional(),
+  }),
+  z.strictObject({
+    at: Time,
+    type: z.literal('outcome'),
+    alarm: z.string(),
+    outcome: z.enum([
+      'answered-valid-code',
+      'answered-invalid-code',
+      'no-answer',
+      'cancel-valid-code',
+      'close-real',
+      'close-false',
+    ]),
+  }),
+  z.strictObject({ at: Time, type: z.literal('sms-reply'), alarm: z.string(), text: z.string() }),
+  z.strictObject({ at: Time, type: z.literal('regional-outage'), active: z.boolean() }),
+]);
+export type ScenarioInput = z.input<typeof InputSchema>;
+
+export function parseLines(text: string): z.infer<typeof InputSchema>[] {
+  return text
+    .split('\n')
+    .map((line, index) => ({ line: line.trim(), index }))
+    .filter(({ line }) => line !== '' && !line.startsWith('#'))
+    .map(({ line, index }) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        throw new Error(`events line ${index + 1}: not JSON`);
+      }
+      const parsed = InputSchema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new Error(`events line ${index + 1}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+      }
+      return parsed.data;
+    });
+}
+
+/** Replay inputs (any order; sorted by time) and return every decided action, in order. */
+export function simulate(
+  siteInput: unknown,
+  inputs: ReadonlyArray<z.infer<typeof InputSchema>>,
+  until?: number,
+): Action[] {
+  const site = SiteProfileSchema.parse(siteInput) as SiteProfile;
+  const engine = new ProcedureEngine();
+  engine.setSite(site);
+  const actions: Action[] = [];
+  const refs = new Map<string, string>();
+  const sorted = [...inputs].sort((a, b) => a.at - b.at);
+  let alarmNumber = 0;
+  const advanceTo = (target: number) => {
+    for (let due = engine.nextDue(); due !== null && due <= target; due = engine.nextDue()) {
+      actions.push(...engine.tick(due));
+    }
+  };
+  for (const input of sorted) {
+    advanceTo(input.at);
+    if (input.type === 'event') {
+      const type = EVENT_TYPES[input.eventType];
+      const event: AlarmEvent = {
+        v: PROTOCOL_VERSION,
+        type: 'event',
+        id: newId(),
+        siteId: site.id,
+        gatewayId: 'simulated',
+        seq: 0,
+        eventType: input.eventType,
+        qualifier: input.qualifier,
+        code: { cid: type.cid, sia: input.qualifier === 'event' ? type.sia.event : type.sia.restore },
+        class: type.class,
+        priority: CLASS_PRIORITY[type.class],
+        device: null,
+        zone: input.zone,
+        area: input.area,
+        verification: {
+          verified: input.verified,
+          rule: input.verified ? 'dual-zone' : null,
+          supportingEventIds: [],
+        },
+        relatesTo: input.relatesTo ? (refs.get(input.relatesTo) ?? null) : null,
+        text: '',
+        occurredAt: new Date(input.at).toISOString(),
+        recordedAt: new Date(input.at).toISOString(),
+      };
+      if (input.ref) refs.set(input.ref, event.id);
+      const opens = input.qualifier === 'event' && PROCEDURE_FOR[input.eventType] !== undefined;
+      const alarmId = opens ? (input.ref ?? `alarm-${++alarmNumber}`) : null;
+      if (alarmId && input.ref) refs.set(`alarm:${input.ref}`, alarmId);
+      actions.push(...engine.onEvent(event, alarmId, input.at));
+    } else if (input.type === 'outcome') {
+      actions.push(...engine.onOutcome(input.alarm, input.outcome as Outcome, input.at));
+    } else if (input.type === 'sms-reply') {
+      actions.push(...engine.onSmsReply(input.alarm, input.text, input.at));
+    } else {
+      actions.push(...engine.setRegionalOutage([site.id], input.active, input.at));
+    }
+  }
+  advanceTo(until ?? (sorted.at(-1)?.at ?? 0) + 7 * 86_400_000);
+  return actions;
+}
