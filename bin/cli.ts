@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Central } from '../central/central.ts';
 import { upsertDc09Account } from '../central/dc09/accounts.ts';
+import { parseLines, simulate } from '../central/procedures/simulate.ts';
 import { upsertOperator, upsertSite } from '../central/records.ts';
 import { externalBrokerFromEnv, tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
@@ -20,6 +22,7 @@ const USAGE = `vigil — open alarm monitoring
   vigil central add-gateway SITE_ID GATEWAY_ID     issue a gateway's MQTT secret (printed once)
   vigil central add-dc09-account ACCOUNT --site SITE [--prefix 0] [--gateway GW] [--supervision 90]
                                       SIA DC-09 account; AES key from VIGIL_DC09_KEY (--key-format hex|ascii)
+  vigil central simulate --site SITE.json --events EVENTS.jsonl   replay a scenario; actions as JSON lines
   vigil central add-operator USERNAME --name NAME [--role operator|supervisor]
                                       password read from VIGIL_OPERATOR_PASSWORD
   vigil gateway --config FILE [--data DIR]         run a gateway
@@ -78,6 +81,19 @@ Press Ctrl-C to stop.
 }
 
 async function central(args: string[]): Promise<void> {
+  if (args[0] === 'simulate') {
+    const { values } = parseArgs({
+      args: args.slice(1),
+      options: { site: { type: 'string' }, events: { type: 'string' } },
+    });
+    if (!values.site || !values.events)
+      throw new Error('usage: vigil central simulate --site SITE.json --events EVENTS.jsonl');
+    const site = JSON.parse(readFileSync(values.site, 'utf8'));
+    for (const action of simulate(site, parseLines(readFileSync(values.events, 'utf8')))) {
+      process.stdout.write(`${JSON.stringify(action)}\n`);
+    }
+    return;
+  }
   const env = readEnv();
   const logger = createLogger('central');
   const [sub, ...rest] = args;
