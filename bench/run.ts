@@ -8,6 +8,7 @@ import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers
 import { SseClient } from '../test/helpers/sse.ts';
 import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
+import { measureProcedures } from './procedures.ts';
 import { measureRawHop } from './raw-hop.ts';
 import { measureSignalProcessing } from './signals.ts';
 import { type BenchRow, percentile, round } from './stats.ts';
@@ -78,9 +79,25 @@ const e2eP50 = percentile(e2e, 50);
 const e2eP99 = percentile(e2e, 99);
 const processing = measureSignalProcessing(Number(process.env.VIGIL_BENCH_SIGNALS ?? 100_000));
 const paths = await measurePaths(Number(process.env.VIGIL_BENCH_FRAMES ?? 2000));
+const procedures = measureProcedures(Number(process.env.VIGIL_BENCH_PROCEDURES ?? 20_000), 10_000);
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
 const rows: BenchRow[] = [
+  {
+    name: 'procedure engine: alarms handled',
+    value: Math.round(procedures.alarmsPerSecond),
+    unit: 'alarms/s',
+  },
+  {
+    name: 'procedure engine: memory per open alarm (10,000 open)',
+    value: Math.round(procedures.bytesPerOpen),
+    unit: 'bytes',
+  },
+  {
+    name: 'procedure engine: timer sweep over 10,000 open alarms',
+    value: round(procedures.sweepMs, 2),
+    unit: 'ms',
+  },
   {
     name: 'TCP round trip floor (DC-09 frame echo)',
     value: Math.round(paths.echoPerSecond),
