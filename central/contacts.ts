@@ -1,0 +1,146 @@
+import { randomInt } from 'node:crypto';
+import type pg from 'pg';
+import { hashPassword, verifyPassword } from './auth/secrets.ts';
+import { audit } from './records.ts';
+
+/**
+ * Contacts and their codes (SPEC §2). Each contact gets a personal 6-digit ID code from the
+ * central and a PIN, stored only as a slow hash; the first PIN is a default that must be changed
+ * before use. Checking ID code + PIN locks the contact after repeated failures; every attempt,
+ * right or wrong, is written to the audit trail.
+ */
+export interface ContactInput {
+  siteId: string;
+  name: string;
+  role: 'authorised' | 'keyholder';
+  order?: number;
+  phone?: string;
+  mobile?: string;
+  email?: string;
+}
+
+export const PIN_POLICY = { maxFailures: 3, lockoutMinutes: 30 } as const;
+const PIN_PATTERN = /^\d{4,8}$/;
+
+/** Create a contact with a fresh ID code and a default PIN (returned once, to be sent by letter). */
+export async function createContact(
+  pool: pg.Pool,
+  input: ContactInput,
+  actor: string,
+): Promise<{ id: string; idCode: string; defaultPin: string }> {
+  const defaultPin = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  const pinHash = await hashPassword(defaultPin);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const idCode = String(randomInt(100_000, 1_000_000));
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO contacts (site_id, name, role, call_order, phone, mobile, email, id_code, pin_hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id_code) DO NOTHING RETURNING id::text`,
+      [
+        input.siteId,
+        input.name,
+        input.role,
+        input.order ?? 1,
+        input.phone ?? null,
+        input.mobile ?? null,
+        input.email ?? null,
+        idCode,
+        pinHash,
+      ],
+    );
+    if (rows[0]) {
+      await audit(pool, actor, 'contact.create', `${input.siteId}/${rows[0].id}`, {
+        role: input.role,
+        name: input.name,
+      });
+      return { id: rows[0].id, idCode, defaultPin };
+    }
+  }
+  throw new Error('could not find a free ID code');
+}
+
+export type CodeCheck = 'valid' | 'invalid' | 'locked' | 'must-change-pin';
+
+/**
+ * Check an ID code + PIN given on the phone for a site. A default PIN that was never changed is
+ * refused. The answer never says whether the ID code exists (SPEC §2: no information given).
+ */
+export async function checkCode(
+  pool: pg.Pool,
+  siteId: string,
+  idCode: string,
+  pin: string,
+  by: string,
+): Promise<CodeCheck> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{
+      id: string;
+      pin_hash: string;
+      pin_must_change: boolean;
+      failed_attempts: number;
+      locked: boolean;
+    }>(
+      `SELECT id::text, pin_hash, pin_must_change, failed_attempts, coalesce(locked_until > now(), false) AS locked
+         FROM contacts WHERE site_id = $1 AND id_code = $2 FOR UPDATE`,
+      [siteId, idCode],
+    );
+    const contact = rows[0];
+    let result: CodeCheck;
+    if (!contact || !PIN_PATTERN.test(pin)) {
+      result = 'invalid';
+    } else if (contact.locked) {
+      result = 'locked';
+    } else if (!(await verifyPassword(pin, contact.pin_hash))) {
+      const failures = contact.failed_attempts + 1;
+      const lock = failures >= PIN_POLICY.maxFailures;
+      await client.query(
+        `UPDATE contacts SET failed_attempts = $2,
+           locked_until = CASE WHEN $3 THEN now() + make_interval(mins => $4) ELSE locked_until END WHERE id = $1`,
+        [contact.id, lock ? 0 : failures, lock, PIN_POLICY.lockoutMinutes],
+      );
+      result = lock ? 'locked' : 'invalid';
+    } else {
+      await client.query('UPDATE contacts SET failed_attempts = 0 WHERE id = $1', [contact.id]);
+      result = contact.pin_must_change ? 'must-change-pin' : 'valid';
+    }
+    await audit(client, by, `code-check.${result}`, `${siteId}/${idCode.replace(/\d(?=\d{2})/g, '*')}`, {
+      contact: contact?.id ?? null,
+    });
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Change a PIN: needs the current one; the new one may not be the default pattern of repeats. */
+export async function changePin(
+  pool: pg.Pool,
+  siteId: string,
+  idCode: string,
+  currentPin: string,
+  newPin: string,
+  by: string,
+): Promise<void> {
+  if (!PIN_PATTERN.test(newPin) || /^(\d)\1+$/.test(newPin) || newPin === currentPin) {
+    throw new Error('a new PIN is 4 to 8 digits, not all the same, and differs from the current one');
+  }
+  const { rows } = await pool.query<{ id: string; pin_hash: string; locked: boolean }>(
+    `SELECT id::text, pin_hash, coalesce(locked_until > now(), false) AS locked FROM contacts WHERE site_id = $1 AND id_code = $2`,
+    [siteId, idCode],
+  );
+  const contact = rows[0];
+  if (!contact || contact.locked || !(await verifyPassword(currentPin, contact.pin_hash))) {
+    await audit(pool, by, 'pin-change.refused', `${siteId}/${idCode.replace(/\d(?=\d{2})/g, '*')}`);
+    throw new Error('ID code or PIN not accepted');
+  }
+  await pool.query(
+    'UPDATE contacts SET pin_hash = $2, pin_must_change = false, failed_attempts = 0 WHERE id = $1',
+    [contact.id, await hashPassword(newPin)],
+  );
+  await audit(pool, by, 'pin-change.ok', `${siteId}/${contact.id}`);
+}
