@@ -9,8 +9,10 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
 import { buildHttpServer } from './http/server.ts';
+import type { AfterStore } from './ingest/event-store.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
+import { ProcedureService } from './procedures/service.ts';
 import { issueGatewaySecret } from './records.ts';
 import { superviseOnce } from './supervision/path-supervisor.ts';
 import type { TlsMaterial } from './tls/certificates.ts';
@@ -59,6 +61,7 @@ export class Central {
   #dc09: Dc09Receiver | null = null;
   #dynsec: DynsecProvisioner | null = null;
   #supervisor: NodeJS.Timeout | null = null;
+  #procedures: ProcedureService | null = null;
   #feed: AlarmFeed | null = null;
   #http: FastifyInstance | null = null;
   #httpUrl = '';
@@ -94,6 +97,11 @@ export class Central {
     return this.#httpUrl;
   }
 
+  get procedures(): ProcedureService {
+    if (!this.#procedures) throw new Error('central is not started');
+    return this.#procedures;
+  }
+
   get dc09(): Dc09Receiver {
     if (!this.#dc09) throw new Error('central is not started');
     return this.#dc09;
@@ -117,6 +125,15 @@ export class Central {
         logger.error({ err: error.message }, 'idle database connection failed'),
       );
       await migrate(this.#pool, logger);
+      const procedures = new ProcedureService(this.#pool, logger.child({ component: 'procedures' }), metrics);
+      this.#procedures = procedures;
+      await procedures.start();
+      // The engine hears every committed event; a handling starts only on the event that opened the alarm.
+      const afterStore: AfterStore = (event, result) =>
+        procedures.onEventStored(
+          event,
+          result.kind === 'stored' && result.alarm?.eventId === event.id ? result.alarm.alarmId : null,
+        );
 
       const external = this.#o.externalBroker;
       let brokerUrl: string;
@@ -162,6 +179,7 @@ export class Central {
         pool: this.#pool,
         logger: logger.child({ component: 'ingest' }),
         metrics,
+        afterStore,
       });
       await this.#ingest.start();
       this.#dc09 = new Dc09Receiver({
@@ -170,12 +188,13 @@ export class Central {
         pool: this.#pool,
         logger: logger.child({ component: 'dc09' }),
         metrics,
+        afterStore,
       });
       await this.#dc09.start();
       const pool = this.#pool;
       this.#supervisor = setInterval(() => {
-        superviseOnce(pool, Date.now(), logger.child({ component: 'paths' }), metrics).catch((error: Error) =>
-          logger.error({ err: error.message }, 'path supervision failed'),
+        superviseOnce(pool, Date.now(), logger.child({ component: 'paths' }), metrics, afterStore).catch(
+          (error: Error) => logger.error({ err: error.message }, 'path supervision failed'),
         );
       }, this.#o.supervisionIntervalMs ?? 10_000);
       this.#supervisor.unref();
@@ -186,6 +205,7 @@ export class Central {
         metrics,
         secureCookies: false,
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
+        procedures,
       });
       const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });
       this.#httpUrl = address.replace('://127.0.0.1', '://localhost');
@@ -202,6 +222,7 @@ export class Central {
     await this.#http?.close();
     await this.#ingest?.stop();
     await this.#dc09?.stop();
+    await this.#procedures?.stop();
     await this.#feed?.stop();
     await this.#broker?.close();
     await this.#dynsec?.close();

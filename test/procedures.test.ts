@@ -56,12 +56,12 @@ test('burglary, verified and not disarmed: police at once, then premises and key
     ev(0, 'burglary-interior', { verified: true }),
     outcome(10, 'answered-valid-code'),
   ]);
-  t.deepEqual(actions, ['+0 dispatch police', '+0 call premises +31201110000', '+10 close A']);
+  t.deepEqual(actions, ['+0 dispatch police', '+0 call premises +31201110000', '+10 present operator']);
 });
 
 test('burglary, unverified, nobody answers: premises 30 s, keyholders in order twice, SMS, no police; authorised persons never called', (t) => {
   const actions = run({}, [ev(0, 'burglary-perimeter')]);
-  t.deepEqual(actions, ['+0 call premises +31201110000', ...ALL_KEYHOLDERS_TWICE, '+210 close A']);
+  t.deepEqual(actions, ['+0 call premises +31201110000', ...ALL_KEYHOLDERS_TWICE, '+210 present operator']);
   t.false(actions.some((a) => a.includes('Anna')));
 });
 
@@ -74,7 +74,7 @@ test('burglary: premises answer without a valid code and no keyholder is reached
   t.deepEqual(actions.slice(-3), [
     '+185 sms Kees +31600000011, Koen +31600000013',
     '+185 dispatch police',
-    '+185 close A',
+    '+185 present operator',
   ]);
 });
 
@@ -89,7 +89,7 @@ test('burglary: a keyholder with a valid code ends the calling, no police', (t) 
     '+0 call premises +31201110000',
     '+5 call keyholder 1 Kees +31600000011',
     '+20 call keyholder 2 Karin +31200000012',
-    '+40 close A',
+    '+40 present operator',
   ]);
 });
 
@@ -114,7 +114,7 @@ test('burglary verified during the calls: police then; disarmed before the verif
 // --- §5 Hold-up, panic, duress --------------------------------------------------------------
 
 test('hold-up verified: police at once', (t) => {
-  t.deepEqual(run({}, [ev(0, 'holdup', { verified: true })]), ['+0 dispatch police', '+0 close A']);
+  t.deepEqual(run({}, [ev(0, 'holdup', { verified: true })]), ['+0 dispatch police', '+0 present operator']);
 });
 
 test('panic unverified: call the counter 30 s; no answer: police at lower priority; a valid code: no police', (t) => {
@@ -122,15 +122,15 @@ test('panic unverified: call the counter 30 s; no answer: police at lower priori
   t.deepEqual(run(site, [ev(0, 'panic')]), [
     '+0 call counter +31201119999',
     '+30 dispatch police (low priority)',
-    '+30 close A',
+    '+30 present operator',
   ]);
   t.deepEqual(run(site, [ev(0, 'panic'), outcome(12, 'answered-valid-code')]), [
     '+0 call counter +31201119999',
-    '+12 close A',
+    '+12 present operator',
   ]);
   t.deepEqual(
     run(site, [ev(0, 'duress'), outcome(12, 'answered-invalid-code')]),
-    ['+0 call counter +31201119999', '+12 dispatch police (low priority)', '+12 close A'],
+    ['+0 call counter +31201119999', '+12 dispatch police (low priority)', '+12 present operator'],
     'duress is handled exactly as hold-up',
   );
 });
@@ -158,14 +158,14 @@ test('fire, certified, automatic within working hours: call first; dispatch afte
 
 test('fire, not certified: premises, keyholders, then consult the fire brigade', (t) => {
   const actions = run({}, [ev(0, 'smoke')]);
-  t.deepEqual(actions.slice(-2), ['+210 consult fire brigade', '+210 close A']);
+  t.deepEqual(actions.slice(-2), ['+210 consult fire brigade', '+210 present operator']);
   t.false(actions.some((a) => a.includes('dispatch')));
 });
 
 // --- §5 Medical, tamper, exit error, arming ----------------------------------------------------
 
 test('medical: premises, keyholders, then consult the police', (t) => {
-  t.deepEqual(run({}, [ev(0, 'medical')]).slice(-2), ['+210 consult police', '+210 close A']);
+  t.deepEqual(run({}, [ev(0, 'medical')]).slice(-2), ['+210 consult police', '+210 present operator']);
 });
 
 test('tamper: premises then keyholders; with another priority alarm (verified): police at once', (t) => {
@@ -371,6 +371,7 @@ test('the annual quota is counted; handlings beyond it are billable', (t) => {
   const lines = Array.from({ length: 13 }, (_, i) => [
     ev(i * 3600, 'burglary', { ref: `A${i}` }),
     outcome(i * 3600 + 5, 'answered-valid-code', T, `A${i}`),
+    outcome(i * 3600 + 6, 'close-real', T, `A${i}`),
   ]).flat();
   const counts = run({}, lines, T, ['count-handling']).filter((a) => a.includes('count-handling'));
   t.is(counts.length, 13);

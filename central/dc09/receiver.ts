@@ -7,7 +7,7 @@ import type { Metrics } from '../../lib/metrics.ts';
 import { type Dc09Message, FrameSplitter, parseFrame } from '../../protocols/dc09/frame.ts';
 import { ackFrame, duhFrame, nakFrame, readVigilXdata } from '../../protocols/dc09/payload.ts';
 import { type AlarmEvent, AlarmEventSchema, decode } from '../../protocols/messages.ts';
-import { storeEvent } from '../ingest/event-store.ts';
+import { type AfterStore, storeEvent } from '../ingest/event-store.ts';
 import { recordPathHeard } from '../paths.ts';
 import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
 import { eventsFromDc09 } from './to-events.ts';
@@ -19,6 +19,7 @@ export interface Dc09ReceiverOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  readonly afterStore?: AfterStore;
   /** Accepted clock skew of encrypted messages (SIA DC-09: 40 s past, 20 s future). */
   readonly windowPastMs?: number;
   readonly windowFutureMs?: number;
@@ -197,6 +198,7 @@ export class Dc09Receiver {
     this.#o.metrics.increment(
       result.kind === 'stored' ? 'dc09_events_stored_total' : 'dc09_events_duplicate_total',
     );
+    if (result.kind === 'stored') await this.#o.afterStore?.(event, result);
     return true;
   }
 

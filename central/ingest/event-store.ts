@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { type AlarmView, alarmById } from '../alarms.ts';
+import { PROCEDURE_FOR } from '../procedures/definitions.ts';
 
 export const ALARM_CHANNEL = 'vigil_alarms';
 
@@ -80,7 +81,8 @@ export async function storeEvent(
 /** The relationships an event has with alarms; returns the id of the alarm it opened or changed. */
 async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<string | null> {
   const handling = EVENT_TYPES[event.eventType].handling;
-  if (event.qualifier === 'event' && handling === 'alarm') {
+  // Alarm types, and log types that still have a procedure (an undefined code: tell the installer).
+  if (event.qualifier === 'event' && (handling === 'alarm' || PROCEDURE_FOR[event.eventType] !== undefined)) {
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO alarms (event_id, site_id, class, priority, verified, verification)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text`,
@@ -126,3 +128,6 @@ async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<
   }
   return null;
 }
+
+/** Called after an event is committed: the procedure engine's input. */
+export type AfterStore = (event: AlarmEvent, result: StoreResult) => Promise<void>;

@@ -16,7 +16,7 @@ import { allGatewaysFilter, type ParsedTopic, parseTopic, topicFor } from '../..
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
 import { recordPathHeard } from '../paths.ts';
-import { storeEvent } from './event-store.ts';
+import { type AfterStore, storeEvent } from './event-store.ts';
 
 export interface IngestOptions {
   readonly brokerUrl: string;
@@ -28,6 +28,7 @@ export interface IngestOptions {
   readonly pool: pg.Pool;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly afterStore?: AfterStore;
 }
 
 /**
@@ -126,6 +127,7 @@ export class MqttIngest {
     const result = await storeEvent(this.#o.pool, event, 'mqtt');
     await recordPathHeard(this.#o.pool, event.gatewayId, 'primary');
     if (result.kind === 'rejected') return this.#reject('event-refused', event.id, result.reason);
+    if (result.kind === 'stored') await this.#o.afterStore?.(event, result);
     this.#o.metrics.increment(
       result.kind === 'stored' ? 'ingest_events_stored_total' : 'ingest_events_duplicate_total',
     );

@@ -62,6 +62,7 @@ export type Step =
   | { readonly do: 'sms-escalation'; readonly replySeconds: number; readonly if?: Condition }
   | { readonly do: 'email'; readonly to: 'keyholders' | 'customer'; readonly if?: Condition }
   | { readonly do: 'notify-installer'; readonly if?: Condition }
+  | { readonly do: 'finish'; readonly if?: Condition }
   | { readonly do: 'close'; readonly reason: string; readonly if?: Condition };
 
 export type ProcedureName =
@@ -82,6 +83,8 @@ export type ProcedureName =
   | 'technical'
   | 'undefined';
 
+/** The procedure has run: an operator closes the alarm with a reason (real, false, …). */
+const FINISH: Step = { do: 'finish' };
 const CALL_PREMISES: Step = { do: 'call', target: 'premises', timeoutSeconds: 30 };
 const CALL_KEYHOLDERS: Step = {
   do: 'call-keyholders',
@@ -97,70 +100,42 @@ export const PROCEDURES: Readonly<Record<ProcedureName, readonly Step[]>> = {
     { do: 'dispatch', service: 'police', priority: 'high', if: 'verified-not-disarmed' },
     ...PREMISES_THEN_KEYHOLDERS,
     { do: 'dispatch', service: 'police', if: 'premises-invalid-no-keyholder' },
-    { do: 'close', reason: 'procedure complete' },
+    FINISH,
   ],
   holdup: [
     { do: 'dispatch', service: 'police', priority: 'high', if: 'verified' },
     { do: 'call', target: 'counter', timeoutSeconds: 30, if: 'not-verified' },
     { do: 'dispatch', service: 'police', priority: 'low', if: 'counter-failed' },
-    { do: 'close', reason: 'procedure complete' },
+    FINISH,
   ],
   fire: [
     { do: 'dispatch', service: 'fire', priority: 'high', if: 'fire-dispatch-at-once' },
     { do: 'deadline', seconds: 180, service: 'fire', if: 'fire-after-reaction-time' },
     ...PREMISES_THEN_KEYHOLDERS,
     { do: 'consult', service: 'fire', if: 'not-certified' },
-    { do: 'close', reason: 'procedure complete' },
+    FINISH,
   ],
   medical: [
     ...PREMISES_THEN_KEYHOLDERS,
     { do: 'consult', service: 'police', if: 'no-valid-reaction' },
-    { do: 'close', reason: 'procedure complete' },
+    FINISH,
   ],
   tamper: [
     { do: 'dispatch', service: 'police', priority: 'high', if: 'verified' },
     ...PREMISES_THEN_KEYHOLDERS,
-    { do: 'close', reason: 'procedure complete' },
+    FINISH,
   ],
   // "No action if a correct arming follows immediately": a short grace before calling.
-  'exit-error': [
-    { do: 'wait', seconds: 60 },
-    ...PREMISES_THEN_KEYHOLDERS,
-    { do: 'close', reason: 'procedure complete' },
-  ],
-  'arming-fault': [
-    { do: 'wait', seconds: 60 },
-    ...PREMISES_THEN_KEYHOLDERS,
-    { do: 'close', reason: 'procedure complete' },
-  ],
-  'connection-single': [
-    { do: 'window' },
-    ...PREMISES_THEN_KEYHOLDERS,
-    { do: 'close', reason: 'procedure complete' },
-  ],
-  'connection-all': [...PREMISES_THEN_KEYHOLDERS, { do: 'close', reason: 'procedure complete' }],
-  'test-missing': [
-    { do: 'window', if: 'residential' },
-    ...PREMISES_THEN_KEYHOLDERS,
-    { do: 'close', reason: 'procedure complete' },
-  ],
-  battery: [{ do: 'window' }, { do: 'by-formula' }, { do: 'close', reason: 'procedure complete' }],
-  'system-battery': [
-    { do: 'window', if: 'no-mains-loss' },
-    { do: 'by-formula' },
-    { do: 'close', reason: 'procedure complete' },
-  ],
-  component: [
-    { do: 'wait', seconds: 180 },
-    { do: 'by-formula' },
-    { do: 'close', reason: 'procedure complete' },
-  ],
-  mains: [
-    { do: 'wait', seconds: 900, setting: 'mainsDelay' },
-    { do: 'by-formula' },
-    { do: 'close', reason: 'procedure complete' },
-  ],
-  technical: [{ do: 'by-formula' }, { do: 'close', reason: 'procedure complete' }],
+  'exit-error': [{ do: 'wait', seconds: 60 }, ...PREMISES_THEN_KEYHOLDERS, FINISH],
+  'arming-fault': [{ do: 'wait', seconds: 60 }, ...PREMISES_THEN_KEYHOLDERS, FINISH],
+  'connection-single': [{ do: 'window' }, ...PREMISES_THEN_KEYHOLDERS, FINISH],
+  'connection-all': [...PREMISES_THEN_KEYHOLDERS, FINISH],
+  'test-missing': [{ do: 'window', if: 'residential' }, ...PREMISES_THEN_KEYHOLDERS, FINISH],
+  battery: [{ do: 'window' }, { do: 'by-formula' }, FINISH],
+  'system-battery': [{ do: 'window', if: 'no-mains-loss' }, { do: 'by-formula' }, FINISH],
+  component: [{ do: 'wait', seconds: 180 }, { do: 'by-formula' }, FINISH],
+  mains: [{ do: 'wait', seconds: 900, setting: 'mainsDelay' }, { do: 'by-formula' }, FINISH],
+  technical: [{ do: 'by-formula' }, FINISH],
   undefined: [{ do: 'notify-installer' }, { do: 'close', reason: 'undefined alarm code' }],
 };
 

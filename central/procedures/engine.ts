@@ -87,7 +87,7 @@ export type Outcome =
   | 'close-false';
 
 interface Waiting {
-  readonly kind: 'call' | 'sms' | 'timer' | 'window';
+  readonly kind: 'call' | 'sms' | 'timer' | 'window' | 'operator';
   readonly until: number;
   readonly target: string;
 }
@@ -157,8 +157,9 @@ export class ProcedureEngine {
     let next: number | null = null;
     for (const h of this.#handlings.values()) {
       if (h.closed) continue;
-      for (const at of [h.waiting?.until, h.deadline?.at])
-        if (at !== undefined && (next === null || at < next)) next = at;
+      for (const at of [h.waiting?.until, h.deadline?.at]) {
+        if (at !== undefined && Number.isFinite(at) && (next === null || at < next)) next = at;
+      }
     }
     return next;
   }
@@ -187,6 +188,7 @@ export class ProcedureEngine {
     }
     if (outcome === 'close-real' || outcome === 'close-false') {
       if (outcome === 'close-false') this.#falseAlarm(h, memory, now);
+      if (h.operatorInvolved) this.#countHandling(h, now);
       this.#close(
         h,
         now,
@@ -489,13 +491,16 @@ export class ProcedureEngine {
           `undefined alarm code ${h.eventType}: told once, in writing`,
         );
         return true;
-      case 'close':
+      case 'finish':
         if (h.deadline && !(h.premises === 'valid' || h.keyholderReached)) {
           const { service } = h.deadline;
           h.deadline = null;
           this.#dispatch(h, now, service, 'high', 'everyone called, nobody reacted');
         }
-        if (h.operatorInvolved) this.#countHandling(h, now);
+        h.waiting = { kind: 'operator', until: Number.POSITIVE_INFINITY, target: 'operator' };
+        this.#emit(h, now, 'present', 'operator', 'procedure complete: close the alarm with a reason');
+        return false;
+      case 'close':
         this.#close(h, now, step.reason);
         return false;
     }

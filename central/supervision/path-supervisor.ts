@@ -5,7 +5,7 @@ import type { Metrics } from '../../lib/metrics.ts';
 import { CLASS_PRIORITY, EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
-import { storeEvent } from '../ingest/event-store.ts';
+import { type AfterStore, storeEvent } from '../ingest/event-store.ts';
 import { ATS_CATEGORIES } from './categories.ts';
 
 interface PathRow {
@@ -31,7 +31,12 @@ export async function superviseOnce(
   now: number,
   logger: Logger,
   metrics: Metrics,
+  afterStore?: AfterStore,
 ): Promise<number> {
+  const store = async (event: AlarmEvent) => {
+    const result = await storeEvent(pool, event, 'central');
+    if (result.kind === 'stored') await afterStore?.(event, result);
+  };
   const { rows } = await pool.query<PathRow>(
     `SELECT p.gateway_id, g.site_id, s.ats_category, p.path, p.last_heard_at, p.failed, p.failure_event_id,
             a.failure_event_id AS all_failure_event_id
@@ -67,13 +72,11 @@ export async function superviseOnce(
           now,
           `${path.path} path silent for over ${Math.round(allowed / 1000)} s`,
         );
-        await storeEvent(pool, event, 'central');
+        await store(event);
         await setPathFailed(pool, gatewayId, path.path, true, event.id);
       } else {
-        await storeEvent(
-          pool,
+        await store(
           restoreEvent('path-failure', path, now, path.failure_event_id, `${path.path} path restored`),
-          'central',
         );
         await setPathFailed(pool, gatewayId, path.path, false, null);
       }
@@ -90,7 +93,7 @@ export async function superviseOnce(
         now,
         `all ${supervised.length} transmission path(s) silent`,
       );
-      await storeEvent(pool, event, 'central');
+      await store(event);
       await pool.query('INSERT INTO all_paths_status (gateway_id, failure_event_id) VALUES ($1, $2)', [
         gatewayId,
         event.id,
@@ -99,8 +102,7 @@ export async function superviseOnce(
       logger.error({ gatewayId }, 'all transmission paths failed');
       changes++;
     } else if (!allFailed && first.all_failure_event_id) {
-      await storeEvent(
-        pool,
+      await store(
         restoreEvent(
           'all-paths-failure',
           first,
@@ -108,7 +110,6 @@ export async function superviseOnce(
           first.all_failure_event_id,
           'a transmission path is back',
         ),
-        'central',
       );
       await pool.query('DELETE FROM all_paths_status WHERE gateway_id = $1', [gatewayId]);
       metrics.increment('path_supervision_changes_total', { path: 'all', failed: 'false' });
