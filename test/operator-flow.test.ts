@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import test from 'ava';
+import mqtt from 'mqtt';
+import { Central } from '../central/central.ts';
+import { changePin, createContact } from '../central/contacts.ts';
+import { upsertOperator, upsertSite } from '../central/records.ts';
+import { createLogger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
+import { encode } from '../protocols/messages.ts';
+import { topicFor } from '../protocols/topics.ts';
+import { eventually, loginCookie, OPERATOR, tempDir } from './helpers/central.ts';
+import { sampleEvent } from './helpers/events.ts';
+
+function central(dataDir: string) {
+  return new Central({
+    dataDir,
+    httpHost: '127.0.0.1',
+    httpPort: 0,
+    mqttHost: '127.0.0.1',
+    mqttPort: 0,
+    dc09Host: '127.0.0.1',
+    dc09Port: 0,
+    logger: createLogger('test-central', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
+    metrics: new Metrics(),
+  });
+}
+
+test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close with a reason; a restart resumes it', async (t) => {
+  const dataDir = tempDir('operator-flow');
+  let c = central(dataDir);
+  await c.start();
+  t.teardown(async () => {
+    await c.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const pool = c.pool;
+  await upsertSite(pool, { id: 'site-op', name: 'Bakker', address: 'Dorpsstraat 2' }, 'test');
+  await pool.query(
+    `UPDATE sites SET premises_phone = '+31201112222', activated_at = now() - interval '60 days' WHERE id = 'site-op'`,
+  );
+  const kees = await createContact(
+    pool,
+    { siteId: 'site-op', name: 'Kees', role: 'keyholder', order: 1, phone: '+31611111111' },
+    'test',
+  );
+  await createContact(
+    pool,
+    { siteId: 'site-op', name: 'Karin', role: 'keyholder', order: 2, phone: '+31622222222' },
+    'test',
+  );
+  await changePin(pool, 'site-op', kees.idCode, kees.defaultPin, '8642', 'test');
+  await upsertOperator(
+    pool,
+    { username: OPERATOR.username, displayName: 'Alice', password: OPERATOR.password, role: 'operator' },
+    'test',
+  );
+
+  const secret = await c.issueGatewaySecret('site-op', 'gw-op', 'test');
+  const gw = await mqtt.connectAsync(c.mqttUrl, { username: 'gw-op', password: secret, reconnectPeriod: 0 });
+  const event = sampleEvent({ siteId: 'site-op', gatewayId: 'gw-op' });
+  await gw.publishAsync(topicFor('site-op', 'gw-op', 'event'), encode(event), { qos: 1 });
+  await gw.endAsync();
+
+  const url = () => c.httpUrl;
+  let cookie = await loginCookie(url());
+  const api = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${url()}${path}`, {
+      method,
+      headers: { cookie, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+  const queue = await eventually(async () => {
+    const { body } = await api('GET', '/api/alarms');
+    return body.alarms.find(
+      (a: { eventId: string; proposal: unknown }) => a.eventId === event.id && a.proposal,
+    );
+  }, 'the alarm with its proposed step');
+  const alarmId = queue.alarmId as string;
+  t.like(queue.proposal, { kind: 'call', target: 'premises' });
+
+  t.like((await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' })).body.proposal, {
+    kind: 'call',
+  });
+  let detail = await api('GET', `/api/alarms/${alarmId}`);
+  t.regex(detail.body.proposal.target, /^keyholder:/);
+
+  // Kees gives a wrong PIN: no information, the procedure goes on to the next keyholder.
+  const wrong = await api('POST', `/api/alarms/${alarmId}/code-check`, { idCode: kees.idCode, pin: '0000' });
+  t.deepEqual(wrong.body.result, 'not-accepted');
+  detail = await api('GET', `/api/alarms/${alarmId}`);
+  const lastCall = detail.body.actions.filter((a: { action: string }) => a.action === 'call').at(-1);
+  t.regex(lastCall.target, /keyholder 2 Karin/);
+
+  // Restart the central in the middle of the handling: the same step is proposed again.
+  const before = detail.body.proposal;
+  await c.stop();
+  c = central(dataDir);
+  await c.start();
+  cookie = await loginCookie(url());
+  detail = await api('GET', `/api/alarms/${alarmId}`);
+  t.deepEqual(detail.body.proposal, before, 'rebuilt by replay');
+
+  await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' });
+  const valid = await api('POST', `/api/alarms/${alarmId}/code-check`, { idCode: kees.idCode, pin: '8642' });
+  t.is(valid.body.result, 'valid');
+  t.like(valid.body.proposal, { kind: 'operator' });
+  const closed = await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'close-false' });
+  t.is(closed.body.alarm.status, 'closed');
+  t.is(closed.body.alarm.closeReason, 'closed by operator: false alarm');
+
+  const trail = (await api('GET', `/api/alarms/${alarmId}`)).body.actions as Array<{
+    actor: string;
+    action: string;
+  }>;
+  t.deepEqual(
+    trail.map((a) => a.action),
+    ['start', 'call', 'call', 'call', 'call', 'present', 'count-handling', 'close'],
+  );
+  t.true(
+    trail.some((a) => a.actor === `operator:${OPERATOR.username}`),
+    'operator steps carry who',
+  );
+  await t.throwsAsync(c.pool.query('UPDATE alarm_actions SET reason = $1', ['x']), {
+    message: /append-only/,
+  });
+  t.is((await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'bogus' })).status, 400);
+  t.is((await api('GET', '/api/alarms/99999999')).status, 404);
+});
