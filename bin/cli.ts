@@ -71,6 +71,7 @@ Vigil demo is running.
       user ${DEMO_OPERATOR}   password ${running.operatorPassword}
   Simulated devices:  ${running.gateway.localApiUrl}/demo
       resident code ${running.codes.user} (duress ${running.codes.duress})   installer code ${running.codes.installer}
+      keyholders: ${running.keyholders.map((k) => `${k.name} ID ${k.idCode} PIN ${k.pin}`).join('; ')}
       the house starts armed away; the front door has a 15 s entry delay
   Trigger from a shell:
       npm run vigil -- sim trigger hall-pir${port === 8081 ? '' : ` --url ${running.gateway.localApiUrl}`}

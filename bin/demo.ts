@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Central } from '../central/central.ts';
+import { changePin, createContact } from '../central/contacts.ts';
 import { upsertOperator, upsertSite } from '../central/records.ts';
 import { tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
@@ -108,6 +109,7 @@ export interface RunningDemo {
   readonly gateway: RunningGateway;
   readonly operatorPassword: string;
   readonly codes: DemoCodes;
+  readonly keyholders: ReadonlyArray<{ name: string; idCode: string; pin: string }>;
   stop(): Promise<void>;
 }
 
@@ -143,6 +145,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       },
       'demo',
     );
+    const keyholders = await demoContacts(central, dataDir);
     // A fresh secret every start: the demo plays the commissioning step each time.
     const secret = await central.issueGatewaySecret(DEMO_SITE.id, DEMO_GATEWAY, 'demo');
     const config = await demoGatewayConfig(
@@ -169,6 +172,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       gateway,
       operatorPassword,
       codes,
+      keyholders,
       async stop() {
         await gateway.stop();
         await central.stop();
@@ -178,4 +182,36 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     await central.stop();
     throw error;
   }
+}
+
+/**
+ * The demo site's premises phone and two keyholders, made on the first start. Their default PINs
+ * are changed at once (as a real contact must before first use) and kept for the printout.
+ */
+async function demoContacts(central: Central, dataDir: string) {
+  const file = path.join(dataDir, 'demo-keyholders.json');
+  if (existsSync(file))
+    return JSON.parse(readFileSync(file, 'utf8')) as Array<{ name: string; idCode: string; pin: string }>;
+  const pool = central.pool;
+  await pool.query(
+    `UPDATE sites SET premises_phone = '+31201234567', activated_at = now() - interval '30 days' WHERE id = $1`,
+    [DEMO_SITE.id],
+  );
+  const keyholders = [];
+  for (const [order, name, phone] of [
+    [1, 'Kees de Vries', '+31611111111'],
+    [2, 'Karin Bakker', '+31622222222'],
+  ] as const) {
+    const contact = await createContact(
+      pool,
+      { siteId: DEMO_SITE.id, name, role: 'keyholder', order, phone, mobile: phone },
+      'demo',
+    );
+    const pin = randomDigits(4);
+    await changePin(pool, DEMO_SITE.id, contact.idCode, contact.defaultPin, pin, 'demo');
+    keyholders.push({ name, idCode: contact.idCode, pin });
+  }
+  writeFileSync(file, JSON.stringify(keyholders), { mode: 0o600 });
+  await central.procedures.reloadSite(DEMO_SITE.id);
+  return keyholders;
 }

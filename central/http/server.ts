@@ -307,7 +307,13 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     // Subscribe before the snapshot, so nothing committed in between is missed; the page dedupes by id.
     const unsubscribe = feed.subscribe((alarm) => send('alarm', alarm));
     out.write('retry: 2000\n\n');
-    send('snapshot', await openAlarmQueue(pool));
+    send(
+      'snapshot',
+      (await openAlarmQueue(pool)).map((alarm) => ({
+        ...alarm,
+        proposal: options.procedures.proposal(alarm.alarmId),
+      })),
+    );
     const keepalive = setInterval(() => out.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
     metrics.increment('http_feed_connections_total');
     request.raw.on('close', () => {
