@@ -107,6 +107,12 @@ async function central(args: string[]): Promise<void> {
     httpPort: env.VIGIL_HTTP_PORT,
     mqttHost: env.VIGIL_MQTT_HOST,
     mqttPort: sub ? 0 : env.VIGIL_MQTT_PORT,
+    notify: {
+      smppUrl: env.VIGIL_SMPP_URL,
+      smsSource: env.VIGIL_SMS_SOURCE,
+      smtpUrl: env.VIGIL_SMTP_URL,
+      mailFrom: env.VIGIL_MAIL_FROM,
+    },
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: sub ? 0 : env.VIGIL_DC09_PORT,
     logger: sub ? createLogger('central', 'warn') : logger,

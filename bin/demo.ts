@@ -125,6 +125,12 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     httpPort: env.VIGIL_HTTP_PORT,
     mqttHost: env.VIGIL_MQTT_HOST,
     mqttPort: env.VIGIL_MQTT_PORT,
+    notify: {
+      smppUrl: env.VIGIL_SMPP_URL,
+      smsSource: env.VIGIL_SMS_SOURCE,
+      smtpUrl: env.VIGIL_SMTP_URL,
+      mailFrom: env.VIGIL_MAIL_FROM,
+    },
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     logger: logger.child({ process: 'central' }),

@@ -12,6 +12,7 @@ import { buildHttpServer } from './http/server.ts';
 import type { AfterStore } from './ingest/event-store.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
+import { Notifier } from './notify/notifier.ts';
 import { ProcedureService } from './procedures/service.ts';
 import { issueGatewaySecret } from './records.ts';
 import { superviseOnce } from './supervision/path-supervisor.ts';
@@ -30,6 +31,13 @@ export interface CentralOptions {
   readonly mqttTls?: TlsMaterial | null;
   /** Use this broker (e.g. mosquitto) instead of the embedded one. */
   readonly externalBroker?: ExternalBroker | undefined;
+  /** SMS (SMPP) and e-mail (SMTP) for what the procedures send; without them, operators send by hand. */
+  readonly notify?: {
+    smppUrl?: string | undefined;
+    smsSource?: string | undefined;
+    smtpUrl?: string | undefined;
+    mailFrom?: string | undefined;
+  };
   readonly dc09Host: string;
   readonly dc09Port: number;
   /** How often path supervision runs (default 10 s). */
@@ -62,6 +70,7 @@ export class Central {
   #dynsec: DynsecProvisioner | null = null;
   #supervisor: NodeJS.Timeout | null = null;
   #procedures: ProcedureService | null = null;
+  #notifier: Notifier | null = null;
   #feed: AlarmFeed | null = null;
   #http: FastifyInstance | null = null;
   #httpUrl = '';
@@ -127,6 +136,14 @@ export class Central {
       await migrate(this.#pool, logger);
       const procedures = new ProcedureService(this.#pool, logger.child({ component: 'procedures' }), metrics);
       this.#procedures = procedures;
+      this.#notifier = new Notifier({
+        ...this.#o.notify,
+        logger: logger.child({ component: 'notify' }),
+        metrics,
+        onInboundSms: (from, text) => void procedures.onInboundSms(from, text),
+      });
+      procedures.useNotifier(this.#notifier);
+      this.#notifier.start();
       await procedures.start();
       // The engine hears every committed event; a handling starts only on the event that opened the alarm.
       const afterStore: AfterStore = (event, result) =>
@@ -223,6 +240,8 @@ export class Central {
     await this.#ingest?.stop();
     await this.#dc09?.stop();
     await this.#procedures?.stop();
+    await this.#notifier?.stop();
+    this.#notifier = null;
     await this.#feed?.stop();
     await this.#broker?.close();
     await this.#dynsec?.close();

@@ -20,6 +20,12 @@ const EnvSchema = z.object({
   VIGIL_MQTT_CENTRAL_PASSWORD: z.string().min(16).optional(),
   VIGIL_MQTT_ADMIN_USER: z.string().min(1).optional(),
   VIGIL_MQTT_ADMIN_PASSWORD: z.string().min(1).optional(),
+  /** SMS through an SMSC: smpp://system_id:password@host:port */
+  VIGIL_SMPP_URL: z.url({ protocol: /^smpp$/ }).optional(),
+  VIGIL_SMS_SOURCE: z.string().max(11).default('Vigil'),
+  /** E-mail through an SMTP server: smtp(s)://user:pass@host:port */
+  VIGIL_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  VIGIL_MAIL_FROM: z.string().default('vigil@localhost'),
   VIGIL_DC09_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_DC09_PORT: Port.default(9000),
   VIGIL_GATEWAY_HTTP_PORT: Port.default(8081),

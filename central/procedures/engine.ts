@@ -97,6 +97,7 @@ interface Handling {
   readonly siteId: string;
   readonly eventId: string;
   readonly eventType: EventTypeName;
+  readonly zone: number;
   readonly procedure: ProcedureName;
   steps: readonly Step[];
   readonly openedAt: number;
@@ -150,6 +151,14 @@ export class ProcedureEngine {
 
   handling(alarmId: string): Readonly<Handling> | undefined {
     return this.#handlings.get(alarmId);
+  }
+
+  /** The open handling waiting on a step of this kind whose target matches (e.g. an SMS to a number). */
+  waitingFor(kind: Waiting['kind'], matches: (target: string) => boolean): string | null {
+    for (const h of this.#handlings.values()) {
+      if (!h.closed && h.waiting?.kind === kind && matches(h.waiting.target)) return h.alarmId;
+    }
+    return null;
   }
 
   /** The earliest time a `tick` has work to do, or null. */
@@ -345,6 +354,7 @@ export class ProcedureEngine {
       siteId: site.id,
       eventId: event.id,
       eventType: event.eventType,
+      zone: event.zone,
       procedure,
       steps: site.overrides?.[procedure] ?? PROCEDURES[procedure],
       openedAt: now,
@@ -647,13 +657,13 @@ export class ProcedureEngine {
       return true;
     }
     h.smsCursor = index;
-    h.waiting = { kind: 'sms', until: now + 90_000, target: contact.name };
+    h.waiting = { kind: 'sms', until: now + 90_000, target: `${contact.name} ${contact.mobile}` };
     this.#emit(
       h,
       now,
       'sms',
       `${contact.name} ${contact.mobile}`,
-      `${EVENT_TYPES[h.eventType].title}, site ${site.name}: reply "ok" within 90 s`,
+      `${EVENT_TYPES[h.eventType].title}, zone ${h.zone}, ${site.name}: reply "ok" within 90 s`,
     );
     return false;
   }

@@ -6,6 +6,7 @@ import type { AlarmEvent } from '../../protocols/messages.ts';
 import { alarmById } from '../alarms.ts';
 import { type CodeCheck, checkCode } from '../contacts.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
+import type { Notifier } from '../notify/notifier.ts';
 import { type Action, type Outcome, ProcedureEngine, type SiteProfile } from './engine.ts';
 import { SiteProfileSchema } from './simulate.ts';
 
@@ -38,10 +39,30 @@ export class ProcedureService {
   #timer: NodeJS.Timeout | null = null;
   #chain: Promise<unknown> = Promise.resolve();
 
+  #notifier: Notifier | null = null;
+
   constructor(pool: pg.Pool, logger: Logger, metrics: Metrics) {
     this.#pool = pool;
     this.#logger = logger;
     this.#metrics = metrics;
+  }
+
+  /** Messages the engine decides to send go out through this notifier. */
+  useNotifier(notifier: Notifier): void {
+    this.#notifier = notifier;
+  }
+
+  /** A contact's SMS reply: the escalation waiting on that number gets it. */
+  onInboundSms(from: string, text: string): Promise<void> {
+    return this.#serial(async () => {
+      const alarmId = this.#engine.waitingFor('sms', (target) => target.endsWith(` ${from}`));
+      if (!alarmId) {
+        this.#metrics.increment('sms_unmatched_total');
+        this.#logger.warn({ from }, 'SMS reply matches no waiting escalation');
+        return;
+      }
+      await this.#input({ kind: 'sms', alarmId, text }, Date.now(), `sms:${from}`);
+    });
   }
 
   async start(): Promise<void> {
@@ -189,6 +210,18 @@ export class ProcedureService {
         'INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5, $6)',
         [action.alarm, action.time, actor, action.action, action.target, action.reason],
       );
+      if (
+        this.#notifier &&
+        (action.action === 'sms' || action.action === 'email' || action.action === 'notify-installer')
+      ) {
+        const result = await this.#notifier.deliver(action, { email: await this.#emails(action) });
+        if (result) {
+          await this.#pool.query(
+            'INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason) VALUES ($1, now(), $2, $3, $4, $5)',
+            [action.alarm, 'notifier', 'delivery', action.action, result],
+          );
+        }
+      }
       if (action.action === 'close') {
         await this.#pool.query(
           `UPDATE alarms SET status = 'closed', closed_at = $2, close_reason = $3 WHERE id = $1 AND status <> 'closed'`,
@@ -210,6 +243,24 @@ export class ProcedureService {
         ]);
       }
     }
+  }
+
+  /** Who an e-mail action goes to: keyholders, the customer (authorised persons), or the site's installer. */
+  async #emails(action: Action): Promise<string[]> {
+    if (action.action === 'notify-installer') {
+      const { rows } = await this.#pool.query<{ email: string | null }>(
+        `SELECT profile->>'installerEmail' AS email FROM sites WHERE id = $1`,
+        [action.site],
+      );
+      return rows[0]?.email ? [rows[0].email] : [];
+    }
+    if (action.action !== 'email') return [];
+    const role = action.target === 'keyholders' ? 'keyholder' : 'authorised';
+    const { rows } = await this.#pool.query<{ email: string }>(
+      'SELECT email FROM contacts WHERE site_id = $1 AND role = $2 AND email IS NOT NULL ORDER BY call_order',
+      [action.site, role],
+    );
+    return rows.map((r) => r.email);
   }
 
   /** Rebuild the engine from its recorded inputs; persist only what became due while we were down. */

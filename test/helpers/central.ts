@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { Central, type ExternalBroker } from '../../central/central.ts';
+import { Central, type CentralOptions, type ExternalBroker } from '../../central/central.ts';
 import { upsertOperator, upsertSite } from '../../central/records.ts';
 import { ensureTlsMaterial } from '../../central/tls/certificates.ts';
 import { type DeviceConfig, parseGatewayConfig } from '../../gateway/config.ts';
@@ -27,7 +27,7 @@ export interface TestCentral {
 
 /** A real central (embedded PostgreSQL, aedes, HTTP) on free loopback ports, data in a temp dir. */
 export async function startTestCentral(
-  options: { tls?: boolean; externalBroker?: ExternalBroker } = {},
+  options: { tls?: boolean; externalBroker?: ExternalBroker; notify?: CentralOptions['notify'] } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
   const mqttTls = options.tls ? await ensureTlsMaterial(path.join(dir, 'tls'), []) : null;
@@ -35,6 +35,7 @@ export async function startTestCentral(
   const central = new Central({
     mqttTls,
     externalBroker: options.externalBroker,
+    notify: options.notify,
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
     httpHost: '127.0.0.1',
