@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { newSecret } from './auth/secrets.ts';
@@ -16,6 +17,8 @@ import { Notifier } from './notify/notifier.ts';
 import { ProcedureService } from './procedures/service.ts';
 import { issueGatewaySecret } from './records.ts';
 import { superviseOnce } from './supervision/path-supervisor.ts';
+import { checkDisarm, superviseSchedules } from './supervision/schedule-supervisor.ts';
+import { onTestReport, superviseTestReports } from './supervision/test-report-supervisor.ts';
 import type { TlsMaterial } from './tls/certificates.ts';
 
 export interface CentralOptions {
@@ -69,6 +72,8 @@ export class Central {
   #dc09: Dc09Receiver | null = null;
   #dynsec: DynsecProvisioner | null = null;
   #supervisor: NodeJS.Timeout | null = null;
+  #afterStore: AfterStore | undefined;
+  #supervision: Promise<void> = Promise.resolve();
   #procedures: ProcedureService | null = null;
   #notifier: Notifier | null = null;
   #feed: AlarmFeed | null = null;
@@ -95,6 +100,31 @@ export class Central {
     const secret = await issueGatewaySecret(this.pool, siteId, gatewayId, actor);
     await this.#dynsec?.provisionGateway(siteId, gatewayId, secret);
     return secret;
+  }
+
+  /**
+   * One pass of every time-driven supervision as of `now`: transmission paths, arming schedules and
+   * periodic test reports. Runs every `supervisionIntervalMs`; tests call it with their own clock.
+   * A failing part is logged and counted and does not stop the others.
+   */
+  superviseOnce(now: number): Promise<void> {
+    const pass = this.#supervision.then(() => this.#supervisePass(now));
+    this.#supervision = pass;
+    return pass;
+  }
+
+  async #supervisePass(now: number): Promise<void> {
+    const pool = this.pool;
+    const logger = this.#o.logger.child({ component: 'supervision' });
+    const parts = [superviseOnce, superviseSchedules, superviseTestReports];
+    for (const part of parts) {
+      try {
+        await part(pool, now, logger, this.#o.metrics, this.#afterStore);
+      } catch (error) {
+        this.#o.metrics.increment('supervision_errors_total', { part: part.name });
+        logger.error({ err: errorMessage(error), part: part.name }, 'supervision pass failed');
+      }
+    }
   }
 
   /** The CA gateways must trust for the MQTT primary (null without TLS). */
@@ -146,11 +176,25 @@ export class Central {
       this.#notifier.start();
       await procedures.start();
       // The engine hears every committed event; a handling starts only on the event that opened the alarm.
-      const afterStore: AfterStore = (event, result) =>
-        procedures.onEventStored(
+      const pool = this.#pool;
+      const supervisionLogger = logger.child({ component: 'supervision' });
+      const afterStore: AfterStore = async (event, result) => {
+        await procedures.onEventStored(
           event,
           result.kind === 'stored' && result.alarm?.eventId === event.id ? result.alarm.alarmId : null,
         );
+        try {
+          await onTestReport(pool, event, afterStore);
+          await checkDisarm(pool, event, supervisionLogger, metrics, afterStore);
+        } catch (error) {
+          metrics.increment('supervision_errors_total');
+          supervisionLogger.error(
+            { err: errorMessage(error), eventId: event.id },
+            'supervision of a stored event failed',
+          );
+        }
+      };
+      this.#afterStore = afterStore;
 
       const external = this.#o.externalBroker;
       let brokerUrl: string;
@@ -208,12 +252,10 @@ export class Central {
         afterStore,
       });
       await this.#dc09.start();
-      const pool = this.#pool;
-      this.#supervisor = setInterval(() => {
-        superviseOnce(pool, Date.now(), logger.child({ component: 'paths' }), metrics, afterStore).catch(
-          (error: Error) => logger.error({ err: error.message }, 'path supervision failed'),
-        );
-      }, this.#o.supervisionIntervalMs ?? 10_000);
+      this.#supervisor = setInterval(
+        () => void this.superviseOnce(Date.now()),
+        this.#o.supervisionIntervalMs ?? 10_000,
+      );
       this.#supervisor.unref();
       this.#http = await buildHttpServer({
         pool: this.#pool,
@@ -236,6 +278,7 @@ export class Central {
   async stop(): Promise<void> {
     if (this.#supervisor) clearInterval(this.#supervisor);
     this.#supervisor = null;
+    await this.#supervision;
     await this.#http?.close();
     await this.#ingest?.stop();
     await this.#dc09?.stop();

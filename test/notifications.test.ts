@@ -4,6 +4,7 @@ import smpp from 'smpp';
 import { SMTPServer } from 'smtp-server';
 import { createContact } from '../central/contacts.ts';
 import { messageText } from '../central/notify/smpp-client.ts';
+import { createInstaller, updateSiteSettings } from '../central/site-settings.ts';
 import { encode } from '../protocols/messages.ts';
 import { topicFor } from '../protocols/topics.ts';
 import { connectAsGateway, eventually, startTestCentral } from './helpers/central.ts';
@@ -85,9 +86,13 @@ test('SMS escalation over a real SMPP link: "ok" closes, anything else goes to a
   const client = await connectAsGateway(env, 'site-sms', 'gw-sms');
   t.teardown(() => client.endAsync(true));
   const pool = env.central.pool;
-  await pool.query(
-    `UPDATE sites SET formula = 'MIX', premises_phone = '+31201113333', profile = '{"installerEmail":"install@example.test"}' WHERE id = 'site-sms'`,
+  await pool.query(`UPDATE sites SET formula = 'MIX', premises_phone = '+31201113333' WHERE id = 'site-sms'`);
+  const installerId = await createInstaller(
+    pool,
+    { company: 'Alarmtechniek BV', name: 'Ivo', email: 'install@example.test' },
+    'test',
   );
+  await updateSiteSettings(pool, 'site-sms', { installerId: Number(installerId) }, 'test');
   await createContact(
     pool,
     { siteId: 'site-sms', name: 'Kees', role: 'keyholder', order: 1, mobile: '+31611111111' },

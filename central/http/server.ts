@@ -10,6 +10,7 @@ import { login, logout, type Operator, operatorForSession } from '../auth/operat
 import { upsertDc09Account } from '../dc09/accounts.ts';
 import type { AlarmFeed } from '../live/alarm-feed.ts';
 import type { ProcedureService } from '../procedures/service.ts';
+import { registerSiteRoutes } from './site-routes.ts';
 
 const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
 const SESSION_COOKIE = 'vigil_session';
@@ -131,6 +132,8 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
       return reply.code(403).send({ error: 'supervisors only' });
     }
   };
+
+  registerSiteRoutes(app, { pool, procedures: options.procedures, requireOperator, requireSupervisor });
 
   app.get('/api/dc09-accounts', { preHandler: requireSupervisor }, async () => {
     const { rows } = await pool.query(

@@ -19,7 +19,8 @@ export interface Proposal {
 type Input =
   | { kind: 'event'; event: AlarmEvent; alarmId: string | null }
   | { kind: 'outcome'; alarmId: string; outcome: Outcome }
-  | { kind: 'sms'; alarmId: string; text: string };
+  | { kind: 'sms'; alarmId: string; text: string }
+  | { kind: 'outage'; siteId: string; active: boolean };
 
 /** How far back a restart replays the engine's inputs (open handlings older than this are rare). */
 const REPLAY_DAYS = 14;
@@ -62,6 +63,16 @@ export class ProcedureService {
         return;
       }
       await this.#input({ kind: 'sms', alarmId, text }, Date.now(), `sms:${from}`);
+    });
+  }
+
+  /**
+   * A known regional power outage starts or ends for these sites (SPEC §5 mains): while it lasts a
+   * mains failure there waits; when it ends, a site whose mains did not come back is acted on.
+   */
+  setRegionalOutage(siteIds: readonly string[], active: boolean, actor: string): Promise<void> {
+    return this.#serial(async () => {
+      for (const siteId of siteIds) await this.#input({ kind: 'outage', siteId, active }, Date.now(), actor);
     });
   }
 
@@ -172,12 +183,17 @@ export class ProcedureService {
   }
 
   async #input(input: Input, now: number, actor: string): Promise<void> {
-    const siteId = input.kind === 'event' ? input.event.siteId : await this.#siteOfAlarm(input.alarmId);
+    const siteId =
+      input.kind === 'event'
+        ? input.event.siteId
+        : input.kind === 'outage'
+          ? input.siteId
+          : await this.#siteOfAlarm(input.alarmId);
     if (!siteId) return;
     await this.#site(siteId);
     await this.#pool.query(
       'INSERT INTO procedure_inputs (site_id, alarm_id, at, kind, payload) VALUES ($1, $2, $3, $4, $5)',
-      [siteId, input.alarmId, new Date(now), input.kind, JSON.stringify(input)],
+      [siteId, 'alarmId' in input ? input.alarmId : null, new Date(now), input.kind, JSON.stringify(input)],
     );
     await this.#tick(now);
     await this.#persist(this.#apply(input, now), actor);
@@ -186,6 +202,7 @@ export class ProcedureService {
   #apply(input: Input, now: number): Action[] {
     if (input.kind === 'event') return this.#engine.onEvent(input.event, input.alarmId, now);
     if (input.kind === 'outcome') return this.#engine.onOutcome(input.alarmId, input.outcome, now);
+    if (input.kind === 'outage') return this.#engine.setRegionalOutage([input.siteId], input.active, now);
     return this.#engine.onSmsReply(input.alarmId, input.text, now);
   }
 
@@ -249,7 +266,7 @@ export class ProcedureService {
   async #emails(action: Action): Promise<string[]> {
     if (action.action === 'notify-installer') {
       const { rows } = await this.#pool.query<{ email: string | null }>(
-        `SELECT profile->>'installerEmail' AS email FROM sites WHERE id = $1`,
+        'SELECT i.email FROM sites s JOIN installers i ON i.id = s.installer_id WHERE s.id = $1',
         [action.site],
       );
       return rows[0]?.email ? [rows[0].email] : [];

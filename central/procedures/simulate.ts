@@ -47,7 +47,6 @@ export const SiteProfileSchema = z
       .default([]),
     includedHandlings: z.number().int().min(0).optional(),
     overrides: z.record(z.string(), z.array(z.any())).optional(),
-    installerEmail: z.string().optional(),
   })
   .transform((site) => ({
     ...site,

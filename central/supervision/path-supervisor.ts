@@ -1,12 +1,10 @@
 import type pg from 'pg';
-import { newId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { CLASS_PRIORITY, EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
-import { PROTOCOL_VERSION } from '../../protocols/version.ts';
-import { type AfterStore, storeEvent } from '../ingest/event-store.ts';
+import type { AfterStore } from '../ingest/event-store.ts';
 import { ATS_CATEGORIES } from './categories.ts';
+import { centralEvent, storeCentralEvent } from './central-event.ts';
 
 interface PathRow {
   gateway_id: string;
@@ -33,10 +31,7 @@ export async function superviseOnce(
   metrics: Metrics,
   afterStore?: AfterStore,
 ): Promise<number> {
-  const store = async (event: AlarmEvent) => {
-    const result = await storeEvent(pool, event, 'central');
-    if (result.kind === 'stored') await afterStore?.(event, result);
-  };
+  const store = (event: AlarmEvent) => storeCentralEvent(pool, event, afterStore);
   const { rows } = await pool.query<PathRow>(
     `SELECT p.gateway_id, g.site_id, s.ats_category, p.path, p.last_heard_at, p.failed, p.failure_event_id,
             a.failure_event_id AS all_failure_event_id
@@ -138,7 +133,7 @@ function failureEvent(
   now: number,
   text: string,
 ): AlarmEvent {
-  return centralEvent(type, 'event', path, now, null, text);
+  return centralEvent(type, 'event', source(path), now, null, text);
 }
 
 function restoreEvent(
@@ -148,38 +143,9 @@ function restoreEvent(
   relatesTo: string | null,
   text: string,
 ): AlarmEvent {
-  return centralEvent(type, 'restore', path, now, relatesTo, text);
+  return centralEvent(type, 'restore', source(path), now, relatesTo, text);
 }
 
-function centralEvent(
-  eventType: 'path-failure' | 'all-paths-failure',
-  qualifier: 'event' | 'restore',
-  path: PathRow,
-  now: number,
-  relatesTo: string | null,
-  text: string,
-): AlarmEvent {
-  const type = EVENT_TYPES[eventType];
-  const at = new Date(now).toISOString();
-  return {
-    v: PROTOCOL_VERSION,
-    type: 'event',
-    id: newId(),
-    siteId: path.site_id,
-    gatewayId: path.gateway_id,
-    seq: 0,
-    eventType,
-    qualifier,
-    code: { cid: type.cid, sia: qualifier === 'event' ? type.sia.event : type.sia.restore },
-    class: type.class,
-    priority: CLASS_PRIORITY[type.class],
-    device: null,
-    zone: 0,
-    area: 0,
-    verification: { verified: false, rule: null, supportingEventIds: [] },
-    relatesTo,
-    text,
-    occurredAt: at,
-    recordedAt: at,
-  };
+function source(path: PathRow) {
+  return { siteId: path.site_id, gatewayId: path.gateway_id };
 }

@@ -27,7 +27,12 @@ export interface TestCentral {
 
 /** A real central (embedded PostgreSQL, aedes, HTTP) on free loopback ports, data in a temp dir. */
 export async function startTestCentral(
-  options: { tls?: boolean; externalBroker?: ExternalBroker; notify?: CentralOptions['notify'] } = {},
+  options: {
+    tls?: boolean;
+    externalBroker?: ExternalBroker;
+    notify?: CentralOptions['notify'];
+    supervisionIntervalMs?: number;
+  } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
   const mqttTls = options.tls ? await ensureTlsMaterial(path.join(dir, 'tls'), []) : null;
@@ -36,6 +41,7 @@ export async function startTestCentral(
     mqttTls,
     externalBroker: options.externalBroker,
     notify: options.notify,
+    ...(options.supervisionIntervalMs ? { supervisionIntervalMs: options.supervisionIntervalMs } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
     httpHost: '127.0.0.1',
@@ -82,6 +88,24 @@ export async function loginCookie(
   const cookie = response.headers.get('set-cookie');
   if (!cookie) throw new Error('no session cookie');
   return cookie.split(';')[0]!;
+}
+
+export interface ApiResponse {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
+  body: Record<string, any>;
+}
+
+/** JSON over HTTP with a session cookie, as the console does. */
+export function apiClient(httpUrl: string, cookie: string) {
+  return async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
+    const response = await fetch(`${httpUrl}${path}`, {
+      method,
+      headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as ApiResponse['body'] };
+  };
 }
 
 /** Poll until `check` returns a truthy value or the time runs out. */

@@ -1,0 +1,150 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { z } from 'zod';
+import { checkCode } from '../contacts.ts';
+import type { ProcedureService } from '../procedures/service.ts';
+import {
+  createInstaller,
+  InstallerSchema,
+  recordRegionalOutage,
+  SiteSettingsSchema,
+  setTestMode,
+  TEST_MODE_LIMITS_MINUTES,
+  updateSiteSettings,
+} from '../site-settings.ts';
+
+type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export interface SiteRouteOptions {
+  readonly pool: pg.Pool;
+  readonly procedures: ProcedureService;
+  readonly requireOperator: Guard;
+  readonly requireSupervisor: Guard;
+}
+
+const SiteParams = z.strictObject({ id: z.string().min(1).max(64) });
+const RegionParams = z.strictObject({ region: z.string().min(1).max(64) });
+
+const TestModeRequestSchema = z.discriminatedUnion('authority', [
+  // By phone: the caller proves to be an authorised person of the site with ID code + PIN.
+  z.strictObject({
+    authority: z.literal('phone'),
+    minutes: z.number().int().min(1).max(TEST_MODE_LIMITS_MINUTES.phone),
+    idCode: z.string().regex(/^\d{6}$/),
+    pin: z.string().min(1).max(8),
+  }),
+  // On a written (signed) request, filed under a reference; supervisors only.
+  z.strictObject({
+    authority: z.literal('written'),
+    minutes: z.number().int().min(1).max(TEST_MODE_LIMITS_MINUTES.written),
+    reference: z.string().trim().min(1).max(200),
+  }),
+]);
+
+/** A 400 with the validation's reason, through the server's error handler (logged and counted). */
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw Object.assign(new Error(z.prettifyError(result.error).replaceAll('\n', '; ')), { statusCode: 400 });
+}
+
+/**
+ * Site administration at the central: installers, supervision settings (region, test report
+ * interval, arming schedule), test mode and known regional power outages. Every change is audited
+ * and the procedure engine re-reads the site.
+ */
+export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptions): void {
+  const { pool, procedures, requireOperator, requireSupervisor } = options;
+  const actor = (request: FastifyRequest) => `operator:${request.operator!.username}`;
+
+  app.post('/api/installers', { preHandler: requireSupervisor }, async (request, reply) => {
+    const id = await createInstaller(pool, parse(InstallerSchema, request.body), actor(request));
+    return reply.code(201).send({ id: Number(id) });
+  });
+
+  app.get('/api/sites/:id', { preHandler: requireOperator }, async (request, reply) => {
+    const { id } = parse(SiteParams, request.params);
+    const { rows } = await pool.query(
+      `SELECT s.id, s.name, s.address, s.time_zone AS "timeZone", s.kind, s.formula, s.region,
+              s.test_mode_until AS "testModeUntil", s.test_interval_minutes AS "testIntervalMinutes",
+              s.test_grace_minutes AS "testGraceMinutes", s.schedule,
+              CASE WHEN i.id IS NULL THEN NULL
+                   ELSE json_build_object('id', i.id, 'company', i.company, 'name', i.name, 'phone', i.phone) END AS installer,
+              (o.region IS NOT NULL) AS "regionalOutage"
+         FROM sites s
+         LEFT JOIN installers i ON i.id = s.installer_id
+         LEFT JOIN regional_outages o ON o.region = s.region
+        WHERE s.id = $1`,
+      [id],
+    );
+    if (!rows[0]) return reply.code(404).send({ error: 'no such site' });
+    return rows[0];
+  });
+
+  app.patch('/api/sites/:id', { preHandler: requireSupervisor }, async (request, reply) => {
+    const { id } = parse(SiteParams, request.params);
+    const settings = parse(SiteSettingsSchema, request.body);
+    try {
+      if (!(await updateSiteSettings(pool, id, settings, actor(request))))
+        return reply.code(404).send({ error: 'no such site' });
+    } catch (error) {
+      if ((error as { code?: string }).code === '23503')
+        return reply.code(400).send({ error: 'no such installer' });
+      throw error;
+    }
+    await procedures.reloadSite(id);
+    return { ok: true };
+  });
+
+  app.put('/api/sites/:id/test-mode', { preHandler: requireOperator }, async (request, reply) => {
+    const { id } = parse(SiteParams, request.params);
+    const body = parse(TestModeRequestSchema, request.body);
+    if (body.authority === 'written' && request.operator!.role !== 'supervisor')
+      return reply.code(403).send({ error: 'written test-mode requests are entered by supervisors' });
+    if (body.authority === 'phone') {
+      const result = await checkCode(pool, id, body.idCode, body.pin, actor(request));
+      // As for cancellations: a wrong code gives the caller no information (SPEC §2).
+      if (result !== 'valid') return reply.code(403).send({ error: 'code not accepted' });
+    }
+    const until = new Date(Date.now() + body.minutes * 60_000);
+    const detail =
+      body.authority === 'phone'
+        ? { authority: 'phone', minutes: body.minutes, idCode: body.idCode }
+        : { authority: 'written', minutes: body.minutes, reference: body.reference };
+    if (!(await setTestMode(pool, id, until, actor(request), detail)))
+      return reply.code(404).send({ error: 'no such site' });
+    await procedures.reloadSite(id);
+    return { testModeUntil: until.toISOString() };
+  });
+
+  app.delete('/api/sites/:id/test-mode', { preHandler: requireOperator }, async (request, reply) => {
+    const { id } = parse(SiteParams, request.params);
+    if (!(await setTestMode(pool, id, null, actor(request), {})))
+      return reply.code(404).send({ error: 'no such site' });
+    await procedures.reloadSite(id);
+    return { testModeUntil: null };
+  });
+
+  app.get('/api/regional-outages', { preHandler: requireOperator }, async () => {
+    const { rows } = await pool.query(
+      `SELECT o.region, o.started_at AS "startedAt", o.started_by AS "startedBy",
+              (SELECT count(*)::int FROM sites s WHERE s.region = o.region) AS sites
+         FROM regional_outages o ORDER BY o.started_at`,
+    );
+    return { outages: rows };
+  });
+
+  app.put('/api/regional-outages/:region', { preHandler: requireSupervisor }, async (request) => {
+    const { region } = parse(RegionParams, request.params);
+    const { changed, siteIds } = await recordRegionalOutage(pool, region, true, actor(request));
+    if (changed) await procedures.setRegionalOutage(siteIds, true, actor(request));
+    return { region, active: true, sites: siteIds.length };
+  });
+
+  app.delete('/api/regional-outages/:region', { preHandler: requireSupervisor }, async (request) => {
+    const { region } = parse(RegionParams, request.params);
+    const { changed, siteIds } = await recordRegionalOutage(pool, region, false, actor(request));
+    if (changed) await procedures.setRegionalOutage(siteIds, false, actor(request));
+    return { region, active: false, sites: siteIds.length };
+  });
+}
