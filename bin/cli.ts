@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Central } from '../central/central.ts';
 import { upsertDc09Account } from '../central/dc09/accounts.ts';
+import { notifyFromEnv } from '../central/notify/from-env.ts';
 import { parseLines, simulate } from '../central/procedures/simulate.ts';
 import { upsertOperator, upsertSite } from '../central/records.ts';
 import { externalBrokerFromEnv, tlsFromEnv } from '../central/tls/material.ts';
@@ -107,12 +108,7 @@ async function central(args: string[]): Promise<void> {
     httpPort: env.VIGIL_HTTP_PORT,
     mqttHost: env.VIGIL_MQTT_HOST,
     mqttPort: sub ? 0 : env.VIGIL_MQTT_PORT,
-    notify: {
-      smppUrl: env.VIGIL_SMPP_URL,
-      smsSource: env.VIGIL_SMS_SOURCE,
-      smtpUrl: env.VIGIL_SMTP_URL,
-      mailFrom: env.VIGIL_MAIL_FROM,
-    },
+    notify: notifyFromEnv(env),
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: sub ? 0 : env.VIGIL_DC09_PORT,
     logger: sub ? createLogger('central', 'warn') : logger,

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Central } from '../central/central.ts';
 import { changePin, createContact } from '../central/contacts.ts';
+import { notifyFromEnv } from '../central/notify/from-env.ts';
 import { upsertOperator, upsertSite } from '../central/records.ts';
 import { tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
@@ -125,12 +126,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     httpPort: env.VIGIL_HTTP_PORT,
     mqttHost: env.VIGIL_MQTT_HOST,
     mqttPort: env.VIGIL_MQTT_PORT,
-    notify: {
-      smppUrl: env.VIGIL_SMPP_URL,
-      smsSource: env.VIGIL_SMS_SOURCE,
-      smtpUrl: env.VIGIL_SMTP_URL,
-      mailFrom: env.VIGIL_MAIL_FROM,
-    },
+    notify: notifyFromEnv(env),
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     logger: logger.child({ process: 'central' }),

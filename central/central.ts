@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { errorMessage } from '../lib/errors.ts';
@@ -14,6 +15,8 @@ import type { AfterStore } from './ingest/event-store.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
 import { Notifier } from './notify/notifier.ts';
+import { recordPushResult } from './notify/push-subscriptions.ts';
+import { loadOrCreateVapidKeys, WebPushSender } from './notify/web-push.ts';
 import { ProcedureService } from './procedures/service.ts';
 import { issueGatewaySecret } from './records.ts';
 import { superviseOnce } from './supervision/path-supervisor.ts';
@@ -40,6 +43,10 @@ export interface CentralOptions {
     smsSource?: string | undefined;
     smtpUrl?: string | undefined;
     mailFrom?: string | undefined;
+    /** VAPID subject (mailto: or https:) push services may contact; default mailto:<mailFrom>. */
+    pushSubject?: string | undefined;
+    /** Extra CA for a self-hosted push service. */
+    pushCa?: string | undefined;
   };
   readonly dc09Host: string;
   readonly dc09Port: number;
@@ -166,8 +173,16 @@ export class Central {
       await migrate(this.#pool, logger);
       const procedures = new ProcedureService(this.#pool, logger.child({ component: 'procedures' }), metrics);
       this.#procedures = procedures;
+      const pool = this.#pool;
+      const push = new WebPushSender({
+        keys: await loadOrCreateVapidKeys(path.join(this.#o.dataDir, 'push')),
+        subject: this.#o.notify?.pushSubject ?? `mailto:${this.#o.notify?.mailFrom ?? 'vigil@localhost'}`,
+        ca: this.#o.notify?.pushCa,
+      });
       this.#notifier = new Notifier({
         ...this.#o.notify,
+        push,
+        onPushResult: (id, result) => recordPushResult(pool, id, result),
         logger: logger.child({ component: 'notify' }),
         metrics,
         onInboundSms: (from, text) => void procedures.onInboundSms(from, text),
@@ -176,7 +191,6 @@ export class Central {
       this.#notifier.start();
       await procedures.start();
       // The engine hears every committed event; a handling starts only on the event that opened the alarm.
-      const pool = this.#pool;
       const supervisionLogger = logger.child({ component: 'supervision' });
       const afterStore: AfterStore = async (event, result) => {
         await procedures.onEventStored(
@@ -265,6 +279,7 @@ export class Central {
         secureCookies: false,
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
         procedures,
+        pushPublicKey: push.publicKey,
       });
       const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });
       this.#httpUrl = address.replace('://127.0.0.1', '://localhost');

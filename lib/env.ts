@@ -26,6 +26,13 @@ const EnvSchema = z.object({
   /** E-mail through an SMTP server: smtp(s)://user:pass@host:port */
   VIGIL_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   VIGIL_MAIL_FROM: z.string().default('vigil@localhost'),
+  /** VAPID subject for Web Push (mailto: or https:); default mailto:VIGIL_MAIL_FROM. */
+  VIGIL_PUSH_SUBJECT: z
+    .string()
+    .regex(/^(mailto|https):/, 'a mailto: or https: URL')
+    .optional(),
+  /** PEM file of an extra CA to trust for a self-hosted push service. */
+  VIGIL_PUSH_CA: z.string().optional(),
   VIGIL_DC09_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_DC09_PORT: Port.default(9000),
   VIGIL_GATEWAY_HTTP_PORT: Port.default(8081),

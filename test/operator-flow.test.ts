@@ -8,7 +8,7 @@ import { createLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 import { encode } from '../protocols/messages.ts';
 import { topicFor } from '../protocols/topics.ts';
-import { eventually, loginCookie, OPERATOR, tempDir } from './helpers/central.ts';
+import { apiClient, eventually, loginCookie, OPERATOR, tempDir } from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 
 function central(dataDir: string) {
@@ -62,15 +62,7 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
   await gw.endAsync();
 
   const url = () => c.httpUrl;
-  let cookie = await loginCookie(url());
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${url()}${path}`, {
-      method,
-      headers: { cookie, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, any> };
-  };
+  let api = apiClient(url(), await loginCookie(url()));
   const queue = await eventually(async () => {
     const { body } = await api('GET', '/api/alarms');
     return body.alarms.find(
@@ -98,7 +90,7 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
   await c.stop();
   c = central(dataDir);
   await c.start();
-  cookie = await loginCookie(url());
+  api = apiClient(url(), await loginCookie(url()));
   detail = await api('GET', `/api/alarms/${alarmId}`);
   t.deepEqual(detail.body.proposal, before, 'rebuilt by replay');
 

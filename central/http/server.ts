@@ -10,6 +10,7 @@ import { login, logout, type Operator, operatorForSession } from '../auth/operat
 import { upsertDc09Account } from '../dc09/accounts.ts';
 import type { AlarmFeed } from '../live/alarm-feed.ts';
 import type { ProcedureService } from '../procedures/service.ts';
+import { registerPushRoutes } from './push-routes.ts';
 import { registerSiteRoutes } from './site-routes.ts';
 
 const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
@@ -26,6 +27,8 @@ export interface HttpOptions {
   /** Reload the DC-09 receiver's accounts after a change through the API. */
   readonly onDc09AccountsChanged?: () => Promise<void>;
   readonly procedures: ProcedureService;
+  /** The VAPID public key the customer's app subscribes with. */
+  readonly pushPublicKey: string;
 }
 
 declare module 'fastify' {
@@ -134,6 +137,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   };
 
   registerSiteRoutes(app, { pool, procedures: options.procedures, requireOperator, requireSupervisor });
+  registerPushRoutes(app, pool, options.pushPublicKey);
 
   app.get('/api/dc09-accounts', { preHandler: requireSupervisor }, async () => {
     const { rows } = await pool.query(

@@ -12,6 +12,7 @@ import {
   TEST_MODE_LIMITS_MINUTES,
   updateSiteSettings,
 } from '../site-settings.ts';
+import { parseOr400 } from './validation.ts';
 
 type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
@@ -41,13 +42,6 @@ const TestModeRequestSchema = z.discriminatedUnion('authority', [
   }),
 ]);
 
-/** A 400 with the validation's reason, through the server's error handler (logged and counted). */
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw Object.assign(new Error(z.prettifyError(result.error).replaceAll('\n', '; ')), { statusCode: 400 });
-}
-
 /**
  * Site administration at the central: installers, supervision settings (region, test report
  * interval, arming schedule), test mode and known regional power outages. Every change is audited
@@ -58,12 +52,12 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
   const actor = (request: FastifyRequest) => `operator:${request.operator!.username}`;
 
   app.post('/api/installers', { preHandler: requireSupervisor }, async (request, reply) => {
-    const id = await createInstaller(pool, parse(InstallerSchema, request.body), actor(request));
+    const id = await createInstaller(pool, parseOr400(InstallerSchema, request.body), actor(request));
     return reply.code(201).send({ id: Number(id) });
   });
 
   app.get('/api/sites/:id', { preHandler: requireOperator }, async (request, reply) => {
-    const { id } = parse(SiteParams, request.params);
+    const { id } = parseOr400(SiteParams, request.params);
     const { rows } = await pool.query(
       `SELECT s.id, s.name, s.address, s.time_zone AS "timeZone", s.kind, s.formula, s.region,
               s.test_mode_until AS "testModeUntil", s.test_interval_minutes AS "testIntervalMinutes",
@@ -82,8 +76,8 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
   });
 
   app.patch('/api/sites/:id', { preHandler: requireSupervisor }, async (request, reply) => {
-    const { id } = parse(SiteParams, request.params);
-    const settings = parse(SiteSettingsSchema, request.body);
+    const { id } = parseOr400(SiteParams, request.params);
+    const settings = parseOr400(SiteSettingsSchema, request.body);
     try {
       if (!(await updateSiteSettings(pool, id, settings, actor(request))))
         return reply.code(404).send({ error: 'no such site' });
@@ -97,8 +91,8 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
   });
 
   app.put('/api/sites/:id/test-mode', { preHandler: requireOperator }, async (request, reply) => {
-    const { id } = parse(SiteParams, request.params);
-    const body = parse(TestModeRequestSchema, request.body);
+    const { id } = parseOr400(SiteParams, request.params);
+    const body = parseOr400(TestModeRequestSchema, request.body);
     if (body.authority === 'written' && request.operator!.role !== 'supervisor')
       return reply.code(403).send({ error: 'written test-mode requests are entered by supervisors' });
     if (body.authority === 'phone') {
@@ -118,7 +112,7 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
   });
 
   app.delete('/api/sites/:id/test-mode', { preHandler: requireOperator }, async (request, reply) => {
-    const { id } = parse(SiteParams, request.params);
+    const { id } = parseOr400(SiteParams, request.params);
     if (!(await setTestMode(pool, id, null, actor(request), {})))
       return reply.code(404).send({ error: 'no such site' });
     await procedures.reloadSite(id);
@@ -135,14 +129,14 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
   });
 
   app.put('/api/regional-outages/:region', { preHandler: requireSupervisor }, async (request) => {
-    const { region } = parse(RegionParams, request.params);
+    const { region } = parseOr400(RegionParams, request.params);
     const { changed, siteIds } = await recordRegionalOutage(pool, region, true, actor(request));
     if (changed) await procedures.setRegionalOutage(siteIds, true, actor(request));
     return { region, active: true, sites: siteIds.length };
   });
 
   app.delete('/api/regional-outages/:region', { preHandler: requireSupervisor }, async (request) => {
-    const { region } = parse(RegionParams, request.params);
+    const { region } = parseOr400(RegionParams, request.params);
     const { changed, siteIds } = await recordRegionalOutage(pool, region, false, actor(request));
     if (changed) await procedures.setRegionalOutage(siteIds, false, actor(request));
     return { region, active: false, sites: siteIds.length };

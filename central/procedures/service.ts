@@ -6,7 +6,8 @@ import type { AlarmEvent } from '../../protocols/messages.ts';
 import { alarmById } from '../alarms.ts';
 import { type CodeCheck, checkCode } from '../contacts.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
-import type { Notifier } from '../notify/notifier.ts';
+import type { Notifier, Recipients } from '../notify/notifier.ts';
+import { subscriptionsOf } from '../notify/push-subscriptions.ts';
 import { type Action, type Outcome, ProcedureEngine, type SiteProfile } from './engine.ts';
 import { SiteProfileSchema } from './simulate.ts';
 
@@ -21,6 +22,9 @@ type Input =
   | { kind: 'outcome'; alarmId: string; outcome: Outcome }
   | { kind: 'sms'; alarmId: string; text: string }
   | { kind: 'outage'; siteId: string; active: boolean };
+
+/** Actions the notifier carries out (the rest are for operators or the engine itself). */
+const MESSAGE_ACTIONS = new Set(['sms', 'email', 'notify-installer', 'push']);
 
 /** How far back a restart replays the engine's inputs (open handlings older than this are rare). */
 const REPLAY_DAYS = 14;
@@ -227,11 +231,8 @@ export class ProcedureService {
         'INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5, $6)',
         [action.alarm, action.time, actor, action.action, action.target, action.reason],
       );
-      if (
-        this.#notifier &&
-        (action.action === 'sms' || action.action === 'email' || action.action === 'notify-installer')
-      ) {
-        const result = await this.#notifier.deliver(action, { email: await this.#emails(action) });
+      if (this.#notifier && MESSAGE_ACTIONS.has(action.action)) {
+        const result = await this.#notifier.deliver(action, await this.#recipients(action));
         if (result) {
           await this.#pool.query(
             'INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason) VALUES ($1, now(), $2, $3, $4, $5)',
@@ -260,6 +261,11 @@ export class ProcedureService {
         ]);
       }
     }
+  }
+
+  async #recipients(action: Action): Promise<Recipients> {
+    if (action.action === 'push') return { push: await subscriptionsOf(this.#pool, action.site) };
+    return { email: await this.#emails(action) };
   }
 
   /** Who an e-mail action goes to: keyholders, the customer (authorised persons), or the site's installer. */
