@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { z } from 'zod';
+import { OverridesSchema } from './procedures/definitions.ts';
 import { audit } from './records.ts';
 import { describeSchedule, WeeklyScheduleSchema } from './supervision/schedule.ts';
 
@@ -16,13 +17,33 @@ export const InstallerSchema = z.strictObject({
     .optional(),
 });
 
+const Phone = z.string().regex(/^\+?[0-9 ]{6,20}$/, 'a phone number in international format');
+const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day as HH:MM');
+
+/** What a supervisor may change on a site record; each key maps to a column or the profile document. */
 export const SiteSettingsSchema = z
   .strictObject({
+    kind: z.enum(['residential', 'business']),
+    formula: z.enum(['APP', 'MIX', 'FULL']),
+    activatedAt: z.iso.datetime({ offset: true }).nullable(),
+    testPeriodDays: z.number().int().min(0).max(60),
+    certifiedFirePanel: z.boolean(),
+    mainsDelayMinutes: z.number().int().min(0).max(240),
+    premisesPhone: Phone.nullable(),
+    counterPhone: Phone.nullable(),
+    includedHandlings: z.number().int().min(0).max(1000).nullable(),
     region: z.string().trim().min(1).max(64).nullable(),
     installerId: z.number().int().positive().nullable(),
     testIntervalMinutes: z.number().int().min(5).max(10_080),
     testGraceMinutes: z.number().int().min(0).max(1440),
     schedule: WeeklyScheduleSchema.nullable(),
+    overrides: OverridesSchema,
+    workingHours: z.strictObject({
+      days: z.array(z.number().int().min(1).max(7)).max(7),
+      from: HHMM,
+      to: HHMM,
+    }),
+    actWindow: z.strictObject({ from: HHMM, to: HHMM }),
   })
   .partial()
   .refine((settings) => Object.keys(settings).length > 0, 'nothing to change');
@@ -41,7 +62,18 @@ export async function createInstaller(
   return rows[0]!.id;
 }
 
-const COLUMNS: Record<keyof SiteSettings, string> = {
+type ProfileKey = 'overrides' | 'workingHours' | 'actWindow';
+const PROFILE_KEYS: ReadonlySet<string> = new Set<ProfileKey>(['overrides', 'workingHours', 'actWindow']);
+const COLUMNS: Record<Exclude<keyof SiteSettings, ProfileKey>, string> = {
+  kind: 'kind',
+  formula: 'formula',
+  activatedAt: 'activated_at',
+  testPeriodDays: 'test_period_days',
+  certifiedFirePanel: 'certified_fire_panel',
+  mainsDelayMinutes: 'mains_delay_minutes',
+  premisesPhone: 'premises_phone',
+  counterPhone: 'counter_phone',
+  includedHandlings: 'included_handlings',
   region: 'region',
   installerId: 'installer_id',
   testIntervalMinutes: 'test_interval_minutes',
@@ -49,23 +81,30 @@ const COLUMNS: Record<keyof SiteSettings, string> = {
   schedule: 'schedule',
 };
 
-/** Change a site's supervision settings; a new schedule is judged from now on, not retroactively. */
+/** Change a site's record; a new schedule is judged from now on, not retroactively. */
 export async function updateSiteSettings(
   pool: pg.Pool,
   siteId: string,
   settings: SiteSettings,
   actor: string,
 ): Promise<boolean> {
-  const entries = Object.entries(settings) as [keyof SiteSettings, unknown][];
-  const assignments = entries.map(([key], i) => `${COLUMNS[key]} = $${i + 2}`);
+  const assignments: string[] = [];
+  const values: unknown[] = [siteId];
+  const profile: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    if (PROFILE_KEYS.has(key)) {
+      profile[key] = value;
+      continue;
+    }
+    values.push(key === 'schedule' && value !== null ? JSON.stringify(value) : value);
+    assignments.push(`${COLUMNS[key as keyof typeof COLUMNS]} = $${values.length}`);
+  }
+  if (Object.keys(profile).length > 0) {
+    values.push(JSON.stringify(profile));
+    assignments.push(`profile = profile || $${values.length}::jsonb`);
+  }
   if ('schedule' in settings) assignments.push('schedule_checked_until = now()');
-  const values = entries.map(([key, value]) =>
-    key === 'schedule' && value !== null ? JSON.stringify(value) : value,
-  );
-  const { rowCount } = await pool.query(`UPDATE sites SET ${assignments.join(', ')} WHERE id = $1`, [
-    siteId,
-    ...values,
-  ]);
+  const { rowCount } = await pool.query(`UPDATE sites SET ${assignments.join(', ')} WHERE id = $1`, values);
   if (rowCount !== 1) return false;
   await audit(pool, actor, 'site.settings', siteId, {
     ...settings,

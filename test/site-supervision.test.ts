@@ -360,7 +360,8 @@ test.serial(
 );
 
 test.serial('site settings: supervisors only, validated with reasons, installers must exist', async (t) => {
-  await env.addGateway('site-settings', 'gw-settings');
+  const gw = await gatewayOf('site-settings', 'gw-settings');
+  t.teardown(() => gw.client.endAsync());
   t.is((await operator('PATCH', '/api/sites/site-settings', { region: 'X' })).status, 403);
   const badSchedule = await supervisor('PATCH', '/api/sites/site-settings', {
     schedule: { open: { 1: { from: '18:00', to: '08:00' } } },
@@ -391,5 +392,54 @@ test.serial('site settings: supervisors only, validated with reasons, installers
   t.is((await supervisor('PATCH', '/api/sites/site-settings', { installerId: created.body.id })).status, 200);
   const site = await operator('GET', '/api/sites/site-settings');
   t.is(site.body.installer.company, 'Alarmtechniek BV');
-  t.true(env.metrics.get('http_errors_total', { status: '400' }) >= 5);
+  const badStep = await supervisor('PATCH', '/api/sites/site-settings', {
+    overrides: { technical: [{ do: 'teleport' }] },
+  });
+  t.is(badStep.status, 400);
+  t.regex(badStep.body.error, /overrides\.technical/);
+  t.is(
+    (
+      await supervisor('PATCH', '/api/sites/site-settings', {
+        overrides: { 'no-such-procedure': [{ do: 'finish' }] },
+      })
+    ).status,
+    400,
+  );
+  t.true(env.metrics.get('http_errors_total', { status: '400' }) >= 7);
+
+  // The site's own procedure for technical alarms: e-mail the customer, then close.
+  const own = await supervisor('PATCH', '/api/sites/site-settings', {
+    formula: 'FULL',
+    premisesPhone: '+31 20 555 0000',
+    overrides: {
+      technical: [
+        { do: 'email', to: 'customer' },
+        { do: 'close', reason: 'e-mailed to the customer' },
+      ],
+    },
+  });
+  t.is(own.status, 200, JSON.stringify(own.body));
+  const water = await gw.send('water', 'event', Date.now(), 'kitchen');
+  const alarm = await eventually(() => alarmOf(water.id), 'the water alarm');
+  const trail = await eventually(async () => {
+    const { rows } = await env.central.pool.query(
+      'SELECT action, target, reason FROM alarm_actions WHERE alarm_id = $1 ORDER BY id',
+      [alarm.id],
+    );
+    return rows.some((r) => r.action === 'close') ? rows : null;
+  }, 'the override to run');
+  t.deepEqual(
+    trail
+      .filter((r) => r.action !== 'delivery')
+      .map((r) => [r.action, r.action === 'close' ? r.reason : r.target]),
+    [
+      ['start', 'technical'],
+      ['email', 'customer'],
+      ['close', 'e-mailed to the customer'],
+    ],
+  );
+  const { rows } = await env.central.pool.query(
+    `SELECT detail FROM audit_log WHERE subject = 'site-settings' AND action = 'site.settings' ORDER BY id DESC LIMIT 1`,
+  );
+  t.is(rows[0].detail.formula, 'FULL');
 });

@@ -83,7 +83,7 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
         return reply.code(404).send({ error: 'no such site' });
     } catch (error) {
       if ((error as { code?: string }).code === '23503')
-        return reply.code(400).send({ error: 'no such installer' });
+        throw Object.assign(new Error('no such installer'), { statusCode: 400 });
       throw error;
     }
     await procedures.reloadSite(id);

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { EventTypeName } from '../../protocols/event-codes.ts';
 
 /**
@@ -5,83 +6,96 @@ import type { EventTypeName } from '../../protocols/event-codes.ts';
  * of steps; a step with `if` runs only when its named condition holds when it is reached. Sites
  * override a whole procedure (e.g. e-mail instead of a call) in their profile.
  */
-export type Condition =
-  | 'verified-not-disarmed'
-  | 'not-verified'
-  | 'verified'
-  | 'premises-not-valid'
-  | 'no-keyholder-reached'
-  | 'premises-invalid-no-keyholder'
-  | 'no-valid-reaction'
-  | 'counter-failed'
-  | 'fire-dispatch-at-once'
-  | 'fire-after-reaction-time'
-  | 'not-certified'
-  | 'residential'
-  | 'no-mains-loss';
+export const CONDITIONS = [
+  'verified-not-disarmed',
+  'not-verified',
+  'verified',
+  'premises-not-valid',
+  'no-keyholder-reached',
+  'premises-invalid-no-keyholder',
+  'no-valid-reaction',
+  'counter-failed',
+  'fire-dispatch-at-once',
+  'fire-after-reaction-time',
+  'not-certified',
+  'residential',
+  'no-mains-loss',
+] as const;
+export type Condition = (typeof CONDITIONS)[number];
 
-export type Step =
-  | {
-      readonly do: 'dispatch';
-      readonly service: 'police' | 'fire' | 'guard';
-      readonly priority?: 'high' | 'low';
-      readonly if?: Condition;
-    }
-  | {
-      readonly do: 'call';
-      readonly target: 'premises' | 'counter';
-      readonly timeoutSeconds: number;
-      readonly if?: Condition;
-    }
-  | {
-      readonly do: 'call-keyholders';
-      readonly rounds: number;
-      readonly timeoutSeconds: number;
-      readonly if?: Condition;
-    }
-  | { readonly do: 'sms-keyholders'; readonly if?: Condition }
-  | { readonly do: 'consult'; readonly service: 'police' | 'fire'; readonly if?: Condition }
+export const PROCEDURE_NAMES = [
+  'burglary',
+  'holdup',
+  'fire',
+  'medical',
+  'tamper',
+  'exit-error',
+  'arming-fault',
+  'connection-single',
+  'connection-all',
+  'test-missing',
+  'battery',
+  'system-battery',
+  'component',
+  'mains',
+  'technical',
+  'undefined',
+] as const;
+export type ProcedureName = (typeof PROCEDURE_NAMES)[number];
+
+const when = { if: z.enum(CONDITIONS).optional() };
+const Seconds = z.number().int().min(1).max(86_400);
+
+/** One step of a procedure; overrides in a site's profile are checked against this. */
+export const StepSchema = z.discriminatedUnion('do', [
+  z.strictObject({
+    do: z.literal('dispatch'),
+    service: z.enum(['police', 'fire', 'guard']),
+    priority: z.enum(['high', 'low']).optional(),
+    ...when,
+  }),
+  z.strictObject({
+    do: z.literal('call'),
+    target: z.enum(['premises', 'counter']),
+    timeoutSeconds: Seconds,
+    ...when,
+  }),
+  z.strictObject({
+    do: z.literal('call-keyholders'),
+    rounds: z.number().int().min(1).max(5),
+    timeoutSeconds: Seconds,
+    ...when,
+  }),
+  z.strictObject({ do: z.literal('sms-keyholders'), ...when }),
+  z.strictObject({ do: z.literal('consult'), service: z.enum(['police', 'fire']), ...when }),
   /** Dispatch after `seconds` from the alarm's start unless someone with a valid code reacts. */
-  | {
-      readonly do: 'deadline';
-      readonly seconds: number;
-      readonly service: 'police' | 'fire';
-      readonly if?: Condition;
-    }
+  z.strictObject({
+    do: z.literal('deadline'),
+    seconds: Seconds,
+    service: z.enum(['police', 'fire']),
+    ...when,
+  }),
   /** Wait this long from the event; a restore in the meantime closes the handling. */
-  | {
-      readonly do: 'wait';
-      readonly seconds: number;
-      readonly setting?: 'mainsDelay';
-      readonly if?: Condition;
-    }
+  z.strictObject({
+    do: z.literal('wait'),
+    seconds: Seconds,
+    setting: z.literal('mainsDelay').optional(),
+    ...when,
+  }),
   /** Hold until the site's action window (09:00–22:00 local); closed if restored meanwhile. */
-  | { readonly do: 'window'; readonly if?: Condition }
+  z.strictObject({ do: z.literal('window'), ...when }),
   /** Technical alarms by the site's formula: APP push, MIX SMS escalation, FULL operator calls. */
-  | { readonly do: 'by-formula'; readonly if?: Condition }
-  | { readonly do: 'sms-escalation'; readonly replySeconds: number; readonly if?: Condition }
-  | { readonly do: 'email'; readonly to: 'keyholders' | 'customer'; readonly if?: Condition }
-  | { readonly do: 'notify-installer'; readonly if?: Condition }
-  | { readonly do: 'finish'; readonly if?: Condition }
-  | { readonly do: 'close'; readonly reason: string; readonly if?: Condition };
+  z.strictObject({ do: z.literal('by-formula'), ...when }),
+  z.strictObject({ do: z.literal('sms-escalation'), replySeconds: Seconds, ...when }),
+  z.strictObject({ do: z.literal('email'), to: z.enum(['keyholders', 'customer']), ...when }),
+  z.strictObject({ do: z.literal('notify-installer'), ...when }),
+  z.strictObject({ do: z.literal('finish'), ...when }),
+  z.strictObject({ do: z.literal('close'), reason: z.string().min(1).max(200), ...when }),
+]);
+export type Step = Readonly<z.infer<typeof StepSchema>>;
 
-export type ProcedureName =
-  | 'burglary'
-  | 'holdup'
-  | 'fire'
-  | 'medical'
-  | 'tamper'
-  | 'exit-error'
-  | 'arming-fault'
-  | 'connection-single'
-  | 'connection-all'
-  | 'test-missing'
-  | 'battery'
-  | 'system-battery'
-  | 'component'
-  | 'mains'
-  | 'technical'
-  | 'undefined';
+/** A site's own procedures, replacing the defaults per alarm type (SPEC §5: procedures are data). */
+export const OverridesSchema = z.partialRecord(z.enum(PROCEDURE_NAMES), z.array(StepSchema).min(1).max(30));
 
 /** The procedure has run: an operator closes the alarm with a reason (real, false, …). */
 const FINISH: Step = { do: 'finish' };

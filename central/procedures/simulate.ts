@@ -3,7 +3,7 @@ import { newId } from '../../lib/ids.ts';
 import { CLASS_PRIORITY, EVENT_TYPE_NAMES, EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
-import { PROCEDURE_FOR } from './definitions.ts';
+import { OverridesSchema, PROCEDURE_FOR } from './definitions.ts';
 import { type Action, type Outcome, ProcedureEngine, type SiteProfile } from './engine.ts';
 
 /**
@@ -46,7 +46,7 @@ export const SiteProfileSchema = z
       )
       .default([]),
     includedHandlings: z.number().int().min(0).optional(),
-    overrides: z.record(z.string(), z.array(z.any())).optional(),
+    overrides: OverridesSchema.optional(),
   })
   .transform((site) => ({
     ...site,
