@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type pg from 'pg';
+import { z } from 'zod';
 import { hashPassword, verifyPassword } from './auth/secrets.ts';
 import { audit } from './records.ts';
 
@@ -19,7 +20,21 @@ export interface ContactInput {
   email?: string;
 }
 
+export const PhoneSchema = z.string().regex(/^\+?[0-9 ]{6,20}$/, 'a phone number in international format');
+
+/** A new contact as entered at the central (the site comes from the route). */
+export const NewContactSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  role: z.enum(['authorised', 'keyholder']),
+  order: z.number().int().min(1).max(10).optional(),
+  phone: PhoneSchema.optional(),
+  mobile: PhoneSchema.optional(),
+  email: z.email().max(254).optional(),
+});
+
 export const PIN_POLICY = { maxFailures: 3, lockoutMinutes: 30 } as const;
+/** How many contacts a contract includes (SPEC §6). */
+export const CONTACT_LIMITS = { residential: 3, business: 5 } as const;
 const PIN_PATTERN = /^\d{4,8}$/;
 
 /** Create a contact with a fresh ID code and a default PIN (returned once, to be sent by letter). */
@@ -28,6 +43,14 @@ export async function createContact(
   input: ContactInput,
   actor: string,
 ): Promise<{ id: string; idCode: string; defaultPin: string }> {
+  const { rows: sites } = await pool.query<{ kind: keyof typeof CONTACT_LIMITS; contacts: number }>(
+    'SELECT kind, (SELECT count(*)::int FROM contacts WHERE site_id = s.id) AS contacts FROM sites s WHERE id = $1',
+    [input.siteId],
+  );
+  const site = sites[0];
+  if (!site) throw new Error(`no site "${input.siteId}"`);
+  if (site.contacts >= CONTACT_LIMITS[site.kind])
+    throw new Error(`a ${site.kind} contract includes at most ${CONTACT_LIMITS[site.kind]} contacts`);
   const defaultPin = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const pinHash = await hashPassword(defaultPin);
   for (let attempt = 0; attempt < 20; attempt++) {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { z } from 'zod';
+import { PhoneSchema } from './contacts.ts';
 import { OverridesSchema } from './procedures/definitions.ts';
 import { audit } from './records.ts';
 import { describeSchedule, WeeklyScheduleSchema } from './supervision/schedule.ts';
@@ -11,13 +12,9 @@ export const InstallerSchema = z.strictObject({
   company: z.string().trim().min(1).max(200),
   name: z.string().trim().min(1).max(200),
   email: z.email().max(254).optional(),
-  phone: z
-    .string()
-    .regex(/^\+?[0-9 ]{6,20}$/, 'a phone number in international format')
-    .optional(),
+  phone: PhoneSchema.optional(),
 });
 
-const Phone = z.string().regex(/^\+?[0-9 ]{6,20}$/, 'a phone number in international format');
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day as HH:MM');
 
 /** What a supervisor may change on a site record; each key maps to a column or the profile document. */
@@ -29,8 +26,8 @@ export const SiteSettingsSchema = z
     testPeriodDays: z.number().int().min(0).max(60),
     certifiedFirePanel: z.boolean(),
     mainsDelayMinutes: z.number().int().min(0).max(240),
-    premisesPhone: Phone.nullable(),
-    counterPhone: Phone.nullable(),
+    premisesPhone: PhoneSchema.nullable(),
+    counterPhone: PhoneSchema.nullable(),
     includedHandlings: z.number().int().min(0).max(1000).nullable(),
     region: z.string().trim().min(1).max(64).nullable(),
     installerId: z.number().int().positive().nullable(),

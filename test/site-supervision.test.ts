@@ -443,3 +443,45 @@ test.serial('site settings: supervisors only, validated with reasons, installers
   );
   t.is(rows[0].detail.formula, 'FULL');
 });
+
+test.serial(
+  'contacts: entered by supervisors, codes shown once, as many as the contract includes',
+  async (t) => {
+    await env.addGateway('site-home', 'gw-home');
+    const add = (contact: object) => supervisor('POST', '/api/sites/site-home/contacts', contact);
+    t.is(
+      (await operator('POST', '/api/sites/site-home/contacts', { name: 'X', role: 'keyholder' })).status,
+      403,
+    );
+    const bad = await add({ name: 'Kees', role: 'keyholder', phone: 'call me' });
+    t.is(bad.status, 400);
+    t.regex(bad.body.error, /phone/);
+
+    const kees = await add({ name: 'Kees', role: 'keyholder', order: 1, mobile: '+31 6 1111 1111' });
+    t.is(kees.status, 201);
+    t.regex(kees.body.idCode, /^\d{6}$/);
+    t.regex(kees.body.defaultPin, /^\d{6}$/);
+    t.is((await add({ name: 'Karin', role: 'keyholder', order: 2 })).status, 201);
+    t.is((await add({ name: 'Anna', role: 'authorised' })).status, 201);
+    const fourth = await add({ name: 'Piet', role: 'keyholder', order: 3 });
+    t.deepEqual(fourth, {
+      status: 409,
+      body: { error: 'a residential contract includes at most 3 contacts' },
+    });
+
+    const listed = (await operator('GET', '/api/sites/site-home/contacts')).body.contacts;
+    t.deepEqual(
+      listed.map((c: { name: string; role: string; pinMustChange: boolean }) => [
+        c.name,
+        c.role,
+        c.pinMustChange,
+      ]),
+      [
+        ['Kees', 'keyholder', true],
+        ['Karin', 'keyholder', true],
+        ['Anna', 'authorised', true],
+      ],
+    );
+    t.false(JSON.stringify(listed).includes(kees.body.idCode), 'ID codes are not listed');
+  },
+);

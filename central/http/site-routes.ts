@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
-import { checkCode } from '../contacts.ts';
+import { checkCode, createContact, NewContactSchema } from '../contacts.ts';
 import type { ProcedureService } from '../procedures/service.ts';
 import {
   createInstaller,
@@ -88,6 +88,31 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
     }
     await procedures.reloadSite(id);
     return { ok: true };
+  });
+
+  app.get('/api/sites/:id/contacts', { preHandler: requireOperator }, async (request) => {
+    const { id } = parseOr400(SiteParams, request.params);
+    const { rows } = await pool.query(
+      `SELECT id::text, name, role, call_order AS "order", phone, mobile, email, pin_must_change AS "pinMustChange",
+              coalesce(locked_until > now(), false) AS locked
+         FROM contacts WHERE site_id = $1 ORDER BY role DESC, call_order, id`,
+      [id],
+    );
+    return { contacts: rows };
+  });
+
+  // The ID code and default PIN are shown once, to be sent to the contact by letter.
+  app.post('/api/sites/:id/contacts', { preHandler: requireSupervisor }, async (request, reply) => {
+    const { id } = parseOr400(SiteParams, request.params);
+    const input = parseOr400(NewContactSchema, request.body);
+    let created: Awaited<ReturnType<typeof createContact>>;
+    try {
+      created = await createContact(pool, { ...input, siteId: id }, actor(request));
+    } catch (error) {
+      throw Object.assign(error as Error, { statusCode: 409 });
+    }
+    await procedures.reloadSite(id);
+    return reply.code(201).send(created);
   });
 
   app.put('/api/sites/:id/test-mode', { preHandler: requireOperator }, async (request, reply) => {
