@@ -339,6 +339,29 @@ test('test mode: no action', (t) => {
   t.deepEqual(run({ testModeUntil: at(T, 3600) }, [ev(0, 'burglary', { verified: true })]), ['+0 close A']);
 });
 
+test('site overrides: a battery alarm e-mailed to the customer within a narrower window', (t) => {
+  // Saturday 21:30 local (20:30 UTC): inside 09–22, but this customer wants messages only until 21:00.
+  const evening = Date.UTC(2026, 10, 21, 20, 30, 0);
+  const overrides = {
+    battery: [{ do: 'window' }, { do: 'email', to: 'customer' }, { do: 'close', reason: 'e-mailed' }],
+  };
+  t.deepEqual(
+    run(
+      { overrides, actWindow: { from: '08:00', to: '21:00' } },
+      [ev(0, 'device-battery-low', {}, evening)],
+      evening,
+    ),
+    ['+0 hold window', '+37800 release window', '+37800 email customer', '+37800 close A'],
+    'held from 21:30 until 08:00 the next morning (10.5 h), then e-mailed instead of called',
+  );
+  t.throws(
+    () => run({ overrides: { battery: [{ do: 'call', target: 'neighbour', timeoutSeconds: 30 }] } }, []),
+    {
+      message: /invalid site:.*\n.*overrides\.battery\[0\]\.target/,
+    },
+  );
+});
+
 test('an authorised person cancels with a valid code: the handling stops', (t) => {
   t.deepEqual(run({}, [ev(0, 'burglary'), outcome(10, 'cancel-valid-code')]), [
     '+0 call premises +31201110000',

@@ -114,7 +114,9 @@ export function simulate(
   inputs: ReadonlyArray<z.infer<typeof InputSchema>>,
   until?: number,
 ): Action[] {
-  const site = SiteProfileSchema.parse(siteInput) as SiteProfile;
+  const parsed = SiteProfileSchema.safeParse(siteInput);
+  if (!parsed.success) throw new Error(`invalid site: ${z.prettifyError(parsed.error)}`);
+  const site = parsed.data as SiteProfile;
   const engine = new ProcedureEngine();
   engine.setSite(site);
   const actions: Action[] = [];
