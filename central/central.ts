@@ -7,6 +7,8 @@ import type { Metrics } from '../lib/metrics.ts';
 import { newSecret } from './auth/secrets.ts';
 import { type RunningBroker, startBroker } from './broker/broker.ts';
 import { DynsecProvisioner } from './broker/dynsec.ts';
+import { CameraService } from './cameras/camera-service.ts';
+import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
@@ -80,6 +82,8 @@ export class Central {
   #dynsec: DynsecProvisioner | null = null;
   #supervisor: NodeJS.Timeout | null = null;
   #afterStore: AfterStore | undefined;
+  #cameras: CameraService | null = null;
+  #grantKey = '';
   #supervision: Promise<void> = Promise.resolve();
   #procedures: ProcedureService | null = null;
   #notifier: Notifier | null = null;
@@ -123,7 +127,11 @@ export class Central {
   async #supervisePass(now: number): Promise<void> {
     const pool = this.pool;
     const logger = this.#o.logger.child({ component: 'supervision' });
-    const parts = [superviseOnce, superviseSchedules, superviseTestReports];
+    const cameras = this.#cameras;
+    const purgeMedia = async () => {
+      await cameras?.purgeExpired(now);
+    };
+    const parts = [superviseOnce, superviseSchedules, superviseTestReports, purgeMedia];
     for (const part of parts) {
       try {
         await part(pool, now, logger, this.#o.metrics, this.#afterStore);
@@ -132,6 +140,12 @@ export class Central {
         logger.error({ err: errorMessage(error), part: part.name }, 'supervision pass failed');
       }
     }
+  }
+
+  /** The camera-grant key gateways are configured with (`central.grantKey`). */
+  get grantKey(): string {
+    if (!this.#grantKey) throw new Error('central is not started');
+    return this.#grantKey;
   }
 
   /** The CA gateways must trust for the MQTT primary (null without TLS). */
@@ -244,6 +258,19 @@ export class Central {
         brokerUrl = this.#broker.url;
         ca = this.#o.mqttTls?.ca;
       }
+      const signer = await loadOrCreateGrantSigner(path.join(this.#o.dataDir, 'grants'));
+      this.#grantKey = signer.publicKey;
+      const cameras = new CameraService({
+        pool,
+        signer,
+        sendCommand: (siteId, gatewayId, command) => {
+          if (!this.#ingest) throw new Error('ingest is not running');
+          return this.#ingest.sendCommand(siteId, gatewayId, command);
+        },
+        logger: logger.child({ component: 'cameras' }),
+        metrics,
+      });
+      this.#cameras = cameras;
       this.#feed = new AlarmFeed(databaseUrl, logger.child({ component: 'feed' }));
       await this.#feed.start();
       this.#ingest = new MqttIngest({
@@ -255,6 +282,7 @@ export class Central {
         logger: logger.child({ component: 'ingest' }),
         metrics,
         afterStore,
+        onMedia: (gateway, media) => cameras.onMedia(gateway, media),
       });
       await this.#ingest.start();
       this.#dc09 = new Dc09Receiver({
@@ -280,6 +308,7 @@ export class Central {
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
         procedures,
         pushPublicKey: push.publicKey,
+        cameras,
       });
       const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });
       this.#httpUrl = address.replace('://127.0.0.1', '://localhost');
@@ -295,6 +324,7 @@ export class Central {
     this.#supervisor = null;
     await this.#supervision;
     await this.#http?.close();
+    this.#cameras?.stop();
     await this.#ingest?.stop();
     await this.#dc09?.stop();
     await this.#procedures?.stop();

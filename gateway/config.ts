@@ -149,6 +149,11 @@ export const GatewayConfigSchema = z
       secret: z.string().min(16),
       /** PEM of the CA that signed the central's certificate (mqtts); absent: the system's trust store. */
       caCert: z.string().startsWith('-----BEGIN CERTIFICATE-----').optional(),
+      /** The central's camera-grant key (Ed25519, base64url), printed with the secret; absent: no camera access. */
+      grantKey: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{43}$/, 'the 43-character key printed by `vigil central add-gateway`')
+        .optional(),
     }),
     heartbeatSeconds: z.number().int().min(5).max(86_400).default(60),
     /** The backup path: SIA DC-09 to the central's receiver, used while the MQTT primary is down. */

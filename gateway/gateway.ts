@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CameraBus } from '../hardware/camera/camera-bus.ts';
-import { fetchSnapshot } from '../hardware/camera/snapshot.ts';
+import { fetchSnapshot, type Snapshot } from '../hardware/camera/snapshot.ts';
 import type { DeviceBus } from '../hardware/device-signal.ts';
 import type { OutputDriver } from '../hardware/outputs.ts';
 import type { SimulatedBus } from '../hardware/simulated-bus.ts';
@@ -9,12 +9,14 @@ import type { Clock, TimerHandle } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
+import { grantKeyFromRaw } from '../protocols/camera-grant.ts';
 import { keyBytes } from '../protocols/dc09/frame.ts';
 import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
 import { type AlarmEvent, AlarmEventSchema, type Command } from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
 import { type Identified, identify } from './auth/user-codes.ts';
 import { createBuses, createOutputs } from './buses.ts';
+import { CameraAccess, type CameraAccessRecord } from './camera-access.ts';
 import { type DeviceConfig, type GatewayConfig, supervisionSeconds, type UserConfig } from './config.ts';
 import { type ConfigStore, memoryConfigStore } from './config-store.ts';
 import { desiredOutputs } from './domain/output-rules.ts';
@@ -73,6 +75,7 @@ export class Gateway {
   readonly #buses: DeviceBus[];
   readonly #updateBuses: (config: GatewayConfig) => void;
   readonly #cameras: CameraBus;
+  readonly #cameraAccess: CameraAccess;
   readonly #zigbee: ZigbeeBus | null;
   #ctx: PanelContext;
   #state: PanelState;
@@ -110,6 +113,31 @@ export class Gateway {
     this.#updateBuses = update;
     this.outputs = options.outputs ?? createOutputs(config);
     this.#state = initialPanel(this.#ctx, options.clock.now());
+    this.#cameraAccess = new CameraAccess({
+      siteId: config.siteId,
+      gatewayId: config.gatewayId,
+      grantKey: config.central.grantKey ? grantKeyFromRaw(config.central.grantKey) : null,
+      clock: options.clock,
+      logger: options.logger.child({ component: 'camera-access' }),
+      metrics: options.metrics,
+      snapshot: (cameraId) => this.#takeSnapshot(cameraId),
+    });
+  }
+
+  /** Who at the central looked at which camera, and what was refused (newest first). */
+  get cameraAccessLog(): readonly CameraAccessRecord[] {
+    return this.#cameraAccess.log;
+  }
+
+  #takeSnapshot(cameraId: string): Promise<Snapshot> | null {
+    const camera = this.config.cameras.find((c) => c.id === cameraId);
+    if (!camera?.snapshotUrl) return null;
+    return fetchSnapshot({
+      snapshotUrl: camera.snapshotUrl,
+      credentials: camera.username
+        ? { username: camera.username, password: camera.password ?? '' }
+        : undefined,
+    });
   }
 
   get config(): GatewayConfig {
@@ -162,6 +190,8 @@ export class Gateway {
       ackTimeoutMs: config.ackTimeoutSeconds * 1000,
       firmware: FIRMWARE_VERSION,
       onCommand: (command) => this.#onCommand(command),
+      cameras: () =>
+        this.config.cameras.map((c) => ({ id: c.id, name: c.name, snapshot: c.snapshotUrl !== undefined })),
     });
     for (const bus of this.#buses) {
       bus.onSignal((signal) => {
@@ -282,17 +312,11 @@ export class Gateway {
   ): Promise<ActionResult | { ok: true; contentType: string; bytes: number; ms: number }> {
     const who = await this.#authorize(actor, 'installer');
     if (!who.ok) return who;
-    const camera = this.config.cameras.find((c) => c.id === cameraId);
-    if (!camera?.snapshotUrl)
-      return { ok: false, status: 400, error: `camera "${cameraId}" has no snapshot URL` };
+    const taking = this.#takeSnapshot(cameraId);
+    if (!taking) return { ok: false, status: 400, error: `camera "${cameraId}" has no snapshot URL` };
     const started = Date.now();
     try {
-      const snapshot = await fetchSnapshot({
-        snapshotUrl: camera.snapshotUrl,
-        credentials: camera.username
-          ? { username: camera.username, password: camera.password ?? '' }
-          : undefined,
-      });
+      const snapshot = await taking;
       this.#o.logger.info({ cameraId, by: who.name, bytes: snapshot.body.length }, 'camera snapshot checked');
       return {
         ok: true,
@@ -476,6 +500,7 @@ export class Gateway {
   async #record(draft: EventDraft): Promise<void> {
     const event = await this.outbox.append((seq) => this.#toEvent(draft, seq));
     if (!event) return;
+    this.#cameraAccess.noteEvent(event);
     this.#o.metrics.increment('gateway_events_total', { eventType: event.eventType });
     this.#o.logger.info(
       {
@@ -573,5 +598,11 @@ export class Gateway {
     const c = command.command;
     if (c.name === 'arm') void this.arm(c.area, c.mode, actor);
     else if (c.name === 'disarm') void this.disarm(c.area, actor);
+    else if (c.name === 'camera-snapshot') {
+      void this.#cameraAccess
+        .snapshot({ ...command, command: c })
+        .then((media) => this.#uplink?.publishMedia(media))
+        .catch((error: Error) => this.#o.logger.error({ err: error.message }, 'camera answer not sent'));
+    }
   }
 }

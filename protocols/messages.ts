@@ -60,6 +60,11 @@ export const HeartbeatSchema = z.strictObject({
   /** Events written but not yet acknowledged by the central. */
   outboxDepth: z.number().int().nonnegative(),
   firmware: z.string().max(64),
+  /** The gateway's cameras, for the operator's view of an alarm (access still needs a grant). */
+  cameras: z
+    .array(z.strictObject({ id: IdentifierSchema, name: z.string().max(120), snapshot: z.boolean() }))
+    .max(32)
+    .optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
@@ -87,9 +92,37 @@ export const CommandSchema = z.strictObject({
     }),
     z.strictObject({ name: z.literal('disarm'), area: z.number().int().min(0).max(99) }),
     z.strictObject({ name: z.literal('request-status') }),
+    /** One picture from a camera, under a signed grant (protocols/camera-grant.ts); answered on `media`. */
+    z.strictObject({
+      name: z.literal('camera-snapshot'),
+      cameraId: IdentifierSchema,
+      grant: z.string().min(1).max(4096),
+    }),
   ]),
 });
 export type Command = z.infer<typeof CommandSchema>;
+
+/** A snapshot must fit one MQTT message comfortably (the broker's limit is larger). */
+export const MAX_MEDIA_BYTES = 4 * 1024 * 1024;
+
+/** Gateway -> central, on `media`: the answer to a `camera-snapshot` command (`commandId`). */
+export const MediaSchema = z.strictObject({
+  v: Version,
+  type: z.literal('media'),
+  commandId: z.uuid(),
+  cameraId: IdentifierSchema,
+  result: z.discriminatedUnion('ok', [
+    z.strictObject({
+      ok: z.literal(true),
+      grantId: z.uuid(),
+      takenAt: Timestamp,
+      contentType: z.string().regex(/^image\/[a-z0-9.+-]+$/),
+      data: z.base64().max(Math.ceil(MAX_MEDIA_BYTES / 3) * 4),
+    }),
+    z.strictObject({ ok: z.literal(false), error: z.string().max(300) }),
+  ]),
+});
+export type Media = z.infer<typeof MediaSchema>;
 
 /** Retained on the status topic; the broker publishes the `offline` form as the gateway's last will. */
 export const GatewayStatusSchema = z.strictObject({
@@ -117,6 +150,6 @@ export function decode<T>(schema: z.ZodType<T>, payload: Buffer | string): Parse
   return { ok: false, reason: `${where}: ${issue?.message ?? 'invalid'}` };
 }
 
-export function encode(message: AlarmEvent | Heartbeat | Ack | Command | GatewayStatus): Buffer {
+export function encode(message: AlarmEvent | Heartbeat | Ack | Command | GatewayStatus | Media): Buffer {
   return Buffer.from(JSON.stringify(message));
 }

@@ -5,7 +5,7 @@ import { TOPIC_ROOT } from './version.ts';
  * Gateways publish the uplink channels of their own site and gateway only, and subscribe to
  * their own downlink channels only (enforced by the broker's ACL).
  */
-export const UPLINK_CHANNELS = ['event', 'heartbeat', 'status'] as const;
+export const UPLINK_CHANNELS = ['event', 'heartbeat', 'status', 'media'] as const;
 export const DOWNLINK_CHANNELS = ['ack', 'command'] as const;
 export type UplinkChannel = (typeof UPLINK_CHANNELS)[number];
 export type DownlinkChannel = (typeof DOWNLINK_CHANNELS)[number];

@@ -7,9 +7,11 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { alarmById, openAlarmQueue } from '../alarms.ts';
 import { login, logout, type Operator, operatorForSession } from '../auth/operator-auth.ts';
+import type { CameraService } from '../cameras/camera-service.ts';
 import { upsertDc09Account } from '../dc09/accounts.ts';
 import type { AlarmFeed } from '../live/alarm-feed.ts';
 import type { ProcedureService } from '../procedures/service.ts';
+import { registerCameraRoutes } from './camera-routes.ts';
 import { registerPushRoutes } from './push-routes.ts';
 import { registerSiteRoutes } from './site-routes.ts';
 
@@ -29,6 +31,7 @@ export interface HttpOptions {
   readonly procedures: ProcedureService;
   /** The VAPID public key the customer's app subscribes with. */
   readonly pushPublicKey: string;
+  readonly cameras: CameraService;
 }
 
 declare module 'fastify' {
@@ -57,12 +60,15 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     }
   };
 
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; expose?: boolean }, request, reply) => {
     const status = error.statusCode ?? 500;
     metrics.increment('http_errors_total', { status: String(status) });
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.warn({ url: request.url, reason: error.message }, 'bad request');
-    return reply.code(status).send({ error: status >= 500 ? 'internal error' : error.message });
+    // A 5xx says "internal error" unless the error was made to be shown (a gateway's refusal, a timeout).
+    return reply
+      .code(status)
+      .send({ error: status >= 500 && !error.expose ? 'internal error' : error.message });
   });
 
   app.get('/', async (_request, reply) => reply.redirect('/console'));
@@ -138,6 +144,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
 
   registerSiteRoutes(app, { pool, procedures: options.procedures, requireOperator, requireSupervisor });
   registerPushRoutes(app, pool, options.pushPublicKey);
+  registerCameraRoutes(app, options.cameras, { requireOperator, requireSupervisor });
 
   app.get('/api/dc09-accounts', { preHandler: requireSupervisor }, async () => {
     const { rows } = await pool.query(

@@ -7,10 +7,13 @@ import type { Metrics } from '../../lib/metrics.ts';
 import { disableNagle } from '../../lib/mqtt.ts';
 import {
   AlarmEventSchema,
+  type Command,
   decode,
   encode,
   GatewayStatusSchema,
   HeartbeatSchema,
+  type Media,
+  MediaSchema,
 } from '../../protocols/messages.ts';
 import { allGatewaysFilter, type ParsedTopic, parseTopic, topicFor } from '../../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
@@ -29,6 +32,8 @@ export interface IngestOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly afterStore?: AfterStore;
+  /** A camera answer from a gateway (its topic already checked against the gateway's site). */
+  readonly onMedia?: (gateway: { siteId: string; gatewayId: string }, media: Media) => void;
 }
 
 /**
@@ -64,7 +69,7 @@ export class MqttIngest {
     disableNagle(client);
     client.on('message', (topic, payload) => this.#route(topic, payload));
     client.on('error', (error) => this.#o.logger.error({ err: error.message }, 'ingest MQTT error'));
-    await client.subscribeAsync((['event', 'heartbeat', 'status'] as const).map(allGatewaysFilter), {
+    await client.subscribeAsync((['event', 'heartbeat', 'status', 'media'] as const).map(allGatewaysFilter), {
       qos: 1,
     });
     this.#o.logger.info({ broker: this.#o.brokerUrl }, 'ingest subscribed');
@@ -109,6 +114,7 @@ export class MqttIngest {
     if (topic.channel === 'event') return this.#handleEvent(topic, payload);
     if (topic.channel === 'heartbeat') return this.#handleHeartbeat(topic, payload);
     if (topic.channel === 'status') return this.#handleStatus(topic, payload);
+    if (topic.channel === 'media') return this.#handleMedia(topic, payload);
     this.#reject('unexpected-channel', topic.channel, 'not an uplink channel');
   }
 
@@ -165,6 +171,22 @@ export class MqttIngest {
       'UPDATE gateways SET online = $3, last_seen_at = now() WHERE id = $1 AND site_id = $2',
       [topic.gatewayId, topic.siteId, decoded.value.state === 'online'],
     );
+  }
+
+  #handleMedia(topic: ParsedTopic, payload: Buffer): void {
+    const decoded = decode(MediaSchema, payload);
+    if (!decoded.ok) {
+      this.#reject('invalid-media', `${topic.siteId}/${topic.gatewayId}`, decoded.reason);
+      return;
+    }
+    this.#o.metrics.increment('ingest_media_total', { ok: String(decoded.value.result.ok) });
+    this.#o.onMedia?.(topic, decoded.value);
+  }
+
+  /** Send a command to one gateway (QoS 1; the gateway answers on its own uplink channels). */
+  async sendCommand(siteId: string, gatewayId: string, command: Command): Promise<void> {
+    if (!this.#client) throw new Error('ingest is not connected');
+    await this.#client.publishAsync(topicFor(siteId, gatewayId, 'command'), encode(command), { qos: 1 });
   }
 
   /** Defence in depth behind the broker's ACL: the topic's gateway must belong to the topic's site. */

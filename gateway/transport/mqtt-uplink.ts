@@ -11,6 +11,7 @@ import {
   decode,
   encode,
   type Heartbeat,
+  type Media,
 } from '../../protocols/messages.ts';
 import { parseTopic, topicFor } from '../../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
@@ -30,6 +31,8 @@ export interface UplinkOptions {
   readonly ackTimeoutMs: number;
   readonly firmware: string;
   readonly onCommand: (command: Command) => void;
+  /** The cameras to announce in heartbeats. */
+  readonly cameras?: () => NonNullable<Heartbeat['cameras']>;
 }
 
 /**
@@ -207,6 +210,16 @@ export class MqttUplink {
     this.#reject('unexpected-channel', `unexpected channel ${parsed.channel}`);
   }
 
+  /** A camera answer for the central; only over the primary path (DC-09 carries no pictures). */
+  async publishMedia(media: Media): Promise<void> {
+    const client = this.#client;
+    if (!client || !this.#connected) throw new Error('the primary path is down');
+    await client.publishAsync(topicFor(this.#o.siteId, this.#o.gatewayId, 'media'), encode(media), {
+      qos: 1,
+    });
+    this.#o.metrics.increment('uplink_media_published_total', { ok: String(media.result.ok) });
+  }
+
   #reject(reason: string, detail: string): void {
     this.#o.metrics.increment('uplink_rejected_messages_total', { reason });
     this.#o.logger.warn({ reason, detail }, 'rejected message from central');
@@ -225,6 +238,7 @@ export class MqttUplink {
       sentAt: new Date(this.#o.clock.now()).toISOString(),
       outboxDepth: this.#o.outbox.depth,
       firmware: this.#o.firmware,
+      ...(this.#o.cameras ? { cameras: this.#o.cameras().slice(0, 32) } : {}),
     };
     client.publish(topicFor(this.#o.siteId, this.#o.gatewayId, 'heartbeat'), encode(heartbeat), { qos: 1 });
   }

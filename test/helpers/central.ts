@@ -130,12 +130,14 @@ export async function startTestGateway(
   gatewayId: string,
   devices: Array<Pick<DeviceConfig, 'id' | 'name' | 'type'>>,
   initialMode?: ArmingMode,
+  extra: Record<string, unknown> = {},
 ): Promise<RunningGateway> {
   const secret = await env.addGateway(siteId, gatewayId);
   const config = parseGatewayConfig({
+    ...extra,
     siteId,
     gatewayId,
-    central: { mqttUrl: env.central.mqttUrl, secret },
+    central: { mqttUrl: env.central.mqttUrl, secret, grantKey: env.central.grantKey },
     http: { host: '127.0.0.1', port: 0 },
     areas: [{ id: 1, name: 'Premises' }],
     devices: devices.map((d, index) => ({ ...d, bus: 'simulated', zone: index + 1, area: 1 })),

@@ -1,0 +1,56 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { CameraService } from '../cameras/camera-service.ts';
+import { parseOr400 } from './validation.ts';
+
+type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+const AlarmParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'an alarm id') });
+const MediaParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'a media id') });
+const SnapshotBody = z.strictObject({ cameraId: z.string().min(1).max(64) });
+const HoldBody = z.strictObject({ reason: z.string().trim().min(3).max(300) });
+
+/** SPEC §8 over HTTP: the grant window of an alarm, snapshots under it, stored pictures. */
+export function registerCameraRoutes(
+  app: FastifyInstance,
+  cameras: CameraService,
+  guards: { requireOperator: Guard; requireSupervisor: Guard },
+): void {
+  const actor = (request: FastifyRequest) => `operator:${request.operator!.username}`;
+
+  app.post('/api/alarms/:id/camera-access', { preHandler: guards.requireOperator }, async (request) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    return cameras.access(id, actor(request));
+  });
+
+  app.post('/api/alarms/:id/snapshots', { preHandler: guards.requireOperator }, async (request, reply) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    const { cameraId } = parseOr400(SnapshotBody, request.body);
+    return reply.code(201).send(await cameras.snapshot(id, cameraId, actor(request)));
+  });
+
+  app.get('/api/alarms/:id/media', { preHandler: guards.requireOperator }, async (request) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    return { media: await cameras.mediaOf(id) };
+  });
+
+  app.get('/api/media/:id', { preHandler: guards.requireOperator }, async (request, reply) => {
+    const { id } = parseOr400(MediaParams, request.params);
+    const picture = await cameras.view(id, actor(request));
+    if (!picture) return reply.code(404).send({ error: 'no such picture (deleted after 60 days?)' });
+    return reply
+      .header('content-type', picture.contentType)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'")
+      .header('cache-control', 'private, no-store')
+      .send(picture.bytes);
+  });
+
+  app.put('/api/media/:id/hold', { preHandler: guards.requireSupervisor }, async (request, reply) => {
+    const { id } = parseOr400(MediaParams, request.params);
+    const { reason } = parseOr400(HoldBody, request.body);
+    if (!(await cameras.hold(id, reason, actor(request))))
+      return reply.code(404).send({ error: 'no such picture, or already held' });
+    return { held: true };
+  });
+}
