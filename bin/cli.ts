@@ -166,7 +166,10 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
     const [siteId, gatewayId] = positionals;
     if (!siteId || !gatewayId) throw new Error('usage: vigil central add-gateway SITE_ID GATEWAY_ID');
     const secret = await instance.issueGatewaySecret(siteId, gatewayId, actor);
-    process.stdout.write(`gateway ${gatewayId} of site ${siteId}\nsecret (shown once): ${secret}\n`);
+    process.stdout.write(
+      `gateway ${gatewayId} of site ${siteId}\nsecret (shown once): ${secret}\n` +
+        `camera grant key (central.grantKey): ${instance.grantKey}\n`,
+    );
   } else if (sub === 'add-dc09-account') {
     const [account] = positionals;
     if (!account || !values.site)

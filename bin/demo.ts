@@ -10,6 +10,7 @@ import { hashCode } from '../gateway/auth/user-codes.ts';
 import { type GatewayConfig, parseGatewayConfig } from '../gateway/config.ts';
 import { openConfigStore } from '../gateway/config-store.ts';
 import { type RunningGateway, runGateway } from '../gateway/main.ts';
+import { SimulatedCamera } from '../hardware/camera/simulated-camera.ts';
 import type { Env } from '../lib/env.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
@@ -26,11 +27,10 @@ export interface DemoCodes {
 
 /** The demo premises: one house, one area, every kind of detector, all simulated. */
 export async function demoGatewayConfig(
-  mqttUrl: string,
-  caCert: string | null,
-  secret: string,
+  central: { mqttUrl: string; caCert: string | null; secret: string; grantKey: string },
   httpPort: number,
   codes: DemoCodes,
+  cameraSnapshotUrl: string,
 ): Promise<GatewayConfig> {
   const devices = [
     ['front-door', 'Front door contact', 'contact'],
@@ -48,7 +48,12 @@ export async function demoGatewayConfig(
   return parseGatewayConfig({
     siteId: DEMO_SITE.id,
     gatewayId: DEMO_GATEWAY,
-    central: { mqttUrl, secret, ...(caCert ? { caCert } : {}) },
+    central: {
+      mqttUrl: central.mqttUrl,
+      secret: central.secret,
+      grantKey: central.grantKey,
+      ...(central.caCert ? { caCert: central.caCert } : {}),
+    },
     heartbeatSeconds: 30,
     http: { host: '127.0.0.1', port: httpPort },
     areas: [{ id: 1, name: 'House', exitDelaySeconds: 15, entryDelaySeconds: 15 }],
@@ -61,6 +66,8 @@ export async function demoGatewayConfig(
       area: 1,
       ...(id === 'front-door' ? { zoneKind: 'delay', chime: true } : {}),
     })),
+    // A simulated IP camera: operators may take snapshots during an alarm event's 15 minutes.
+    cameras: [{ id: 'garden-cam', name: 'Garden camera', area: 1, snapshotUrl: cameraSnapshotUrl }],
     outputs: [
       { id: 'siren', name: 'Outdoor siren', kind: 'siren', bus: 'simulated', areas: [1] },
       { id: 'strobe', name: 'Outdoor strobe', kind: 'strobe', bus: 'simulated', areas: [1] },
@@ -118,6 +125,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
   const dataDir = path.resolve(env.VIGIL_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   const mqttTls = await tlsFromEnv(env, path.join(dataDir, 'central'));
+  const camera = new SimulatedCamera();
   const central = new Central({
     mqttTls,
     dataDir: path.join(dataDir, 'central'),
@@ -150,12 +158,12 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     const keyholders = await demoContacts(central, dataDir);
     // A fresh secret every start: the demo plays the commissioning step each time.
     const secret = await central.issueGatewaySecret(DEMO_SITE.id, DEMO_GATEWAY, 'demo');
+    const cameraUrl = await camera.start();
     const config = await demoGatewayConfig(
-      central.mqttUrl,
-      central.mqttCa,
-      secret,
+      { mqttUrl: central.mqttUrl, caCert: central.mqttCa, secret, grantKey: central.grantKey },
       env.VIGIL_GATEWAY_HTTP_PORT,
       codes,
+      cameraUrl,
     );
     const gatewayDir = path.join(dataDir, 'gateway');
     mkdirSync(gatewayDir, { recursive: true });
@@ -177,10 +185,12 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       keyholders,
       async stop() {
         await gateway.stop();
+        await camera.stop();
         await central.stop();
       },
     };
   } catch (error) {
+    await camera.stop();
     await central.stop();
     throw error;
   }
