@@ -25,13 +25,17 @@ export interface AlarmView {
   occurredAt: string;
   openedAt: string;
   restoredAt: string | null;
+  /** The operator handling it (never two at once), or null. */
+  claimedBy: { username: string; displayName: string } | null;
 }
 
 const VIEW_SQL = `
   SELECT a.id::text AS alarm_id, e.id AS event_id, s.id AS site_id, s.name AS site_name, s.address AS site_address,
          a.class, a.priority, a.status, e.event_type, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
-         a.verified, a.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at, a.close_reason
-    FROM alarms a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id`;
+         a.verified, a.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at, a.close_reason,
+         o.username AS claimed_by_username, o.display_name AS claimed_by_name
+    FROM alarms a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id
+    LEFT JOIN operators o ON o.id = a.claimed_by`;
 
 interface AlarmRow {
   alarm_id: string;
@@ -55,6 +59,8 @@ interface AlarmRow {
   opened_at: Date;
   restored_at: Date | null;
   close_reason: string | null;
+  claimed_by_username: string | null;
+  claimed_by_name: string | null;
 }
 
 function toView(row: AlarmRow): AlarmView {
@@ -81,6 +87,9 @@ function toView(row: AlarmRow): AlarmView {
     openedAt: row.opened_at.toISOString(),
     restoredAt: row.restored_at?.toISOString() ?? null,
     closeReason: row.close_reason,
+    claimedBy: row.claimed_by_username
+      ? { username: row.claimed_by_username, displayName: row.claimed_by_name ?? row.claimed_by_username }
+      : null,
   };
 }
 

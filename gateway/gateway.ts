@@ -190,6 +190,14 @@ export class Gateway {
       ackTimeoutMs: config.ackTimeoutSeconds * 1000,
       firmware: FIRMWARE_VERSION,
       onCommand: (command) => this.#onCommand(command),
+      devices: () =>
+        this.config.devices.map((d) => ({
+          id: d.id,
+          name: d.name,
+          type: d.type,
+          zone: d.zone,
+          area: d.area,
+        })),
       cameras: () =>
         this.config.cameras.map((c) => ({ id: c.id, name: c.name, snapshot: c.snapshotUrl !== undefined })),
     });

@@ -130,6 +130,19 @@ export const GatewayStatusSchema = z.strictObject({
   type: z.literal('status'),
   state: z.enum(['online', 'offline']),
   at: Timestamp.nullable(),
+  /** With `online`: the devices and their zones, for the operators' site card. */
+  devices: z
+    .array(
+      z.strictObject({
+        id: IdentifierSchema,
+        name: z.string().max(120),
+        type: z.string().max(40),
+        zone: z.number().int().min(0).max(999),
+        area: z.number().int().min(0).max(99),
+      }),
+    )
+    .max(512)
+    .optional(),
 });
 export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
 

@@ -75,6 +75,8 @@ test.serial(
       return body.alarms.find((a: { siteId: string }) => a.siteId === 'site-cam');
     }, 'the burglary alarm');
 
+    t.is((await operator('POST', `/api/alarms/${alarm.alarmId}/camera-access`)).status, 409, 'claim first');
+    t.is((await operator('POST', `/api/alarms/${alarm.alarmId}/claim`)).status, 200);
     const access = await operator('POST', `/api/alarms/${alarm.alarmId}/camera-access`);
     t.is(access.status, 200, JSON.stringify(access.body));
     t.deepEqual(
@@ -163,12 +165,14 @@ test.serial('no camera outside an alarm event: too late, or a technical event', 
     }, `${type} alarm`);
   };
   const late = await publish('burglary', Date.now() - 16 * 60_000, 1);
+  await operator('POST', `/api/alarms/${late}/claim`);
   const refused = await operator('POST', `/api/alarms/${late}/camera-access`);
   t.deepEqual(refused, {
     status: 403,
     body: { error: 'camera access ended: only within 15 minutes of the alarm event start' },
   });
   const mains = await publish('mains-loss', Date.now(), 2);
+  await operator('POST', `/api/alarms/${mains}/claim`);
   t.is((await operator('POST', `/api/alarms/${mains}/camera-access`)).status, 403);
   t.deepEqual(await auditActions('site-old'), ['camera.grant-refused by operator:alice']);
   t.is(env.metrics.get('camera_grants_refused_total', { reason: 'outside-window' }), 1);

@@ -63,6 +63,14 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
 
   const url = () => c.httpUrl;
   let api = apiClient(url(), await loginCookie(url()));
+  const upsertAndLogin = async (username: string) => {
+    await upsertOperator(
+      pool,
+      { username, displayName: username, password: 'another password 1', role: 'operator' },
+      'test',
+    );
+    return apiClient(url(), await loginCookie(url(), username, 'another password 1'));
+  };
   const queue = await eventually(async () => {
     const { body } = await api('GET', '/api/alarms');
     return body.alarms.find(
@@ -70,6 +78,15 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
     );
   }, 'the alarm with its proposed step');
   const alarmId = queue.alarmId as string;
+  const other = await upsertAndLogin('bob');
+  t.like((await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' })).body, {
+    error: 'claim the alarm first',
+  });
+  t.is((await api('POST', `/api/alarms/${alarmId}/claim`)).status, 200);
+  t.like((await other('POST', `/api/alarms/${alarmId}/claim`)).body, { error: 'claimed by Alice' });
+  t.like((await other('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' })).body, {
+    error: 'claimed by Alice',
+  });
   t.like(queue.proposal, { kind: 'call', target: 'premises' });
 
   t.like((await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' })).body.proposal, {
@@ -108,7 +125,7 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
   }>;
   t.deepEqual(
     trail.map((a) => a.action),
-    ['start', 'call', 'call', 'call', 'call', 'present', 'count-handling', 'close'],
+    ['start', 'call', 'claim', 'call', 'call', 'call', 'present', 'count-handling', 'close'],
   );
   t.true(
     trail.some((a) => a.actor === `operator:${OPERATOR.username}`),

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
 import { z } from 'zod';
+import { assertClaimed } from '../alarm-claims.ts';
 import type { CameraService } from '../cameras/camera-service.ts';
 import { parseOr400 } from './validation.ts';
 
@@ -13,6 +15,7 @@ const HoldBody = z.strictObject({ reason: z.string().trim().min(3).max(300) });
 /** SPEC §8 over HTTP: the grant window of an alarm, snapshots under it, stored pictures. */
 export function registerCameraRoutes(
   app: FastifyInstance,
+  pool: pg.Pool,
   cameras: CameraService,
   guards: { requireOperator: Guard; requireSupervisor: Guard },
 ): void {
@@ -20,12 +23,14 @@ export function registerCameraRoutes(
 
   app.post('/api/alarms/:id/camera-access', { preHandler: guards.requireOperator }, async (request) => {
     const { id } = parseOr400(AlarmParams, request.params);
+    await assertClaimed(pool, id, request.operator!);
     return cameras.access(id, actor(request));
   });
 
   app.post('/api/alarms/:id/snapshots', { preHandler: guards.requireOperator }, async (request, reply) => {
     const { id } = parseOr400(AlarmParams, request.params);
     const { cameraId } = parseOr400(SnapshotBody, request.body);
+    await assertClaimed(pool, id, request.operator!);
     return reply.code(201).send(await cameras.snapshot(id, cameraId, actor(request)));
   });
 

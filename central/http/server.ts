@@ -5,12 +5,13 @@ import type pg from 'pg';
 import { httpServerOptions } from '../../lib/http.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { alarmById, openAlarmQueue } from '../alarms.ts';
+import { openAlarmQueue } from '../alarms.ts';
 import { login, logout, type Operator, operatorForSession } from '../auth/operator-auth.ts';
 import type { CameraService } from '../cameras/camera-service.ts';
 import { upsertDc09Account } from '../dc09/accounts.ts';
 import type { AlarmFeed } from '../live/alarm-feed.ts';
 import type { ProcedureService } from '../procedures/service.ts';
+import { registerAlarmRoutes } from './alarm-routes.ts';
 import { registerCameraRoutes } from './camera-routes.ts';
 import { registerPushRoutes } from './push-routes.ts';
 import { registerSiteRoutes } from './site-routes.ts';
@@ -144,7 +145,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
 
   registerSiteRoutes(app, { pool, procedures: options.procedures, requireOperator, requireSupervisor });
   registerPushRoutes(app, pool, options.pushPublicKey);
-  registerCameraRoutes(app, options.cameras, { requireOperator, requireSupervisor });
+  registerCameraRoutes(app, pool, options.cameras, { requireOperator, requireSupervisor });
 
   app.get('/api/dc09-accounts', { preHandler: requireSupervisor }, async () => {
     const { rows } = await pool.query(
@@ -209,103 +210,13 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     },
   );
 
-  app.get('/api/alarms', { preHandler: requireOperator }, async () => ({
-    alarms: (await openAlarmQueue(pool)).map((alarm) => ({
-      ...alarm,
-      proposal: options.procedures.proposal(alarm.alarmId),
-    })),
-  }));
-
-  app.get<{ Params: { id: string } }>(
-    '/api/alarms/:id',
-    {
-      preHandler: requireOperator,
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]{1,18}$' } } },
-      },
-    },
-    async (request, reply) => {
-      const alarm = await alarmById(pool, request.params.id);
-      if (!alarm) return reply.code(404).send({ error: 'no such alarm' });
-      const { rows: actions } = await pool.query(
-        'SELECT at, actor, action, target, reason FROM alarm_actions WHERE alarm_id = $1 ORDER BY id',
-        [request.params.id],
-      );
-      return { alarm, proposal: options.procedures.proposal(alarm.alarmId), actions };
-    },
-  );
-
-  const OUTCOMES = [
-    'answered-valid-code',
-    'answered-invalid-code',
-    'no-answer',
-    'close-real',
-    'close-false',
-  ] as const;
-  app.post<{ Params: { id: string }; Body: { outcome: (typeof OUTCOMES)[number] } }>(
-    '/api/alarms/:id/outcome',
-    {
-      preHandler: requireOperator,
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]{1,18}$' } } },
-        body: {
-          type: 'object',
-          required: ['outcome'],
-          properties: { outcome: { enum: [...OUTCOMES] } },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request, reply) => {
-      const alarm = await alarmById(pool, request.params.id);
-      if (!alarm) return reply.code(404).send({ error: 'no such alarm' });
-      await options.procedures.onOutcome(
-        alarm.alarmId,
-        request.body.outcome,
-        `operator:${request.operator!.username}`,
-      );
-      return {
-        proposal: options.procedures.proposal(alarm.alarmId),
-        alarm: await alarmById(pool, alarm.alarmId),
-      };
-    },
-  );
-
-  app.post<{ Params: { id: string }; Body: { idCode: string; pin: string; cancel?: boolean } }>(
-    '/api/alarms/:id/code-check',
-    {
-      preHandler: requireOperator,
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]{1,18}$' } } },
-        body: {
-          type: 'object',
-          required: ['idCode', 'pin'],
-          properties: {
-            idCode: { type: 'string', pattern: '^[0-9]{6}$' },
-            pin: { type: 'string', maxLength: 8 },
-            cancel: { type: 'boolean' },
-          },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request, reply) => {
-      const alarm = await alarmById(pool, request.params.id);
-      if (!alarm) return reply.code(404).send({ error: 'no such alarm' });
-      const result = await options.procedures.codeCheck(
-        alarm.alarmId,
-        request.body.idCode,
-        request.body.pin,
-        `operator:${request.operator!.username}`,
-        request.body.cancel ?? false,
-      );
-      // A wrong or missing code: no information is given and nothing is cancelled (SPEC §2).
-      return {
-        result: result === 'valid' ? 'valid' : 'not-accepted',
-        proposal: options.procedures.proposal(alarm.alarmId),
-      };
-    },
-  );
+  registerAlarmRoutes(app, {
+    pool,
+    procedures: options.procedures,
+    cameras: options.cameras,
+    requireOperator,
+    requireSupervisor,
+  });
 
   app.get('/api/alarms/stream', { preHandler: requireOperator }, async (request, reply) => {
     reply.hijack();

@@ -168,8 +168,14 @@ export class MqttIngest {
     if (!decoded.ok)
       return this.#reject('invalid-status', `${topic.siteId}/${topic.gatewayId}`, decoded.reason);
     await this.#o.pool.query(
-      'UPDATE gateways SET online = $3, last_seen_at = now() WHERE id = $1 AND site_id = $2',
-      [topic.gatewayId, topic.siteId, decoded.value.state === 'online'],
+      `UPDATE gateways SET online = $3, last_seen_at = now(), devices = coalesce($4::jsonb, devices)
+        WHERE id = $1 AND site_id = $2`,
+      [
+        topic.gatewayId,
+        topic.siteId,
+        decoded.value.state === 'online',
+        decoded.value.devices ? JSON.stringify(decoded.value.devices) : null,
+      ],
     );
   }
 

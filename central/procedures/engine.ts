@@ -78,13 +78,27 @@ export interface Action {
   readonly reason: string;
 }
 
-export type Outcome =
-  | 'answered-valid-code'
-  | 'answered-invalid-code'
-  | 'no-answer'
-  | 'cancel-valid-code'
-  | 'close-real'
-  | 'close-false';
+/** How an operator ends a handling (SPEC §7: a cancelled false alarm does not count as one). */
+export const CLOSE_OUTCOMES = {
+  'close-real': 'closed by operator: real alarm',
+  'close-false': 'closed by operator: false alarm',
+  'close-cancelled': 'closed by operator: cancelled in time',
+  'close-technical': 'closed by operator: technical cause',
+} as const;
+export type CloseOutcome = keyof typeof CLOSE_OUTCOMES;
+
+/** What an operator records on a handling. */
+export const OUTCOMES = [
+  'answered-valid-code',
+  'answered-invalid-code',
+  'no-answer',
+  'cancel-valid-code',
+  'close-real',
+  'close-false',
+  'close-cancelled',
+  'close-technical',
+] as const satisfies readonly string[];
+export type Outcome = (typeof OUTCOMES)[number];
 
 interface Waiting {
   readonly kind: 'call' | 'sms' | 'timer' | 'window' | 'operator';
@@ -117,6 +131,15 @@ interface Handling {
   deadline: { at: number; service: 'police' | 'fire' } | null;
   /** Did an operator act (calls, dispatch…)? Only such handlings count against the contract. */
   operatorInvolved: boolean;
+}
+
+export interface SiteStatus {
+  readonly yellowCardAt: number | null;
+  readonly policeBlockedUntil: number | null;
+  readonly falseAlarmsInThreeMonths: number;
+  readonly missedTests: number;
+  readonly handlingsThisYear: number;
+  readonly includedHandlings: number | null;
 }
 
 interface SiteMemory {
@@ -195,14 +218,10 @@ export class ProcedureEngine {
       this.#close(h, now, 'cancelled by an authorised person with a valid code');
       return this.#actions;
     }
-    if (outcome === 'close-real' || outcome === 'close-false') {
+    if (outcome in CLOSE_OUTCOMES) {
       if (outcome === 'close-false') this.#falseAlarm(h, memory, now);
       if (h.operatorInvolved) this.#countHandling(h, now);
-      this.#close(
-        h,
-        now,
-        outcome === 'close-real' ? 'closed by operator: real alarm' : 'closed by operator: false alarm',
-      );
+      this.#close(h, now, CLOSE_OUTCOMES[outcome as CloseOutcome]);
       return this.#actions;
     }
     const waiting = h.waiting;
@@ -258,6 +277,22 @@ export class ProcedureEngine {
       }
     }
     return this.#actions;
+  }
+
+  /** What the site card shows of the engine's memory: cards, missed tests, handlings this year. */
+  siteStatus(siteId: string, now: number): SiteStatus {
+    const memory = this.#memoryOf(siteId);
+    const year = new Date(now).getUTCFullYear();
+    return {
+      yellowCardAt:
+        memory.yellowCardAt && now - memory.yellowCardAt <= THREE_MONTHS_MS ? memory.yellowCardAt : null,
+      policeBlockedUntil:
+        memory.policeBlockedUntil && memory.policeBlockedUntil > now ? memory.policeBlockedUntil : null,
+      falseAlarmsInThreeMonths: memory.falseAlarms.filter((f) => now - f.at <= THREE_MONTHS_MS).length,
+      missedTests: memory.missedTests,
+      handlingsThisYear: memory.handlingsThisYear.year === year ? memory.handlingsThisYear.count : 0,
+      includedHandlings: this.#sites.get(siteId)?.includedHandlings ?? null,
+    };
   }
 
   tick(now: number): Action[] {

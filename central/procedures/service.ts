@@ -8,7 +8,15 @@ import { type CodeCheck, checkCode } from '../contacts.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
 import type { Notifier, Recipients } from '../notify/notifier.ts';
 import { subscriptionsOf } from '../notify/push-subscriptions.ts';
-import { type Action, type Outcome, ProcedureEngine, type SiteProfile } from './engine.ts';
+import {
+  type Action,
+  CLOSE_OUTCOMES,
+  type CloseOutcome,
+  type Outcome,
+  ProcedureEngine,
+  type SiteProfile,
+  type SiteStatus,
+} from './engine.ts';
 import { SiteProfileSchema } from './simulate.ts';
 
 export interface Proposal {
@@ -96,6 +104,12 @@ export class ProcedureService {
   async reloadSite(siteId: string): Promise<void> {
     this.#loaded.delete(siteId);
     await this.#site(siteId);
+  }
+
+  /** The engine's memory of a site, for its card (false-alarm cards, missed tests, quota). */
+  async siteStatus(siteId: string): Promise<SiteStatus> {
+    await this.#serial(() => this.#site(siteId));
+    return this.#engine.siteStatus(siteId, Date.now());
   }
 
   proposal(alarmId: string): Proposal | null {
@@ -200,7 +214,23 @@ export class ProcedureService {
       [siteId, 'alarmId' in input ? input.alarmId : null, new Date(now), input.kind, JSON.stringify(input)],
     );
     await this.#tick(now);
-    await this.#persist(this.#apply(input, now), actor);
+    const actions = this.#apply(input, now);
+    // An alarm no procedure handles (or one the engine already finished) is still closed when asked.
+    if (
+      input.kind === 'outcome' &&
+      input.outcome in CLOSE_OUTCOMES &&
+      !actions.some((a) => a.action === 'close')
+    ) {
+      actions.push({
+        time: new Date(now).toISOString(),
+        site: siteId,
+        alarm: input.alarmId,
+        action: 'close',
+        target: input.alarmId,
+        reason: CLOSE_OUTCOMES[input.outcome as CloseOutcome],
+      });
+    }
+    await this.#persist(actions, actor);
   }
 
   #apply(input: Input, now: number): Action[] {

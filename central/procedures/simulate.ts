@@ -4,7 +4,7 @@ import { CLASS_PRIORITY, EVENT_TYPE_NAMES, EVENT_TYPES } from '../../protocols/e
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { OverridesSchema, PROCEDURE_FOR } from './definitions.ts';
-import { type Action, type Outcome, ProcedureEngine, type SiteProfile } from './engine.ts';
+import { type Action, OUTCOMES, type Outcome, ProcedureEngine, type SiteProfile } from './engine.ts';
 
 /**
  * The scenario runner: a site file and a JSON-lines event file, replayed through the real engine
@@ -73,14 +73,7 @@ const InputSchema = z.discriminatedUnion('type', [
     at: Time,
     type: z.literal('outcome'),
     alarm: z.string(),
-    outcome: z.enum([
-      'answered-valid-code',
-      'answered-invalid-code',
-      'no-answer',
-      'cancel-valid-code',
-      'close-real',
-      'close-false',
-    ]),
+    outcome: z.enum(OUTCOMES),
   }),
   z.strictObject({ at: Time, type: z.literal('sms-reply'), alarm: z.string(), text: z.string() }),
   z.strictObject({ at: Time, type: z.literal('regional-outage'), active: z.boolean() }),

@@ -10,6 +10,7 @@ import {
   CommandSchema,
   decode,
   encode,
+  type GatewayStatus,
   type Heartbeat,
   type Media,
 } from '../../protocols/messages.ts';
@@ -33,6 +34,8 @@ export interface UplinkOptions {
   readonly onCommand: (command: Command) => void;
   /** The cameras to announce in heartbeats. */
   readonly cameras?: () => NonNullable<Heartbeat['cameras']>;
+  /** The devices to announce when coming online. */
+  readonly devices?: () => NonNullable<GatewayStatus['devices']>;
 }
 
 /**
@@ -162,7 +165,7 @@ export class MqttUplink {
         }
         client.publish(
           topicFor(siteId, gatewayId, 'status'),
-          statusMessage('online', new Date(this.#o.clock.now()).toISOString()),
+          statusMessage('online', new Date(this.#o.clock.now()).toISOString(), this.#o.devices?.()),
           { qos: 1, retain: true },
         );
         this.#sendHeartbeat();
@@ -272,6 +275,16 @@ export class MqttUplink {
 }
 
 /** The retained status: `online` on connect, `offline` on a clean stop and as the last will (no time). */
-function statusMessage(state: 'online' | 'offline', at: string | null): Buffer {
-  return encode({ v: PROTOCOL_VERSION, type: 'status', state, at });
+function statusMessage(
+  state: 'online' | 'offline',
+  at: string | null,
+  devices?: GatewayStatus['devices'],
+): Buffer {
+  return encode({
+    v: PROTOCOL_VERSION,
+    type: 'status',
+    state,
+    at,
+    ...(devices ? { devices: devices.slice(0, 512) } : {}),
+  });
 }

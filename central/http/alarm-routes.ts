@@ -1,0 +1,178 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { z } from 'zod';
+import { addNote, assertClaimed, claimAlarm, releaseAlarm } from '../alarm-claims.ts';
+import { alarmById, openAlarmQueue } from '../alarms.ts';
+import type { CameraService } from '../cameras/camera-service.ts';
+import { OUTCOMES } from '../procedures/engine.ts';
+import type { ProcedureService } from '../procedures/service.ts';
+import { parseOr400 } from './validation.ts';
+
+type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export interface AlarmRouteOptions {
+  readonly pool: pg.Pool;
+  readonly procedures: ProcedureService;
+  readonly cameras: CameraService;
+  readonly requireOperator: Guard;
+  readonly requireSupervisor: Guard;
+}
+
+const AlarmParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'an alarm id') });
+const OutcomeBody = z.strictObject({ outcome: z.enum(OUTCOMES) });
+const CodeBody = z.strictObject({
+  idCode: z.string().regex(/^\d{6}$/, 'a 6-digit ID code'),
+  pin: z.string().min(1).max(8),
+  cancel: z.boolean().optional(),
+});
+const ClaimBody = z.strictObject({ takeOver: z.boolean().optional() }).optional();
+const NoteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) });
+const SearchQuery = z.strictObject({ q: z.string().trim().min(2).max(100) });
+const AuditQuery = z.strictObject({
+  subject: z.string().max(120).optional(),
+  actor: z.string().max(120).optional(),
+  action: z.string().max(60).optional(),
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/**
+ * The operators' work on alarms: the queue, an alarm with its site card and trail, claiming (one
+ * operator per alarm), outcomes, ID code checks, notes; search and the audit view.
+ */
+export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOptions): void {
+  const { pool, procedures, cameras, requireOperator, requireSupervisor } = options;
+  const actor = (request: FastifyRequest) => `operator:${request.operator!.username}`;
+
+  app.get('/api/alarms', { preHandler: requireOperator }, async () => ({
+    alarms: (await openAlarmQueue(pool)).map((alarm) => ({
+      ...alarm,
+      proposal: procedures.proposal(alarm.alarmId),
+    })),
+  }));
+
+  app.get('/api/alarms/:id', { preHandler: requireOperator }, async (request, reply) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    const alarm = await alarmById(pool, id);
+    if (!alarm) return reply.code(404).send({ error: 'no such alarm' });
+    const { rows: actions } = await pool.query(
+      'SELECT at, actor, action, target, reason FROM alarm_actions WHERE alarm_id = $1 ORDER BY id',
+      [id],
+    );
+    return {
+      alarm,
+      proposal: procedures.proposal(id),
+      actions,
+      site: await siteCard(pool, procedures, alarm.siteId),
+      media: await cameras.mediaOf(id),
+    };
+  });
+
+  app.post('/api/alarms/:id/claim', { preHandler: requireOperator }, async (request) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    const body = parseOr400(ClaimBody, request.body);
+    await claimAlarm(pool, id, request.operator!, body?.takeOver ?? false);
+    return { alarm: await alarmById(pool, id) };
+  });
+
+  app.delete('/api/alarms/:id/claim', { preHandler: requireOperator }, async (request) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    await releaseAlarm(pool, id, request.operator!);
+    return { alarm: await alarmById(pool, id) };
+  });
+
+  app.post('/api/alarms/:id/outcome', { preHandler: requireOperator }, async (request) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    const { outcome } = parseOr400(OutcomeBody, request.body);
+    await assertClaimed(pool, id, request.operator!);
+    await procedures.onOutcome(id, outcome, actor(request));
+    return { proposal: procedures.proposal(id), alarm: await alarmById(pool, id) };
+  });
+
+  app.post('/api/alarms/:id/code-check', { preHandler: requireOperator }, async (request) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    const body = parseOr400(CodeBody, request.body);
+    await assertClaimed(pool, id, request.operator!);
+    const result = await procedures.codeCheck(
+      id,
+      body.idCode,
+      body.pin,
+      actor(request),
+      body.cancel ?? false,
+    );
+    // A wrong or missing code: no information is given and nothing is cancelled (SPEC §2).
+    return { result: result === 'valid' ? 'valid' : 'not-accepted', proposal: procedures.proposal(id) };
+  });
+
+  app.post('/api/alarms/:id/notes', { preHandler: requireOperator }, async (request, reply) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    const { text } = parseOr400(NoteBody, request.body);
+    await assertClaimed(pool, id, request.operator!);
+    await addNote(pool, id, request.operator!, text);
+    return reply.code(201).send({ ok: true });
+  });
+
+  // Sites by id, name or address, with their latest alarms (open or closed).
+  app.get('/api/search', { preHandler: requireOperator }, async (request) => {
+    const { q } = parseOr400(SearchQuery, request.query);
+    const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const { rows } = await pool.query(
+      `SELECT s.id, s.name, s.address,
+              coalesce((SELECT json_agg(x) FROM (
+                 SELECT a.id::text AS "alarmId", e.event_type AS "eventType", a.status, a.opened_at AS "openedAt",
+                        a.close_reason AS "closeReason"
+                   FROM alarms a JOIN events e ON e.id = a.event_id
+                  WHERE a.site_id = s.id ORDER BY a.opened_at DESC LIMIT 5) x), '[]') AS alarms
+         FROM sites s
+        WHERE lower(s.id) LIKE $1 OR lower(s.name) LIKE $1 OR lower(s.address) LIKE $1
+        ORDER BY s.name LIMIT 20`,
+      [pattern],
+    );
+    return { sites: rows };
+  });
+
+  app.get('/api/audit', { preHandler: requireSupervisor }, async (request) => {
+    const query = parseOr400(AuditQuery, request.query);
+    const { rows } = await pool.query(
+      `SELECT id::int, at, actor, action, subject, detail FROM audit_log
+        WHERE ($1::text IS NULL OR subject = $1) AND ($2::text IS NULL OR actor = $2)
+          AND ($3::text IS NULL OR action LIKE $3 || '%') AND ($4::bigint IS NULL OR id < $4)
+        ORDER BY id DESC LIMIT $5`,
+      [query.subject ?? null, query.actor ?? null, query.action ?? null, query.before ?? null, query.limit],
+    );
+    return { entries: rows };
+  });
+}
+
+/** What an operator needs to know about a site while handling its alarm. */
+async function siteCard(pool: pg.Pool, procedures: ProcedureService, siteId: string) {
+  const [{ rows: sites }, { rows: contacts }, { rows: devices }, { rows: history }, status] =
+    await Promise.all([
+      pool.query(
+        `SELECT s.id, s.name, s.address, s.time_zone AS "timeZone", s.kind, s.formula,
+              s.premises_phone AS "premisesPhone", s.test_mode_until AS "testModeUntil",
+              s.activated_at AS "activatedAt", s.test_period_days AS "testPeriodDays", s.schedule
+         FROM sites s WHERE s.id = $1`,
+        [siteId],
+      ),
+      pool.query(
+        `SELECT name, role, call_order AS "order", phone, mobile FROM contacts
+        WHERE site_id = $1 ORDER BY role DESC, call_order, id`,
+        [siteId],
+      ),
+      pool.query(
+        `SELECT d->>'id' AS id, d->>'name' AS name, d->>'type' AS type, (d->>'zone')::int AS zone,
+              (d->>'area')::int AS area, g.id AS "gatewayId", g.online
+         FROM gateways g, jsonb_array_elements(coalesce(g.devices, '[]')) d
+        WHERE g.site_id = $1 ORDER BY (d->>'zone')::int`,
+        [siteId],
+      ),
+      pool.query(
+        `SELECT e.occurred_at AS "occurredAt", e.event_type AS "eventType", e.qualifier, e.zone, e.text
+         FROM events e WHERE e.site_id = $1 ORDER BY e.received_at DESC LIMIT 20`,
+        [siteId],
+      ),
+      procedures.siteStatus(siteId),
+    ]);
+  return { ...sites[0], contacts, devices, history, status };
+}
