@@ -104,6 +104,8 @@ interface Waiting {
   readonly kind: 'call' | 'sms' | 'timer' | 'window' | 'operator';
   readonly until: number;
   readonly target: string;
+  /** What an operator reads (who and which number), where the target is an id. */
+  readonly label?: string;
 }
 
 interface Handling {
@@ -598,7 +600,7 @@ export class ProcedureEngine {
       this.#emit(h, now, 'call', target, `no ${target} number on file: skipped`);
       return true;
     }
-    h.waiting = { kind: 'call', until: now + timeoutSeconds * 1000, target };
+    h.waiting = { kind: 'call', until: now + timeoutSeconds * 1000, target, label: `${target} ${number}` };
     this.#emit(
       h,
       now,
@@ -631,14 +633,14 @@ export class ProcedureEngine {
       cursor.index + 1 < list.length
         ? { index: cursor.index + 1, round: cursor.round }
         : { index: 0, round: cursor.round + 1 };
-    h.waiting = { kind: 'call', until: now + timeoutSeconds * 1000, target: `keyholder:${contact.id}` };
-    this.#emit(
-      h,
-      now,
-      'call',
-      `keyholder ${contact.order} ${contact.name} ${contact.phone ?? contact.mobile}`,
-      `attempt ${cursor.round} of ${rounds}`,
-    );
+    const label = `keyholder ${contact.order} ${contact.name} ${contact.phone ?? contact.mobile}`;
+    h.waiting = {
+      kind: 'call',
+      until: now + timeoutSeconds * 1000,
+      target: `keyholder:${contact.id}`,
+      label,
+    };
+    this.#emit(h, now, 'call', label, `attempt ${cursor.round} of ${rounds}`);
     return false;
   }
 

@@ -22,6 +22,8 @@ import { SiteProfileSchema } from './simulate.ts';
 export interface Proposal {
   readonly kind: 'call' | 'sms' | 'timer' | 'window' | 'operator';
   readonly target: string;
+  /** Who to call and on which number, for the console. */
+  readonly label: string;
   readonly until: string | null;
 }
 
@@ -118,6 +120,7 @@ export class ProcedureService {
     return {
       kind: waiting.kind,
       target: waiting.target,
+      label: waiting.label ?? waiting.target,
       until: Number.isFinite(waiting.until) ? new Date(waiting.until).toISOString() : null,
     };
   }
