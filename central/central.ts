@@ -12,7 +12,7 @@ import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
-import { buildHttpServer } from './http/server.ts';
+import { buildHttpServer, type RateLimits } from './http/server.ts';
 import type { AfterStore } from './ingest/event-store.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
@@ -52,6 +52,8 @@ export interface CentralOptions {
   };
   readonly dc09Host: string;
   readonly dc09Port: number;
+  /** Requests per minute per client address (defaults in http/server.ts). */
+  readonly rateLimits?: Partial<RateLimits>;
   /** How often path supervision runs (default 10 s). */
   readonly supervisionIntervalMs?: number;
   readonly logger: Logger;
@@ -308,6 +310,7 @@ export class Central {
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
         procedures,
         pushPublicKey: push.publicKey,
+        ...(this.#o.rateLimits ? { rateLimits: this.#o.rateLimits } : {}),
         cameras,
       });
       const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });

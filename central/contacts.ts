@@ -167,3 +167,77 @@ export async function changePin(
   );
   await audit(pool, by, 'pin-change.ok', `${siteId}/${contact.id}`);
 }
+
+/** An ID code + PIN of one of the site's authorised persons (who may change the site's records). */
+export async function checkAuthorised(
+  pool: pg.Pool,
+  siteId: string,
+  idCode: string,
+  pin: string,
+  by: string,
+): Promise<{ ok: true; contactId: string } | { ok: false; reason: CodeCheck | 'not-authorised' }> {
+  const result = await checkCode(pool, siteId, idCode, pin, by);
+  if (result !== 'valid') return { ok: false, reason: result };
+  const { rows } = await pool.query<{ id: string; role: string }>(
+    'SELECT id::text, role FROM contacts WHERE site_id = $1 AND id_code = $2',
+    [siteId, idCode],
+  );
+  return rows[0]?.role === 'authorised'
+    ? { ok: true, contactId: rows[0].id }
+    : { ok: false, reason: 'not-authorised' };
+}
+
+export const ContactChangesSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    order: z.number().int().min(1).max(10),
+    phone: PhoneSchema.nullable(),
+    mobile: PhoneSchema.nullable(),
+    email: z.email().max(254).nullable(),
+  })
+  .partial()
+  .refine((changes) => Object.keys(changes).length > 0, 'nothing to change');
+
+const CONTACT_COLUMNS = {
+  name: 'name',
+  order: 'call_order',
+  phone: 'phone',
+  mobile: 'mobile',
+  email: 'email',
+} as const;
+
+export async function updateContact(
+  pool: pg.Pool,
+  siteId: string,
+  contactId: string,
+  changes: z.infer<typeof ContactChangesSchema>,
+  by: string,
+): Promise<boolean> {
+  const entries = Object.entries(changes) as [keyof typeof CONTACT_COLUMNS, unknown][];
+  const { rowCount } = await pool.query(
+    `UPDATE contacts SET ${entries.map(([key], i) => `${CONTACT_COLUMNS[key]} = $${i + 3}`).join(', ')}
+      WHERE site_id = $1 AND id = $2`,
+    [siteId, contactId, ...entries.map(([, value]) => value)],
+  );
+  if (rowCount !== 1) return false;
+  await audit(pool, by, 'contact.update', `${siteId}/${contactId}`, { fields: entries.map(([key]) => key) });
+  return true;
+}
+
+/** Remove a contact; the last authorised person of a site stays (someone must be able to cancel). */
+export async function removeContact(
+  pool: pg.Pool,
+  siteId: string,
+  contactId: string,
+  by: string,
+): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `DELETE FROM contacts c WHERE c.site_id = $1 AND c.id = $2
+        AND (c.role <> 'authorised'
+             OR (SELECT count(*) FROM contacts o WHERE o.site_id = $1 AND o.role = 'authorised') > 1)`,
+    [siteId, contactId],
+  );
+  if (rowCount !== 1) return false;
+  await audit(pool, by, 'contact.remove', `${siteId}/${contactId}`);
+  return true;
+}

@@ -53,19 +53,42 @@ export async function issueGatewaySecret(
   return secret;
 }
 
-export async function upsertOperator(
-  pool: pg.Pool,
-  operator: { username: string; displayName: string; password: string; role: 'operator' | 'supervisor' },
-  actor: string,
-): Promise<void> {
-  if (operator.password.length < 10) throw new Error('operator passwords need at least 10 characters');
+/** An account of any role; customers are scoped to a site, installers to their company. */
+export interface AccountInput {
+  username: string;
+  displayName: string;
+  password: string;
+  role: 'operator' | 'supervisor' | 'installer' | 'customer';
+  siteId?: string;
+  installerId?: string;
+}
+
+export async function upsertOperator(pool: pg.Pool, account: AccountInput, actor: string): Promise<void> {
+  if (account.password.length < 10) throw new Error('passwords need at least 10 characters');
+  if ((account.role === 'customer') !== (account.siteId !== undefined))
+    throw new Error('a customer account belongs to exactly one site');
+  if ((account.role === 'installer') !== (account.installerId !== undefined))
+    throw new Error('an installer account belongs to an installer company');
   await pool.query(
-    `INSERT INTO operators (username, display_name, password_hash, role) VALUES ($1, $2, $3, $4)
+    `INSERT INTO operators (username, display_name, password_hash, role, site_id, installer_id)
+     VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (username) DO UPDATE SET display_name = EXCLUDED.display_name,
-       password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, failed_logins = 0, locked_until = NULL`,
-    [operator.username, operator.displayName, await hashPassword(operator.password), operator.role],
+       password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, site_id = EXCLUDED.site_id,
+       installer_id = EXCLUDED.installer_id, failed_logins = 0, locked_until = NULL`,
+    [
+      account.username,
+      account.displayName,
+      await hashPassword(account.password),
+      account.role,
+      account.siteId ?? null,
+      account.installerId ?? null,
+    ],
   );
-  await audit(pool, actor, 'operator.upsert', operator.username, { role: operator.role });
+  await audit(pool, actor, 'account.upsert', account.username, {
+    role: account.role,
+    ...(account.siteId ? { siteId: account.siteId } : {}),
+    ...(account.installerId ? { installerId: account.installerId } : {}),
+  });
 }
 
 export async function audit(

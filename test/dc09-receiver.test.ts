@@ -9,7 +9,7 @@ import { Metrics } from '../lib/metrics.ts';
 import { buildFrame, FrameSplitter, keyBytes, parseFrame } from '../protocols/dc09/frame.ts';
 import { vigilXdata } from '../protocols/dc09/payload.ts';
 import { encode } from '../protocols/messages.ts';
-import { loginCookie, startTestCentral, type TestCentral } from './helpers/central.ts';
+import { loginCookie, sessionHeaders, startTestCentral, type TestCentral } from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 
 const KEY_HEX = '000102030405060708090A0B0C0D0E0F';
@@ -282,7 +282,7 @@ test.serial(
     const body = { account: '5A5A', siteId: 'site-dc', key: '00112233445566778899AABBCCDDEEFF' };
     const asOperator = await fetch(`${url}/api/dc09-accounts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: operatorCookie },
+      headers: { 'content-type': 'application/json', ...sessionHeaders(operatorCookie) },
       body: JSON.stringify(body),
     });
     t.is(asOperator.status, 403);
@@ -294,14 +294,14 @@ test.serial(
     const cookie = await loginCookie(url, 'sue', 'supervisor password');
     const bad = await fetch(`${url}/api/dc09-accounts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
+      headers: { 'content-type': 'application/json', ...sessionHeaders(cookie) },
       body: JSON.stringify({ ...body, key: 'ABCD' }),
     });
     t.is(bad.status, 400);
     t.regex(((await bad.json()) as { error: string }).error, /16, 24 or 32 bytes/);
     const created = await fetch(`${url}/api/dc09-accounts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
+      headers: { 'content-type': 'application/json', ...sessionHeaders(cookie) },
       body: JSON.stringify(body),
     });
     t.is(created.status, 201);

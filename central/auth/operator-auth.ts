@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { audit } from '../records.ts';
 import { hashPassword, newSecret, sha256, verifyPassword } from './secrets.ts';
@@ -11,11 +12,37 @@ export interface AuthPolicy {
 
 export const DEFAULT_AUTH_POLICY: AuthPolicy = { maxFailures: 5, lockoutMinutes: 15, sessionHours: 12 };
 
+export const ROLES = ['operator', 'supervisor', 'installer', 'customer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A signed-in account (named for the first role there was). Customers see one site, installers their company's. */
 export interface Operator {
   id: string;
   username: string;
   displayName: string;
-  role: 'operator' | 'supervisor';
+  role: Role;
+  siteId: string | null;
+  installerId: string | null;
+}
+
+interface AccountRow {
+  id: string;
+  username: string;
+  display_name: string;
+  role: Role;
+  site_id: string | null;
+  installer_id: string | null;
+}
+
+function toAccount(row: AccountRow): Operator {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    role: row.role,
+    siteId: row.site_id,
+    installerId: row.installer_id,
+  };
 }
 
 export type LoginResult =
@@ -35,15 +62,10 @@ export async function login(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const { rows } = await client.query<{
-      id: string;
-      display_name: string;
-      password_hash: string;
-      role: Operator['role'];
-      failed_logins: number;
-      locked: boolean;
-    }>(
-      `SELECT id::text, display_name, password_hash, role, failed_logins,
+    const { rows } = await client.query<
+      AccountRow & { password_hash: string; failed_logins: number; locked: boolean }
+    >(
+      `SELECT id::text, username, display_name, password_hash, role, site_id, installer_id::text, failed_logins,
               coalesce(locked_until > now(), false) AS locked
          FROM operators WHERE username = $1 FOR UPDATE`,
       [username],
@@ -91,7 +113,7 @@ export async function login(
       ok: true,
       token,
       expiresAt: session[0]!.expires_at,
-      operator: { id: row.id, username, displayName: row.display_name, role: row.role },
+      operator: toAccount(row),
     };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -102,22 +124,21 @@ export async function login(
 }
 
 export async function operatorForSession(pool: pg.Pool, token: string): Promise<Operator | null> {
-  const { rows } = await pool.query<{
-    id: string;
-    username: string;
-    display_name: string;
-    role: Operator['role'];
-  }>(
-    `SELECT o.id::text, o.username, o.display_name, o.role
+  const { rows } = await pool.query<AccountRow>(
+    `SELECT o.id::text, o.username, o.display_name, o.role, o.site_id, o.installer_id::text
        FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
       WHERE s.token_sha256 = $1 AND s.expires_at > now()`,
     [sha256(token)],
   );
-  const row = rows[0];
-  return row ? { id: row.id, username: row.username, displayName: row.display_name, role: row.role } : null;
+  return rows[0] ? toAccount(rows[0]) : null;
 }
 
 export async function logout(pool: pg.Pool, token: string, operator: Operator): Promise<void> {
   await pool.query('DELETE FROM operator_sessions WHERE token_sha256 = $1', [sha256(token)]);
   await audit(pool, operator.username, 'logout', operator.username);
+}
+
+/** The CSRF token of a session: derived from the secret session token, which scripts cannot read. */
+export function csrfTokenFor(sessionToken: string): string {
+  return createHash('sha256').update(`vigil-csrf:${sessionToken}`).digest('base64url');
 }

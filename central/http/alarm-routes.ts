@@ -11,6 +11,8 @@ import { parseOr400 } from './validation.ts';
 type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 export interface AlarmRouteOptions {
+  /** Route config for requests that check a secret (rate-limited harder). */
+  readonly secretCheck: object;
   readonly pool: pg.Pool;
   readonly procedures: ProcedureService;
   readonly cameras: CameraService;
@@ -89,20 +91,24 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
     return { proposal: procedures.proposal(id), alarm: await alarmById(pool, id) };
   });
 
-  app.post('/api/alarms/:id/code-check', { preHandler: requireOperator }, async (request) => {
-    const { id } = parseOr400(AlarmParams, request.params);
-    const body = parseOr400(CodeBody, request.body);
-    await assertClaimed(pool, id, request.operator!);
-    const result = await procedures.codeCheck(
-      id,
-      body.idCode,
-      body.pin,
-      actor(request),
-      body.cancel ?? false,
-    );
-    // A wrong or missing code: no information is given and nothing is cancelled (SPEC §2).
-    return { result: result === 'valid' ? 'valid' : 'not-accepted', proposal: procedures.proposal(id) };
-  });
+  app.post(
+    '/api/alarms/:id/code-check',
+    { preHandler: requireOperator, config: options.secretCheck },
+    async (request) => {
+      const { id } = parseOr400(AlarmParams, request.params);
+      const body = parseOr400(CodeBody, request.body);
+      await assertClaimed(pool, id, request.operator!);
+      const result = await procedures.codeCheck(
+        id,
+        body.idCode,
+        body.pin,
+        actor(request),
+        body.cancel ?? false,
+      );
+      // A wrong or missing code: no information is given and nothing is cancelled (SPEC §2).
+      return { result: result === 'valid' ? 'valid' : 'not-accepted', proposal: procedures.proposal(id) };
+    },
+  );
 
   app.post('/api/alarms/:id/notes', { preHandler: requireOperator }, async (request, reply) => {
     const { id } = parseOr400(AlarmParams, request.params);
@@ -129,6 +135,29 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
       [pattern],
     );
     return { sites: rows };
+  });
+
+  // Follow-ups after real alarms (SPEC §7): open ones, oldest due first; done with a note.
+  app.get('/api/follow-ups', { preHandler: requireOperator }, async () => {
+    const { rows } = await pool.query(
+      `SELECT f.id::text, f.alarm_id::text AS "alarmId", f.site_id AS "siteId", s.name AS "siteName",
+              e.event_type AS "eventType", f.due_at AS "dueAt", f.customer_reply AS "reply"
+         FROM follow_ups f JOIN sites s ON s.id = f.site_id JOIN alarms a ON a.id = f.alarm_id
+         JOIN events e ON e.id = a.event_id
+        WHERE f.done_at IS NULL ORDER BY f.due_at LIMIT 200`,
+    );
+    return { followUps: rows };
+  });
+
+  app.post('/api/follow-ups/:id/done', { preHandler: requireOperator }, async (request, reply) => {
+    const { id } = parseOr400(AlarmParams, request.params);
+    const { text } = parseOr400(NoteBody, request.body);
+    const { rowCount } = await pool.query(
+      'UPDATE follow_ups SET done_at = now(), done_by = $2, note = $3 WHERE id = $1 AND done_at IS NULL',
+      [id, actor(request), text],
+    );
+    if (rowCount !== 1) return reply.code(404).send({ error: 'no open follow-up' });
+    return { done: true };
   });
 
   app.get('/api/audit', { preHandler: requireSupervisor }, async (request) => {

@@ -19,10 +19,15 @@ const UnsubscribeSchema = z.strictObject({ endpoint: z.string().max(2048), auth:
  * operators ask on the phone, with the same lockout); it unsubscribes by proving it holds the
  * subscription's auth secret.
  */
-export function registerPushRoutes(app: FastifyInstance, pool: pg.Pool, publicKey: string): void {
+export function registerPushRoutes(
+  app: FastifyInstance,
+  pool: pg.Pool,
+  publicKey: string,
+  secretCheck: object,
+): void {
   app.get('/api/push/key', async () => ({ publicKey }));
 
-  app.post('/api/push/subscriptions', async (request, reply) => {
+  app.post('/api/push/subscriptions', { config: secretCheck }, async (request, reply) => {
     const body = parseOr400(SubscribeSchema, request.body);
     const result = await checkCode(pool, body.siteId, body.idCode, body.pin, 'app');
     if (result !== 'valid') return reply.code(403).send({ error: 'code not accepted' });

@@ -1,24 +1,72 @@
+import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import { z } from 'zod';
 import { httpServerOptions } from '../../lib/http.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { openAlarmQueue } from '../alarms.ts';
-import { login, logout, type Operator, operatorForSession } from '../auth/operator-auth.ts';
+import {
+  csrfTokenFor,
+  login,
+  logout,
+  type Operator,
+  operatorForSession,
+  ROLES,
+  type Role,
+} from '../auth/operator-auth.ts';
 import type { CameraService } from '../cameras/camera-service.ts';
 import { upsertDc09Account } from '../dc09/accounts.ts';
 import type { AlarmFeed } from '../live/alarm-feed.ts';
 import type { ProcedureService } from '../procedures/service.ts';
+import { upsertOperator } from '../records.ts';
 import { registerAlarmRoutes } from './alarm-routes.ts';
 import { registerCameraRoutes } from './camera-routes.ts';
+import { registerCustomerRoutes } from './customer-routes.ts';
 import { registerPushRoutes } from './push-routes.ts';
 import { registerSiteRoutes } from './site-routes.ts';
+import { parseOr400 } from './validation.ts';
 
 const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
+const PORTAL_PAGE = readFileSync(new URL('./portal.html', import.meta.url), 'utf8');
+
+/** A page of the web application: no framing, scripts and styles only from itself. */
+function page(reply: FastifyReply, html: string) {
+  return reply
+    .type('text/html; charset=utf-8')
+    .header(
+      'content-security-policy',
+      "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:",
+    )
+    .header('x-frame-options', 'DENY')
+    .header('referrer-policy', 'no-referrer')
+    .send(html);
+}
+
+const AccountSchema = z.strictObject({
+  username: z.string().regex(/^[a-z0-9._-]{3,60}$/, 'lower-case letters, digits, ".", "_" or "-"'),
+  displayName: z.string().trim().min(1).max(120),
+  password: z.string().min(10).max(200),
+  role: z.enum(ROLES),
+  siteId: z.string().min(1).max(64).optional(),
+  installerId: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional(),
+});
 const SESSION_COOKIE = 'vigil_session';
 const SSE_KEEPALIVE_MS = 15_000;
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Requests per minute and client address: everything, and the routes that check a secret. */
+export interface RateLimits {
+  readonly perMinute: number;
+  readonly secretChecksPerMinute: number;
+}
+export const DEFAULT_RATE_LIMITS: RateLimits = { perMinute: 1200, secretChecksPerMinute: 20 };
 
 export interface HttpOptions {
   readonly pool: pg.Pool;
@@ -33,6 +81,7 @@ export interface HttpOptions {
   /** The VAPID public key the customer's app subscribes with. */
   readonly pushPublicKey: string;
   readonly cameras: CameraService;
+  readonly rateLimits?: Partial<RateLimits>;
 }
 
 declare module 'fastify' {
@@ -50,9 +99,19 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   const { pool, feed, metrics } = options;
   const app = Fastify(httpServerOptions(options.logger, 'http'));
   await app.register(cookie);
+  const limits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
+  await app.register(rateLimit, {
+    global: true,
+    max: limits.perMinute,
+    timeWindow: '1 minute',
+    onExceeded: (request) => {
+      metrics.increment('http_rate_limited_total', { route: request.routeOptions.url ?? 'unknown' });
+      request.log.warn({ url: request.url, ip: request.ip }, 'rate limit exceeded');
+    },
+  });
   app.decorateRequest('operator', null);
 
-  const requireOperator = async (request: FastifyRequest, reply: FastifyReply) => {
+  const requireSession = async (request: FastifyRequest, reply: FastifyReply) => {
     const token = request.cookies[SESSION_COOKIE];
     request.operator = token ? await operatorForSession(pool, token) : null;
     if (!request.operator) {
@@ -60,6 +119,35 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
       return reply.code(401).send({ error: 'login required' });
     }
   };
+  /** Each role sees only what it may: a guard per set of roles. */
+  const requireRole =
+    (roles: readonly Role[], refusal: string) => async (request: FastifyRequest, reply: FastifyReply) => {
+      await requireSession(request, reply);
+      if (reply.sent) return;
+      if (!roles.includes(request.operator!.role)) {
+        metrics.increment('http_forbidden_total');
+        return reply.code(403).send({ error: refusal });
+      }
+    };
+  const requireOperator = requireRole(['operator', 'supervisor'], 'operators only');
+  const requireSupervisor = requireRole(['supervisor'], 'supervisors only');
+  const requireCustomer = requireRole(['customer'], 'customers only');
+  const requireInstaller = requireRole(['installer'], 'installers only');
+
+  // CSRF: a state-changing request with a session must carry the session's token in a header, which
+  // another site can neither read nor set (on top of SameSite=Strict and JSON-only bodies).
+  app.addHook('preHandler', async (request, reply) => {
+    if (!UNSAFE_METHODS.has(request.method)) return;
+    const token = request.cookies[SESSION_COOKIE];
+    if (!token || (request.method === 'POST' && request.routeOptions.url === '/api/session')) return;
+    const given = Buffer.from(String(request.headers['x-csrf-token'] ?? ''));
+    const expected = Buffer.from(csrfTokenFor(token));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      metrics.increment('http_csrf_refused_total');
+      request.log.warn({ url: request.url }, 'request refused: missing or wrong CSRF token');
+      return reply.code(403).send({ error: 'missing or wrong CSRF token' });
+    }
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number; expose?: boolean }, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -73,16 +161,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   });
 
   app.get('/', async (_request, reply) => reply.redirect('/console'));
-  app.get('/console', async (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header(
-        'content-security-policy',
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'",
-      )
-      .header('x-frame-options', 'DENY')
-      .send(CONSOLE_PAGE),
-  );
+  app.get('/console', async (_request, reply) => page(reply, CONSOLE_PAGE));
 
   app.get('/api/health', async () => {
     await pool.query('SELECT 1');
@@ -92,9 +171,11 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     reply.type('text/plain; version=0.0.4').send(metrics.render()),
   );
 
+  const secretCheck = { rateLimit: { max: limits.secretChecksPerMinute, timeWindow: '1 minute' } };
   app.post<{ Body: { username: string; password: string } }>(
     '/api/session',
     {
+      config: secretCheck,
       schema: {
         body: {
           type: 'object',
@@ -123,28 +204,41 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
         secure: options.secureCookies,
         expires: result.expiresAt,
       });
-      return { operator: result.operator };
+      return { operator: result.operator, csrfToken: csrfTokenFor(result.token) };
     },
   );
 
-  app.delete('/api/session', { preHandler: requireOperator }, async (request, reply) => {
+  app.delete('/api/session', { preHandler: requireSession }, async (request, reply) => {
     await logout(pool, request.cookies[SESSION_COOKIE]!, request.operator!);
     return reply.clearCookie(SESSION_COOKIE, { path: '/' }).send({ ok: true });
   });
 
-  app.get('/api/me', { preHandler: requireOperator }, async (request) => ({ operator: request.operator }));
+  app.get('/api/me', { preHandler: requireSession }, async (request) => ({
+    operator: request.operator,
+    csrfToken: csrfTokenFor(request.cookies[SESSION_COOKIE]!),
+  }));
 
-  const requireSupervisor = async (request: FastifyRequest, reply: FastifyReply) => {
-    await requireOperator(request, reply);
-    if (reply.sent) return;
-    if (request.operator?.role !== 'supervisor') {
-      metrics.increment('http_forbidden_total');
-      return reply.code(403).send({ error: 'supervisors only' });
+  registerSiteRoutes(app, {
+    pool,
+    procedures: options.procedures,
+    requireOperator,
+    requireSupervisor,
+    secretCheck,
+  });
+  registerPushRoutes(app, pool, options.pushPublicKey, secretCheck);
+  registerCustomerRoutes(app, { pool, procedures: options.procedures, requireCustomer, secretCheck });
+  app.get('/portal', async (_request, reply) => page(reply, PORTAL_PAGE));
+
+  // Accounts of every role, made by supervisors (customers for a site, installers for a company).
+  app.post('/api/accounts', { preHandler: requireSupervisor }, async (request, reply) => {
+    const account = parseOr400(AccountSchema, request.body);
+    try {
+      await upsertOperator(pool, account, `operator:${request.operator!.username}`);
+    } catch (error) {
+      throw Object.assign(error as Error, { statusCode: 400 });
     }
-  };
-
-  registerSiteRoutes(app, { pool, procedures: options.procedures, requireOperator, requireSupervisor });
-  registerPushRoutes(app, pool, options.pushPublicKey);
+    return reply.code(201).send({ username: account.username, role: account.role });
+  });
   registerCameraRoutes(app, pool, options.cameras, { requireOperator, requireSupervisor });
 
   app.get('/api/dc09-accounts', { preHandler: requireSupervisor }, async () => {
@@ -211,6 +305,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   );
 
   registerAlarmRoutes(app, {
+    secretCheck,
     pool,
     procedures: options.procedures,
     cameras: options.cameras,

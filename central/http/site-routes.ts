@@ -17,6 +17,7 @@ import { parseOr400 } from './validation.ts';
 type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 export interface SiteRouteOptions {
+  readonly secretCheck: object;
   readonly pool: pg.Pool;
   readonly procedures: ProcedureService;
   readonly requireOperator: Guard;
@@ -115,26 +116,30 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
     return reply.code(201).send(created);
   });
 
-  app.put('/api/sites/:id/test-mode', { preHandler: requireOperator }, async (request, reply) => {
-    const { id } = parseOr400(SiteParams, request.params);
-    const body = parseOr400(TestModeRequestSchema, request.body);
-    if (body.authority === 'written' && request.operator!.role !== 'supervisor')
-      return reply.code(403).send({ error: 'written test-mode requests are entered by supervisors' });
-    if (body.authority === 'phone') {
-      const result = await checkCode(pool, id, body.idCode, body.pin, actor(request));
-      // As for cancellations: a wrong code gives the caller no information (SPEC §2).
-      if (result !== 'valid') return reply.code(403).send({ error: 'code not accepted' });
-    }
-    const until = new Date(Date.now() + body.minutes * 60_000);
-    const detail =
-      body.authority === 'phone'
-        ? { authority: 'phone', minutes: body.minutes, idCode: body.idCode }
-        : { authority: 'written', minutes: body.minutes, reference: body.reference };
-    if (!(await setTestMode(pool, id, until, actor(request), detail)))
-      return reply.code(404).send({ error: 'no such site' });
-    await procedures.reloadSite(id);
-    return { testModeUntil: until.toISOString() };
-  });
+  app.put(
+    '/api/sites/:id/test-mode',
+    { preHandler: requireOperator, config: options.secretCheck },
+    async (request, reply) => {
+      const { id } = parseOr400(SiteParams, request.params);
+      const body = parseOr400(TestModeRequestSchema, request.body);
+      if (body.authority === 'written' && request.operator!.role !== 'supervisor')
+        return reply.code(403).send({ error: 'written test-mode requests are entered by supervisors' });
+      if (body.authority === 'phone') {
+        const result = await checkCode(pool, id, body.idCode, body.pin, actor(request));
+        // As for cancellations: a wrong code gives the caller no information (SPEC §2).
+        if (result !== 'valid') return reply.code(403).send({ error: 'code not accepted' });
+      }
+      const until = new Date(Date.now() + body.minutes * 60_000);
+      const detail =
+        body.authority === 'phone'
+          ? { authority: 'phone', minutes: body.minutes, idCode: body.idCode }
+          : { authority: 'written', minutes: body.minutes, reference: body.reference };
+      if (!(await setTestMode(pool, id, until, actor(request), detail)))
+        return reply.code(404).send({ error: 'no such site' });
+      await procedures.reloadSite(id);
+      return { testModeUntil: until.toISOString() };
+    },
+  );
 
   app.delete('/api/sites/:id/test-mode', { preHandler: requireOperator }, async (request, reply) => {
     const { id } = parseOr400(SiteParams, request.params);

@@ -278,6 +278,14 @@ export class ProcedureService {
           `UPDATE alarms SET status = 'closed', closed_at = $2, close_reason = $3 WHERE id = $1 AND status <> 'closed'`,
           [action.alarm, action.time, action.reason],
         );
+        // A real alarm is followed up with the customer within a day.
+        if (action.reason === CLOSE_OUTCOMES['close-real']) {
+          await this.#pool.query(
+            `INSERT INTO follow_ups (alarm_id, site_id, due_at) VALUES ($1, $2, $3::timestamptz + interval '1 day')
+             ON CONFLICT (alarm_id) DO NOTHING`,
+            [action.alarm, action.site, action.time],
+          );
+        }
       }
       changed.add(action.alarm);
     }

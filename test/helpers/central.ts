@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { csrfTokenFor } from '../../central/auth/operator-auth.ts';
 import { Central, type CentralOptions, type ExternalBroker } from '../../central/central.ts';
 import { upsertOperator, upsertSite } from '../../central/records.ts';
 import { ensureTlsMaterial } from '../../central/tls/certificates.ts';
@@ -32,6 +33,7 @@ export async function startTestCentral(
     externalBroker?: ExternalBroker;
     notify?: CentralOptions['notify'];
     supervisionIntervalMs?: number;
+    rateLimits?: CentralOptions['rateLimits'];
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
@@ -42,6 +44,7 @@ export async function startTestCentral(
     externalBroker: options.externalBroker,
     notify: options.notify,
     ...(options.supervisionIntervalMs ? { supervisionIntervalMs: options.supervisionIntervalMs } : {}),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
     httpHost: '127.0.0.1',
@@ -96,12 +99,21 @@ export interface ApiResponse {
   body: Record<string, any>;
 }
 
+/** The headers a page sends with a session: the cookie and its CSRF token. */
+export function sessionHeaders(cookie: string): Record<string, string> {
+  const token = /vigil_session=([^;]+)/.exec(cookie)?.[1];
+  return token ? { cookie, 'x-csrf-token': csrfTokenFor(token) } : {};
+}
+
 /** JSON over HTTP with a session cookie, as the console does. */
 export function apiClient(httpUrl: string, cookie: string) {
   return async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
     const response = await fetch(`${httpUrl}${path}`, {
       method,
-      headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...sessionHeaders(cookie),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: response.status, body: (await response.json()) as ApiResponse['body'] };

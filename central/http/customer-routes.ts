@@ -1,0 +1,267 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { z } from 'zod';
+import {
+  ContactChangesSchema,
+  changePin,
+  checkAuthorised,
+  createContact,
+  NewContactSchema,
+  removeContact,
+  updateContact,
+} from '../contacts.ts';
+import type { ProcedureService } from '../procedures/service.ts';
+import { setTestMode, TEST_MODE_LIMITS_MINUTES } from '../site-settings.ts';
+import { parseOr400 } from './validation.ts';
+
+type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export interface CustomerRouteOptions {
+  readonly pool: pg.Pool;
+  readonly procedures: ProcedureService;
+  readonly requireCustomer: Guard;
+  readonly secretCheck: object;
+}
+
+const Code = { idCode: z.string().regex(/^\d{6}$/, 'a 6-digit ID code'), pin: z.string().min(1).max(8) };
+const IdParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/) });
+const CodeBody = z.strictObject(Code);
+const TestModeBody = z.strictObject({
+  ...Code,
+  minutes: z.number().int().min(1).max(TEST_MODE_LIMITS_MINUTES.phone),
+});
+const PinBody = z.strictObject({ ...Code, newPin: z.string().regex(/^\d{4,8}$/, '4 to 8 digits') });
+const AddContactBody = z.strictObject({ ...Code, contact: NewContactSchema });
+const ChangeContactBody = z.strictObject({ ...Code, changes: ContactChangesSchema });
+const ReplyBody = z.strictObject({ text: z.string().trim().min(1).max(1000) });
+const EventsQuery = z.strictObject({
+  before: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+const ReportQuery = z.strictObject({
+  period: z.enum(['day', 'week', 'month']).default('week'),
+  end: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** How a report period is cut into chart buckets. */
+const PERIODS = {
+  day: { span: '1 day', bucket: '1 hour', unit: 'hour' },
+  week: { span: '7 days', bucket: '1 day', unit: 'day' },
+  month: { span: '30 days', bucket: '1 day', unit: 'day' },
+} as const;
+
+/**
+ * The customer portal's API, always scoped to the account's own site. Anything that changes the
+ * site's records or cancels an alarm also needs the ID code + PIN of one of its authorised persons,
+ * exactly as on the phone (same lockout, same audit).
+ */
+export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRouteOptions): void {
+  const { pool, procedures, requireCustomer, secretCheck } = options;
+  const guarded = { preHandler: requireCustomer };
+  const checked = { preHandler: requireCustomer, config: secretCheck };
+  const site = (request: FastifyRequest) => request.operator!.siteId!;
+  const actor = (request: FastifyRequest) => `customer:${request.operator!.username}`;
+  const authorised = async (request: FastifyRequest, code: { idCode: string; pin: string }) => {
+    const result = await checkAuthorised(pool, site(request), code.idCode, code.pin, actor(request));
+    if (!result.ok) {
+      const message =
+        result.reason === 'must-change-pin' ? 'change the default PIN first' : 'ID code or PIN not accepted';
+      throw Object.assign(new Error(message), { statusCode: 403 });
+    }
+    return result.contactId;
+  };
+
+  app.get('/api/customer/overview', guarded, async (request) => {
+    const id = site(request);
+    const [{ rows: sites }, { rows: arming }, { rows: gateways }, { rows: open }] = await Promise.all([
+      pool.query(
+        `SELECT id, name, address, kind, formula, test_mode_until AS "testModeUntil", activated_at AS "activatedAt",
+                test_period_days AS "testPeriodDays" FROM sites WHERE id = $1`,
+        [id],
+      ),
+      pool.query(
+        `SELECT DISTINCT ON (area) area, CASE qualifier WHEN 'restore' THEN 'armed' ELSE 'disarmed' END AS state,
+                occurred_at AS "since", text FROM events
+          WHERE site_id = $1 AND event_type = 'opening-closing' ORDER BY area, occurred_at DESC`,
+        [id],
+      ),
+      pool.query(
+        'SELECT id, online, last_seen_at AS "lastSeenAt" FROM gateways WHERE site_id = $1 ORDER BY id',
+        [id],
+      ),
+      pool.query(
+        `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", e.text, a.opened_at AS "openedAt", a.status
+           FROM alarms a JOIN events e ON e.id = a.event_id WHERE a.site_id = $1 AND a.status <> 'closed'
+          ORDER BY a.opened_at DESC`,
+        [id],
+      ),
+    ]);
+    return { site: sites[0], arming, gateways, openAlarms: open };
+  });
+
+  app.get('/api/customer/events', guarded, async (request) => {
+    const query = parseOr400(EventsQuery, request.query);
+    const { rows } = await pool.query(
+      `SELECT id, event_type AS "eventType", qualifier, class, zone, area, device_name AS "deviceName", text,
+              occurred_at AS "occurredAt"
+         FROM events WHERE site_id = $1 AND ($2::timestamptz IS NULL OR occurred_at < $2)
+        ORDER BY occurred_at DESC LIMIT $3`,
+      [site(request), query.before ?? null, query.limit],
+    );
+    return { events: rows };
+  });
+
+  app.get('/api/customer/alarms', guarded, async (request) => {
+    const { rows } = await pool.query(
+      `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", e.text, a.status, a.opened_at AS "openedAt",
+              a.closed_at AS "closedAt", a.close_reason AS "closeReason",
+              coalesce((SELECT json_agg(json_build_object('at', x.at, 'action', x.action, 'target', x.target,
+                                                          'reason', x.reason) ORDER BY x.id)
+                          FROM alarm_actions x
+                         WHERE x.alarm_id = a.id AND x.action IN ('call', 'sms', 'dispatch', 'push', 'email', 'close')),
+                       '[]') AS steps
+         FROM alarms a JOIN events e ON e.id = a.event_id WHERE a.site_id = $1 ORDER BY a.opened_at DESC LIMIT 100`,
+      [site(request)],
+    );
+    return { alarms: rows };
+  });
+
+  // Cancelling a (false) alarm: the person proves to be authorised, as on the phone (SPEC §2).
+  app.post('/api/customer/alarms/:id/cancel', checked, async (request, reply) => {
+    const { id } = parseOr400(IdParams, request.params);
+    const body = parseOr400(CodeBody, request.body);
+    const { rows } = await pool.query<{ status: string }>(
+      'SELECT status FROM alarms WHERE id = $1 AND site_id = $2',
+      [id, site(request)],
+    );
+    if (!rows[0]) return reply.code(404).send({ error: 'no such alarm' });
+    if (rows[0].status === 'closed') return reply.code(409).send({ error: 'the alarm is already closed' });
+    await authorised(request, body);
+    const result = await procedures.codeCheck(id, body.idCode, body.pin, actor(request), true);
+    if (result !== 'valid') return reply.code(403).send({ error: 'ID code or PIN not accepted' });
+    return { cancelled: true };
+  });
+
+  app.put('/api/customer/test-mode', checked, async (request) => {
+    const body = parseOr400(TestModeBody, request.body);
+    await authorised(request, body);
+    const until = new Date(Date.now() + body.minutes * 60_000);
+    await setTestMode(pool, site(request), until, actor(request), {
+      authority: 'portal',
+      minutes: body.minutes,
+    });
+    await procedures.reloadSite(site(request));
+    return { testModeUntil: until.toISOString() };
+  });
+
+  app.post('/api/customer/pin', checked, async (request) => {
+    const body = parseOr400(PinBody, request.body);
+    try {
+      await changePin(pool, site(request), body.idCode, body.pin, body.newPin, actor(request));
+    } catch (error) {
+      throw Object.assign(error as Error, { statusCode: 403 });
+    }
+    return { changed: true };
+  });
+
+  app.get('/api/customer/contacts', guarded, async (request) => {
+    const { rows } = await pool.query(
+      `SELECT id::text, name, role, call_order AS "order", phone, mobile, email FROM contacts
+        WHERE site_id = $1 ORDER BY role DESC, call_order, id`,
+      [site(request)],
+    );
+    return { contacts: rows };
+  });
+
+  app.post('/api/customer/contacts', checked, async (request, reply) => {
+    const body = parseOr400(AddContactBody, request.body);
+    await authorised(request, body);
+    try {
+      const created = await createContact(pool, { ...body.contact, siteId: site(request) }, actor(request));
+      await procedures.reloadSite(site(request));
+      return reply.code(201).send(created);
+    } catch (error) {
+      throw Object.assign(error as Error, { statusCode: 409 });
+    }
+  });
+
+  app.patch('/api/customer/contacts/:id', checked, async (request, reply) => {
+    const { id } = parseOr400(IdParams, request.params);
+    const body = parseOr400(ChangeContactBody, request.body);
+    await authorised(request, body);
+    if (!(await updateContact(pool, site(request), id, body.changes, actor(request))))
+      return reply.code(404).send({ error: 'no such contact' });
+    await procedures.reloadSite(site(request));
+    return { updated: true };
+  });
+
+  app.delete('/api/customer/contacts/:id', checked, async (request, reply) => {
+    const { id } = parseOr400(IdParams, request.params);
+    const body = parseOr400(CodeBody, request.body);
+    await authorised(request, body);
+    if (!(await removeContact(pool, site(request), id, actor(request))))
+      return reply.code(409).send({ error: 'no such contact, or the last authorised person' });
+    await procedures.reloadSite(site(request));
+    return { removed: true };
+  });
+
+  // Reports (SPEC §7): alarms over time with their outcome, and the arming history, for a period.
+  app.get('/api/customer/report', guarded, async (request) => {
+    const query = parseOr400(ReportQuery, request.query);
+    const period = PERIODS[query.period];
+    const end = query.end ? new Date(query.end) : new Date();
+    const params = [site(request), end, period.span];
+    const [{ rows: buckets }, { rows: alarms }, { rows: arming }] = await Promise.all([
+      pool.query(
+        `SELECT b.start, count(a.id)::int AS alarms,
+                count(a.id) FILTER (WHERE a.close_reason LIKE '%false alarm%')::int AS "false",
+                count(a.id) FILTER (WHERE a.close_reason LIKE '%real alarm%')::int AS real
+           FROM generate_series(date_trunc('${period.unit}', $2::timestamptz - $3::interval) + '${period.bucket}'::interval,
+                                date_trunc('${period.unit}', $2::timestamptz), '${period.bucket}'::interval) AS b(start)
+           LEFT JOIN alarms a ON a.site_id = $1 AND a.opened_at >= b.start
+                              AND a.opened_at < b.start + '${period.bucket}'::interval
+          GROUP BY b.start ORDER BY b.start`,
+        params,
+      ),
+      pool.query(
+        `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", a.opened_at AS "openedAt",
+                a.close_reason AS "closeReason",
+                (SELECT count(*)::int FROM alarm_actions x WHERE x.alarm_id = a.id AND x.action IN ('call', 'sms', 'dispatch')) AS steps
+           FROM alarms a JOIN events e ON e.id = a.event_id
+          WHERE a.site_id = $1 AND a.opened_at > $2::timestamptz - $3::interval AND a.opened_at <= $2
+          ORDER BY a.opened_at`,
+        params,
+      ),
+      pool.query(
+        `SELECT occurred_at AS "at", area, CASE qualifier WHEN 'restore' THEN 'armed' ELSE 'disarmed' END AS state, text
+           FROM events WHERE site_id = $1 AND event_type = 'opening-closing'
+            AND occurred_at > $2::timestamptz - $3::interval AND occurred_at <= $2
+          ORDER BY occurred_at`,
+        params,
+      ),
+    ]);
+    return { period: query.period, end: end.toISOString(), buckets, alarms, arming };
+  });
+
+  app.get('/api/customer/follow-ups', guarded, async (request) => {
+    const { rows } = await pool.query(
+      `SELECT f.id::text, f.alarm_id::text AS "alarmId", e.event_type AS "eventType", f.created_at AS "createdAt",
+              f.due_at AS "dueAt", f.customer_reply AS "reply", f.done_at AS "doneAt", f.note
+         FROM follow_ups f JOIN alarms a ON a.id = f.alarm_id JOIN events e ON e.id = a.event_id
+        WHERE f.site_id = $1 ORDER BY f.created_at DESC LIMIT 20`,
+      [site(request)],
+    );
+    return { followUps: rows };
+  });
+
+  app.post('/api/customer/follow-ups/:id/reply', guarded, async (request, reply) => {
+    const { id } = parseOr400(IdParams, request.params);
+    const { text } = parseOr400(ReplyBody, request.body);
+    const { rowCount } = await pool.query(
+      `UPDATE follow_ups SET customer_reply = $3, replied_at = now() WHERE id = $1 AND site_id = $2 AND done_at IS NULL`,
+      [id, site(request), text],
+    );
+    if (rowCount !== 1) return reply.code(404).send({ error: 'no open follow-up' });
+    return { replied: true };
+  });
+}
