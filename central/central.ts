@@ -4,6 +4,7 @@ import pg from 'pg';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
+import type { Command } from '../protocols/messages.ts';
 import { newSecret } from './auth/secrets.ts';
 import { type RunningBroker, startBroker } from './broker/broker.ts';
 import { DynsecProvisioner } from './broker/dynsec.ts';
@@ -144,6 +145,11 @@ export class Central {
     }
   }
 
+  #send(siteId: string, gatewayId: string, command: Command): Promise<void> {
+    if (!this.#ingest) throw new Error('ingest is not running');
+    return this.#ingest.sendCommand(siteId, gatewayId, command);
+  }
+
   /** The camera-grant key gateways are configured with (`central.grantKey`). */
   get grantKey(): string {
     if (!this.#grantKey) throw new Error('central is not started');
@@ -265,10 +271,7 @@ export class Central {
       const cameras = new CameraService({
         pool,
         signer,
-        sendCommand: (siteId, gatewayId, command) => {
-          if (!this.#ingest) throw new Error('ingest is not running');
-          return this.#ingest.sendCommand(siteId, gatewayId, command);
-        },
+        sendCommand: (siteId, gatewayId, command) => this.#send(siteId, gatewayId, command),
         logger: logger.child({ component: 'cameras' }),
         metrics,
       });
@@ -310,6 +313,11 @@ export class Central {
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
         procedures,
         pushPublicKey: push.publicKey,
+        gateways: {
+          issueSecret: (siteId, gatewayId, actor) => this.issueGatewaySecret(siteId, gatewayId, actor),
+          sendCommand: (siteId, gatewayId, command) => this.#send(siteId, gatewayId, command),
+          connection: () => ({ mqttUrl: this.mqttUrl, caCert: this.mqttCa, grantKey: this.grantKey }),
+        },
         ...(this.#o.rateLimits ? { rateLimits: this.#o.rateLimits } : {}),
         cameras,
       });

@@ -606,6 +606,7 @@ export class Gateway {
     const c = command.command;
     if (c.name === 'arm') void this.arm(c.area, c.mode, actor);
     else if (c.name === 'disarm') void this.disarm(c.area, actor);
+    else if (c.name === 'walk-test') void this.walkTest(c.on, actor);
     else if (c.name === 'camera-snapshot') {
       void this.#cameraAccess
         .snapshot({ ...command, command: c })

@@ -92,6 +92,8 @@ export const CommandSchema = z.strictObject({
     }),
     z.strictObject({ name: z.literal('disarm'), area: z.number().int().min(0).max(99) }),
     z.strictObject({ name: z.literal('request-status') }),
+    /** Start or stop a walk test, for an installer working through the central's portal. */
+    z.strictObject({ name: z.literal('walk-test'), on: z.boolean() }),
     /** One picture from a camera, under a signed grant (protocols/camera-grant.ts); answered on `media`. */
     z.strictObject({
       name: z.literal('camera-snapshot'),

@@ -26,12 +26,14 @@ import { upsertOperator } from '../records.ts';
 import { registerAlarmRoutes } from './alarm-routes.ts';
 import { registerCameraRoutes } from './camera-routes.ts';
 import { registerCustomerRoutes } from './customer-routes.ts';
+import { type GatewayProvisioning, registerInstallerRoutes } from './installer-routes.ts';
 import { registerPushRoutes } from './push-routes.ts';
 import { registerSiteRoutes } from './site-routes.ts';
 import { parseOr400 } from './validation.ts';
 
 const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
 const PORTAL_PAGE = readFileSync(new URL('./portal.html', import.meta.url), 'utf8');
+const INSTALLER_PAGE = readFileSync(new URL('./installer.html', import.meta.url), 'utf8');
 
 /** A page of the web application: no framing, scripts and styles only from itself. */
 function page(reply: FastifyReply, html: string) {
@@ -82,6 +84,7 @@ export interface HttpOptions {
   readonly pushPublicKey: string;
   readonly cameras: CameraService;
   readonly rateLimits?: Partial<RateLimits>;
+  readonly gateways: GatewayProvisioning;
 }
 
 declare module 'fastify' {
@@ -228,6 +231,14 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerPushRoutes(app, pool, options.pushPublicKey, secretCheck);
   registerCustomerRoutes(app, { pool, procedures: options.procedures, requireCustomer, secretCheck });
   app.get('/portal', async (_request, reply) => page(reply, PORTAL_PAGE));
+  registerInstallerRoutes(app, {
+    pool,
+    procedures: options.procedures,
+    gateways: options.gateways,
+    requireInstaller,
+    requireSupervisor,
+  });
+  app.get('/installer', async (_request, reply) => page(reply, INSTALLER_PAGE));
 
   // Accounts of every role, made by supervisors (customers for a site, installers for a company).
   app.post('/api/accounts', { preHandler: requireSupervisor }, async (request, reply) => {

@@ -380,6 +380,16 @@ function onSignal(s: Step, signal: DeviceSignal): void {
   if (lost) closeCondition(s, device, 'device-supervision-loss', signal.at);
 
   if (s.state.walkTest && (signal.kind === 'alarm' || signal.kind === 'tamper')) {
+    // The first trigger of each device goes to the central too: the installer portal's live view and
+    // the central's commissioning report. Logged there, never an alarm.
+    if (s.state.walkTest.triggered[device.id] === undefined) {
+      s.emit(
+        'walk-test',
+        'event',
+        { deviceId: device.id, zone: device.zone, area: device.area },
+        `walk test: ${device.name} (${signal.kind})`,
+      );
+    }
     const triggered = { ...s.state.walkTest.triggered, [device.id]: s.now };
     s.set({ walkTest: { ...s.state.walkTest, triggered } });
     s.notices.push({
