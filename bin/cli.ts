@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ROLES, type Role } from '../central/auth/operator-auth.ts';
 import { Central } from '../central/central.ts';
 import { upsertDc09Account } from '../central/dc09/accounts.ts';
 import { notifyFromEnv } from '../central/notify/from-env.ts';
 import { parseLines, simulate } from '../central/procedures/simulate.ts';
 import { upsertOperator, upsertSite } from '../central/records.ts';
+import { createInstaller, InstallerSchema } from '../central/site-settings.ts';
 import { externalBrokerFromEnv, tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { loadGatewayConfig, runGateway } from '../gateway/main.ts';
@@ -24,8 +26,10 @@ const USAGE = `vigil — open alarm monitoring
   vigil central add-dc09-account ACCOUNT --site SITE [--prefix 0] [--gateway GW] [--supervision 90]
                                       SIA DC-09 account; AES key from VIGIL_DC09_KEY (--key-format hex|ascii)
   vigil central simulate --site SITE.json --events EVENTS.jsonl   replay a scenario; actions as JSON lines
-  vigil central add-operator USERNAME --name NAME [--role operator|supervisor]
+  vigil central add-operator USERNAME --name NAME [--role operator|supervisor|customer|installer]
+                                      [--site SITE (customers)] [--installer ID (installers)]
                                       password read from VIGIL_OPERATOR_PASSWORD
+  vigil central add-installer COMPANY --name NAME [--email E] [--phone P]   an installer company
   vigil gateway --config FILE [--data DIR]         run a gateway
   vigil gateway hash-code             hash VIGIL_CODE for a user's codeHash / duressCodeHash
   vigil panel status | arm [--mode away|home|night] [--force] | disarm   [--area N] [--url URL]
@@ -70,9 +74,11 @@ Vigil demo is running.
 
   Operator console:   ${running.central.httpUrl}/console
       user ${DEMO_OPERATOR}   password ${running.operatorPassword}
+  Customer portal:    ${running.central.httpUrl}/portal      user resident   password ${running.portalPassword}
+  Installer portal:   ${running.central.httpUrl}/installer   user installer  password ${running.portalPassword}
   Simulated devices:  ${running.gateway.localApiUrl}/demo
       resident code ${running.codes.user} (duress ${running.codes.duress})   installer code ${running.codes.installer}
-      keyholders: ${running.keyholders.map((k) => `${k.name} ID ${k.idCode} PIN ${k.pin}`).join('; ')}
+      contacts: ${running.keyholders.map((k) => `${k.name} ID ${k.idCode} PIN ${k.pin}`).join('; ')}
       the house starts armed away; the front door has a 15 s entry delay
   Trigger from a shell:
       npm run vigil -- sim trigger hall-pir${port === 8081 ? '' : ` --url ${running.gateway.localApiUrl}`}
@@ -142,6 +148,9 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
       supervision: { type: 'string' },
       'key-format': { type: 'string' },
       category: { type: 'string' },
+      installer: { type: 'string' },
+      email: { type: 'string' },
+      phone: { type: 'string' },
     },
   });
   if (sub === 'add-site') {
@@ -199,10 +208,35 @@ async function adminCommand(instance: Central, sub: string, args: string[]): Pro
     if (!username || !values.name || !password) {
       throw new Error('usage: VIGIL_OPERATOR_PASSWORD=… vigil central add-operator USERNAME --name NAME');
     }
-    if (role !== 'operator' && role !== 'supervisor')
-      throw new Error('--role must be operator or supervisor');
-    await upsertOperator(instance.pool, { username, displayName: values.name, password, role }, actor);
-    process.stdout.write(`operator ${username} saved\n`);
+    if (!(ROLES as readonly string[]).includes(role))
+      throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+    await upsertOperator(
+      instance.pool,
+      {
+        username,
+        displayName: values.name,
+        password,
+        role: role as Role,
+        ...(values.site ? { siteId: values.site } : {}),
+        ...(values.installer ? { installerId: values.installer } : {}),
+      },
+      actor,
+    );
+    process.stdout.write(`${role} ${username} saved\n`);
+  } else if (sub === 'add-installer') {
+    const [company] = positionals;
+    if (!company || !values.name) throw new Error('usage: vigil central add-installer COMPANY --name NAME');
+    const id = await createInstaller(
+      instance.pool,
+      InstallerSchema.parse({
+        company,
+        name: values.name,
+        ...(values.email ? { email: values.email } : {}),
+        ...(values.phone ? { phone: values.phone } : {}),
+      }),
+      actor,
+    );
+    process.stdout.write(`installer company ${company}: id ${id} (for --installer)\n`);
   } else {
     throw new Error(`unknown central command "${sub}"\n\n${USAGE}`);
   }

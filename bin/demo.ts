@@ -5,6 +5,7 @@ import { Central } from '../central/central.ts';
 import { changePin, createContact } from '../central/contacts.ts';
 import { notifyFromEnv } from '../central/notify/from-env.ts';
 import { upsertOperator, upsertSite } from '../central/records.ts';
+import { createInstaller } from '../central/site-settings.ts';
 import { tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { type GatewayConfig, parseGatewayConfig } from '../gateway/config.ts';
@@ -116,6 +117,8 @@ export interface RunningDemo {
   readonly central: Central;
   readonly gateway: RunningGateway;
   readonly operatorPassword: string;
+  /** Of the demo customer (`resident`) and installer (`installer`) accounts. */
+  readonly portalPassword: string;
   readonly codes: DemoCodes;
   readonly keyholders: ReadonlyArray<{ name: string; idCode: string; pin: string }>;
   stop(): Promise<void>;
@@ -156,6 +159,41 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       'demo',
     );
     const keyholders = await demoContacts(central, dataDir);
+    // The customer and installer portals, with their own accounts.
+    const portalPassword = demoSecret(dataDir, 'demo-portal', () => randomBytes(9).toString('base64url'));
+    const { rows: companies } = await central.pool.query<{ id: string }>(
+      `SELECT id::text FROM installers WHERE company = 'Demo Alarmtechniek' ORDER BY id LIMIT 1`,
+    );
+    const companyId =
+      companies[0]?.id ??
+      (await createInstaller(
+        central.pool,
+        { company: 'Demo Alarmtechniek', name: 'Demo installer' },
+        'demo',
+      ));
+    await central.pool.query('UPDATE sites SET installer_id = $2 WHERE id = $1', [DEMO_SITE.id, companyId]);
+    await upsertOperator(
+      central.pool,
+      {
+        username: 'resident',
+        displayName: 'Anna de Vries',
+        password: portalPassword,
+        role: 'customer',
+        siteId: DEMO_SITE.id,
+      },
+      'demo',
+    );
+    await upsertOperator(
+      central.pool,
+      {
+        username: 'installer',
+        displayName: 'Demo installer',
+        password: portalPassword,
+        role: 'installer',
+        installerId: companyId,
+      },
+      'demo',
+    );
     // A fresh secret every start: the demo plays the commissioning step each time.
     const secret = await central.issueGatewaySecret(DEMO_SITE.id, DEMO_GATEWAY, 'demo');
     const cameraUrl = await camera.start();
@@ -181,6 +219,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       central,
       gateway,
       operatorPassword,
+      portalPassword,
       codes,
       keyholders,
       async stop() {
@@ -210,13 +249,14 @@ async function demoContacts(central: Central, dataDir: string) {
     [DEMO_SITE.id],
   );
   const keyholders = [];
-  for (const [order, name, phone] of [
-    [1, 'Kees de Vries', '+31611111111'],
-    [2, 'Karin Bakker', '+31622222222'],
+  for (const [role, order, name, phone] of [
+    ['authorised', 1, 'Anna de Vries', '+31633333333'],
+    ['keyholder', 1, 'Kees de Vries', '+31611111111'],
+    ['keyholder', 2, 'Karin Bakker', '+31622222222'],
   ] as const) {
     const contact = await createContact(
       pool,
-      { siteId: DEMO_SITE.id, name, role: 'keyholder', order, phone, mobile: phone },
+      { siteId: DEMO_SITE.id, name, role, order, phone, mobile: phone },
       'demo',
     );
     const pin = randomDigits(4);
