@@ -52,6 +52,17 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
   const { pool, procedures, requireOperator, requireSupervisor } = options;
   const actor = (request: FastifyRequest) => `operator:${request.operator!.username}`;
 
+  // Sites installers submitted, waiting for the central to register them.
+  app.get('/api/submissions', { preHandler: requireSupervisor }, async () => {
+    const { rows } = await pool.query(
+      `SELECT s.id, s.name, s.address, s.kind, s.created_at AS "submittedAt", i.company AS "installer",
+              jsonb_array_length(s.submission->'devices') AS devices, s.submission->'contacts' AS contacts
+         FROM sites s LEFT JOIN installers i ON i.id = s.installer_id
+        WHERE s.status = 'submitted' ORDER BY s.created_at`,
+    );
+    return { submissions: rows };
+  });
+
   app.post('/api/installers', { preHandler: requireSupervisor }, async (request, reply) => {
     const id = await createInstaller(pool, parseOr400(InstallerSchema, request.body), actor(request));
     return reply.code(201).send({ id: Number(id) });
