@@ -358,6 +358,14 @@ export class Gateway {
     return who.ok ? { ok: true } : who;
   }
 
+  /** The homeowner (master code): who at the central looked at which camera, and what was refused. */
+  async cameraAccess(
+    actor: Actor,
+  ): Promise<ActionResult | { ok: true; accesses: readonly CameraAccessRecord[] }> {
+    const who = await this.#authorize(actor, 'master');
+    return who.ok ? { ok: true, accesses: this.#cameraAccess.log } : who;
+  }
+
   /** Installer: add or replace a device in the registry (validated, saved, live at once for simulated devices). */
   async saveDevice(device: DeviceConfig, actor: Actor): Promise<ActionResult> {
     const who = await this.#authorize(actor, 'installer');

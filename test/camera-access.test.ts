@@ -1,6 +1,7 @@
 import test from 'ava';
 import { upsertOperator } from '../central/records.ts';
 import { centralEvent } from '../central/supervision/central-event.ts';
+import { hashCode } from '../gateway/auth/user-codes.ts';
 import type { RunningGateway } from '../gateway/main.ts';
 import { SimulatedCamera } from '../hardware/camera/simulated-camera.ts';
 import { encode } from '../protocols/messages.ts';
@@ -32,6 +33,7 @@ test.before(async () => {
     [{ id: 'door', name: 'Back door', type: 'contact' }],
     'away',
     {
+      users: [{ id: 'ann', name: 'Ann', role: 'master', codeHash: await hashCode('2468'), areas: [1] }],
       cameras: [
         { id: 'garden', name: 'Garden', area: 1, snapshotUrl },
         { id: 'porch', name: 'Porch (no snapshot URL)', area: 1 },
@@ -141,6 +143,20 @@ test.serial(
         ['garden', true, 'operator:alice'],
       ],
       'the gateway keeps its own log, newest first',
+    );
+    // The homeowner reads the same log on the gateway with the master code.
+    const local = (code: string) =>
+      fetch(`${gw.localApiUrl}/api/camera-access`, { headers: { 'x-vigil-code': code } });
+    t.is((await local('0000')).status, 401);
+    const seen = (await (await local('2468')).json()) as {
+      accesses: Array<{ cameraId: string; granted: boolean }>;
+    };
+    t.deepEqual(
+      seen.accesses.map((a) => [a.cameraId, a.granted]),
+      [
+        ['porch', false],
+        ['garden', true],
+      ],
     );
   },
 );

@@ -281,6 +281,16 @@ export async function buildLocalApi(
     return answer(reply, await gateway.removeDevice(request.params.id, { code, source: source(request.ip) }));
   });
 
+  // SPEC §8: every camera access by the central, granted or refused, for the homeowner to see.
+  app.get('/api/camera-access', async (request, reply) => {
+    const code = String(request.headers[CODE_HEADER] ?? '');
+    const result = await gateway.cameraAccess({ code, source: source(request.ip) });
+    if (!result.ok) return answer(reply, result);
+    return 'accesses' in result
+      ? { accesses: result.accesses.map((a) => ({ ...a, at: new Date(a.at).toISOString() })) }
+      : { accesses: [] };
+  });
+
   app.get('/api/installer/commissioning', async (request, reply) => {
     const code = String(request.headers[CODE_HEADER] ?? '');
     const allowed = await gateway.checkInstaller({ code, source: source(request.ip) });
