@@ -32,6 +32,7 @@ import { registerSiteRoutes } from './site-routes.ts';
 import { parseOr400 } from './validation.ts';
 
 const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
+const COMMON_SCRIPT = readFileSync(new URL('./web-common.js', import.meta.url), 'utf8');
 const PORTAL_PAGE = readFileSync(new URL('./portal.html', import.meta.url), 'utf8');
 const INSTALLER_PAGE = readFileSync(new URL('./installer.html', import.meta.url), 'utf8');
 
@@ -165,6 +166,9 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
 
   app.get('/', async (_request, reply) => reply.redirect('/console'));
   app.get('/console', async (_request, reply) => page(reply, CONSOLE_PAGE));
+  app.get('/assets/common.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(COMMON_SCRIPT),
+  );
 
   app.get('/api/health', async () => {
     await pool.query('SELECT 1');
