@@ -33,6 +33,7 @@ import { parseOr400 } from './validation.ts';
 
 const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
 const COMMON_SCRIPT = readFileSync(new URL('./web-common.js', import.meta.url), 'utf8');
+const COMMON_STYLE = readFileSync(new URL('./web-common.css', import.meta.url), 'utf8');
 const PORTAL_PAGE = readFileSync(new URL('./portal.html', import.meta.url), 'utf8');
 const INSTALLER_PAGE = readFileSync(new URL('./installer.html', import.meta.url), 'utf8');
 
@@ -42,7 +43,7 @@ function page(reply: FastifyReply, html: string) {
     .type('text/html; charset=utf-8')
     .header(
       'content-security-policy',
-      "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:",
+      "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
     )
     .header('x-frame-options', 'DENY')
     .header('referrer-policy', 'no-referrer')
@@ -168,6 +169,9 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.get('/console', async (_request, reply) => page(reply, CONSOLE_PAGE));
   app.get('/assets/common.js', async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(COMMON_SCRIPT),
+  );
+  app.get('/assets/common.css', async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(COMMON_STYLE),
   );
 
   app.get('/api/health', async () => {
