@@ -68,7 +68,15 @@ export async function demoGatewayConfig(
       ...(id === 'front-door' ? { zoneKind: 'delay', chime: true } : {}),
     })),
     // A simulated IP camera: operators may take snapshots during an alarm event's 15 minutes.
-    cameras: [{ id: 'garden-cam', name: 'Garden camera', area: 1, snapshotUrl: cameraSnapshotUrl }],
+    cameras: [
+      {
+        id: 'garden-cam',
+        name: 'Garden camera',
+        area: 1,
+        snapshotUrl: cameraSnapshotUrl,
+        streamUrl: cameraSnapshotUrl.replace('/snapshot', '/stream'),
+      },
+    ],
     outputs: [
       { id: 'siren', name: 'Outdoor siren', kind: 'siren', bus: 'simulated', areas: [1] },
       { id: 'strobe', name: 'Outdoor strobe', kind: 'strobe', bus: 'simulated', areas: [1] },

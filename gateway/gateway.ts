@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { CameraBus } from '../hardware/camera/camera-bus.ts';
+import { relayMjpeg } from '../hardware/camera/mjpeg.ts';
 import { fetchSnapshot, type Snapshot } from '../hardware/camera/snapshot.ts';
 import type { DeviceBus } from '../hardware/device-signal.ts';
 import type { OutputDriver } from '../hardware/outputs.ts';
@@ -121,6 +122,12 @@ export class Gateway {
       logger: options.logger.child({ component: 'camera-access' }),
       metrics: options.metrics,
       snapshot: (cameraId) => this.#takeSnapshot(cameraId),
+      stream: (cameraId) => {
+        const camera = this.config.cameras.find((c) => c.id === cameraId);
+        if (!camera?.streamUrl || !/^https?:/.test(camera.streamUrl)) return null;
+        const source = { streamUrl: camera.streamUrl, credentials: credentialsOf(camera) };
+        return (seconds, onFrame) => relayMjpeg(source, { seconds, minIntervalMs: 500 }, onFrame);
+      },
     });
   }
 
@@ -132,12 +139,7 @@ export class Gateway {
   #takeSnapshot(cameraId: string): Promise<Snapshot> | null {
     const camera = this.config.cameras.find((c) => c.id === cameraId);
     if (!camera?.snapshotUrl) return null;
-    return fetchSnapshot({
-      snapshotUrl: camera.snapshotUrl,
-      credentials: camera.username
-        ? { username: camera.username, password: camera.password ?? '' }
-        : undefined,
-    });
+    return fetchSnapshot({ snapshotUrl: camera.snapshotUrl, credentials: credentialsOf(camera) });
   }
 
   get config(): GatewayConfig {
@@ -199,7 +201,12 @@ export class Gateway {
           area: d.area,
         })),
       cameras: () =>
-        this.config.cameras.map((c) => ({ id: c.id, name: c.name, snapshot: c.snapshotUrl !== undefined })),
+        this.config.cameras.map((c) => ({
+          id: c.id,
+          name: c.name,
+          snapshot: c.snapshotUrl !== undefined,
+          live: c.streamUrl !== undefined && /^https?:/.test(c.streamUrl),
+        })),
     });
     for (const bus of this.#buses) {
       bus.onSignal((signal) => {
@@ -615,11 +622,22 @@ export class Gateway {
     if (c.name === 'arm') void this.arm(c.area, c.mode, actor);
     else if (c.name === 'disarm') void this.disarm(c.area, actor);
     else if (c.name === 'walk-test') void this.walkTest(c.on, actor);
-    else if (c.name === 'camera-snapshot') {
+    else if (c.name === 'camera-live') {
+      void this.#cameraAccess
+        .live({ ...command, command: c }, async (media) => {
+          if (!this.#uplink) throw new Error('the primary path is not running');
+          await this.#uplink.publishMedia(media);
+        })
+        .catch((error: Error) => this.#o.logger.error({ err: error.message }, 'live view not sent'));
+    } else if (c.name === 'camera-snapshot') {
       void this.#cameraAccess
         .snapshot({ ...command, command: c })
         .then((media) => this.#uplink?.publishMedia(media))
         .catch((error: Error) => this.#o.logger.error({ err: error.message }, 'camera answer not sent'));
     }
   }
+}
+
+function credentialsOf(camera: GatewayConfig['cameras'][number]) {
+  return camera.username ? { username: camera.username, password: camera.password ?? '' } : undefined;
 }

@@ -62,7 +62,15 @@ export const HeartbeatSchema = z.strictObject({
   firmware: z.string().max(64),
   /** The gateway's cameras, for the operator's view of an alarm (access still needs a grant). */
   cameras: z
-    .array(z.strictObject({ id: IdentifierSchema, name: z.string().max(120), snapshot: z.boolean() }))
+    .array(
+      z.strictObject({
+        id: IdentifierSchema,
+        name: z.string().max(120),
+        snapshot: z.boolean(),
+        /** The camera has its own (MJPEG) stream for live view. */
+        live: z.boolean().optional(),
+      }),
+    )
     .max(32)
     .optional(),
 });
@@ -100,6 +108,13 @@ export const CommandSchema = z.strictObject({
       cameraId: IdentifierSchema,
       grant: z.string().min(1).max(4096),
     }),
+    /** A camera's own stream (MJPEG) for up to `seconds`, frames answered on `media` as they come. */
+    z.strictObject({
+      name: z.literal('camera-live'),
+      cameraId: IdentifierSchema,
+      grant: z.string().min(1).max(4096),
+      seconds: z.number().int().min(1).max(60),
+    }),
   ]),
 });
 export type Command = z.infer<typeof CommandSchema>;
@@ -113,6 +128,9 @@ export const MediaSchema = z.strictObject({
   type: z.literal('media'),
   commandId: z.uuid(),
   cameraId: IdentifierSchema,
+  /** For `camera-live`: the frame's number, and whether the stream ended with this message. */
+  sequence: z.number().int().nonnegative().optional(),
+  final: z.boolean().optional(),
   result: z.discriminatedUnion('ok', [
     z.strictObject({
       ok: z.literal(true),

@@ -7,7 +7,13 @@ import { centralEvent } from '../central/supervision/central-event.ts';
 import type { RunningGateway } from '../gateway/main.ts';
 import { SimulatedCamera } from '../hardware/camera/simulated-camera.ts';
 import { launchBrowser } from './helpers/browser.ts';
-import { OPERATOR, startTestCentral, startTestGateway, type TestCentral } from './helpers/central.ts';
+import {
+  eventually,
+  OPERATOR,
+  startTestCentral,
+  startTestGateway,
+  type TestCentral,
+} from './helpers/central.ts';
 
 let env: TestCentral;
 let gw: RunningGateway;
@@ -26,7 +32,17 @@ test.before(async () => {
       { id: 'smoke', name: 'Kitchen smoke', type: 'smoke' },
     ],
     'away',
-    { cameras: [{ id: 'garden', name: 'Garden', area: 1, snapshotUrl }] },
+    {
+      cameras: [
+        {
+          id: 'garden',
+          name: 'Garden',
+          area: 1,
+          snapshotUrl,
+          streamUrl: snapshotUrl.replace('/snapshot', '/stream'),
+        },
+      ],
+    },
   );
   const pool = env.central.pool;
   await pool.query(`UPDATE sites SET premises_phone = '+31201234567' WHERE id = 'site-home'`);
@@ -105,6 +121,18 @@ test.serial(
     const picture = detail.locator('img[alt^="Garden at"]');
     await picture.waitFor();
     t.is(await picture.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), 320);
+
+    // Live: the camera's own stream, played by the browser as it arrives.
+    await detail.getByLabel('Live Garden').check();
+    const video = detail.locator('img.live');
+    await eventually(
+      async () =>
+        (await video.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)) === 160,
+      'live frames in the browser',
+    );
+    t.true(await video.isVisible());
+    await detail.getByLabel('Live Garden').uncheck();
+    t.true(await video.isHidden());
 
     await detail.getByLabel('Close reason').selectOption({ label: 'False alarm' });
     await detail.getByRole('button', { name: 'Close alarm' }).click();

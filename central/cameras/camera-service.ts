@@ -22,6 +22,7 @@ export interface CameraView {
   readonly id: string;
   readonly name: string;
   readonly snapshot: boolean;
+  readonly live?: boolean;
 }
 
 export interface AccessWindow {
@@ -48,6 +49,13 @@ interface Pending {
   resolve(value: { mediaId: string; takenAt: string }): void;
   reject(error: Error): void;
   readonly timer: NodeJS.Timeout;
+}
+
+interface LiveStream {
+  readonly grant: CameraGrant;
+  readonly cameraId: string;
+  frame(media: Media): void;
+  end(reason: string): void;
 }
 
 export interface CameraServiceOptions {
@@ -78,6 +86,7 @@ interface AlarmScope {
 export class CameraService {
   readonly #o: CameraServiceOptions;
   readonly #pending = new Map<string, Pending>();
+  readonly #streams = new Map<string, LiveStream>();
   readonly #now: () => number;
 
   constructor(options: CameraServiceOptions) {
@@ -133,8 +142,91 @@ export class CameraService {
     return answered;
   }
 
+  /**
+   * Relay a camera's own stream for up to `seconds` under this alarm's grant: frames go to
+   * `onFrame` as the gateway sends them; one frame a second is kept as a picture of the alarm.
+   * Resolves with why it ended (time, the camera, the viewer leaving, the grant's end).
+   */
+  async live(
+    alarmId: string,
+    cameraId: string,
+    operator: string,
+    seconds: number,
+    onFrame: (frame: { contentType: string; bytes: Buffer }) => void,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const grant = await this.#grant(alarmId, operator);
+    if (!grant.cameras.includes(cameraId))
+      throw new CameraAccessError(404, `no camera "${cameraId}" at this site`);
+    const command: Command = {
+      v: PROTOCOL_VERSION,
+      type: 'command',
+      id: randomUUID(),
+      issuedAt: new Date(this.#now()).toISOString(),
+      issuedBy: operator,
+      command: { name: 'camera-live', cameraId, grant: signGrant(grant, this.#o.signer.privateKey), seconds },
+    };
+    await audit(this.#o.pool, operator, 'camera.live', grant.siteId, {
+      alarmId,
+      cameraId,
+      grantId: grant.id,
+      seconds,
+    });
+    return new Promise<string>((resolve, reject) => {
+      const finish = (reason: string) => {
+        clearTimeout(timer);
+        this.#streams.delete(command.id);
+        resolve(reason);
+      };
+      const timer = setTimeout(() => finish('the gateway went quiet'), (seconds + 15) * 1000);
+      let lastKept = 0;
+      this.#streams.set(command.id, {
+        grant,
+        cameraId,
+        end: finish,
+        frame: (media) => {
+          const result = media.result;
+          if (!result.ok || !IMAGE_TYPES.has(result.contentType) || result.grantId !== grant.id) return;
+          const bytes = Buffer.from(result.data, 'base64');
+          onFrame({ contentType: result.contentType, bytes });
+          this.#o.metrics.increment('camera_live_frames_total');
+          if (this.#now() - lastKept < 1000) return;
+          lastKept = this.#now();
+          void this.#o.pool
+            .query(
+              `INSERT INTO event_media (alarm_id, site_id, camera_id, grant_id, requested_by, taken_at, content_type, bytes)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+              [
+                alarmId,
+                grant.siteId,
+                cameraId,
+                grant.id,
+                operator,
+                result.takenAt,
+                result.contentType,
+                bytes,
+              ],
+            )
+            .catch((error: Error) => this.#o.logger.error({ err: error.message }, 'live frame not kept'));
+        },
+      });
+      signal.addEventListener('abort', () => finish('closed by the viewer'), { once: true });
+      this.#o.sendCommand(grant.siteId, grant.gatewayId, command).catch((error: Error) => {
+        clearTimeout(timer);
+        this.#streams.delete(command.id);
+        reject(new CameraAccessError(503, `gateway unreachable: ${error.message}`));
+      });
+    });
+  }
+
   /** A gateway's answer (from the ingest, topic already checked). */
   onMedia(gateway: { siteId: string; gatewayId: string }, media: Media): void {
+    const stream = this.#streams.get(media.commandId);
+    if (stream && stream.grant.gatewayId === gateway.gatewayId && stream.cameraId === media.cameraId) {
+      if (media.final) stream.end(media.result.ok ? 'ended' : media.result.error);
+      else stream.frame(media);
+      return;
+    }
     const pending = this.#pending.get(media.commandId);
     if (
       !pending ||
@@ -259,6 +351,7 @@ export class CameraService {
       pending.reject(new CameraAccessError(503, 'the central is stopping'));
     }
     this.#pending.clear();
+    for (const stream of this.#streams.values()) stream.end('the central is stopping');
   }
 
   async #scope(alarmId: string): Promise<AlarmScope | null> {

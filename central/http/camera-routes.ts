@@ -11,6 +11,9 @@ const AlarmParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'an alar
 const MediaParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'a media id') });
 const SnapshotBody = z.strictObject({ cameraId: z.string().min(1).max(64) });
 const HoldBody = z.strictObject({ reason: z.string().trim().min(3).max(300) });
+const LiveParams = z.strictObject({ id: AlarmParams.shape.id, cameraId: z.string().min(1).max(64) });
+const LiveQuery = z.strictObject({ seconds: z.coerce.number().int().min(1).max(60).default(30) });
+const LIVE_BOUNDARY = 'vigil-live-frame';
 
 /** SPEC §8 over HTTP: the grant window of an alarm, snapshots under it, stored pictures. */
 export function registerCameraRoutes(
@@ -33,6 +36,47 @@ export function registerCameraRoutes(
     await assertClaimed(pool, id, request.operator!);
     return reply.code(201).send(await cameras.snapshot(id, cameraId, actor(request)));
   });
+
+  // Live view: the camera's own stream relayed as MJPEG, which an <img> plays as it comes.
+  app.get(
+    '/api/alarms/:id/cameras/:cameraId/live',
+    { preHandler: guards.requireOperator },
+    async (request, reply) => {
+      const { id, cameraId } = parseOr400(LiveParams, request.params);
+      const { seconds } = parseOr400(LiveQuery, request.query);
+      await assertClaimed(pool, id, request.operator!);
+      const window = await cameras.access(id, actor(request));
+      if (!window.cameras.some((c) => c.id === cameraId && c.live))
+        return reply.code(404).send({ error: `camera "${cameraId}" has no live stream` });
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, {
+        'content-type': `multipart/x-mixed-replace; boundary=${LIVE_BOUNDARY}`,
+        'cache-control': 'private, no-store',
+        'x-content-type-options': 'nosniff',
+      });
+      const viewer = new AbortController();
+      request.raw.on('close', () => viewer.abort());
+      const ending = await cameras
+        .live(
+          id,
+          cameraId,
+          actor(request),
+          seconds,
+          (frame) => {
+            out.write(
+              `--${LIVE_BOUNDARY}\r\nContent-Type: ${frame.contentType}\r\nContent-Length: ${frame.bytes.length}\r\n\r\n`,
+            );
+            out.write(frame.bytes);
+            out.write('\r\n');
+          },
+          viewer.signal,
+        )
+        .catch((error: Error) => error.message);
+      request.log.info({ alarmId: id, cameraId, ending }, 'live view ended');
+      out.end();
+    },
+  );
 
   app.get('/api/alarms/:id/media', { preHandler: guards.requireOperator }, async (request) => {
     const { id } = parseOr400(AlarmParams, request.params);

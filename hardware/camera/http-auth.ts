@@ -62,8 +62,11 @@ export async function fetchWithAuth(
   url: string,
   credentials: Credentials | undefined,
   timeoutMs: number,
+  abort?: AbortSignal,
 ): Promise<Response> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = abort
+    ? AbortSignal.any([AbortSignal.timeout(timeoutMs), abort])
+    : AbortSignal.timeout(timeoutMs);
   const basic = credentials
     ? {
         authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,

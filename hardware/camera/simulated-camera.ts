@@ -55,29 +55,53 @@ export function testCard(now: number, width = 320, height = 240): Buffer {
 
 /**
  * A simulated IP camera for the demo and tests: `GET /snapshot` answers a PNG test card, as a real
- * camera's snapshot URL answers a JPEG. Counts what it served, so tests can tell whether it was asked.
+ * camera's snapshot URL answers a JPEG, and `GET /stream` an MJPEG-style stream of them. Counts what
+ * it served, so tests can tell whether it was asked.
  */
 export class SimulatedCamera {
   #server: http.Server | null = null;
   served = 0;
+  streams = 0;
 
+  /** Starts serving; answers the snapshot URL (the stream's is the same with `/stream`). */
   async start(host = '127.0.0.1', port = 0): Promise<string> {
     this.#server = http.createServer((request, response) => {
-      if (request.method !== 'GET' || request.url !== '/snapshot') {
+      if (request.method === 'GET' && request.url === '/snapshot') {
+        this.served++;
+        response
+          .writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' })
+          .end(testCard(Date.now()));
+      } else if (request.method === 'GET' && request.url === '/stream') {
+        this.streams++;
+        this.#stream(response);
+      } else {
         response.writeHead(404).end();
-        return;
       }
-      this.served++;
-      response
-        .writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' })
-        .end(testCard(Date.now()));
     });
     await new Promise<void>((resolve) => this.#server!.listen(port, host, resolve));
     const address = this.#server.address() as AddressInfo;
     return `http://${host}:${address.port}/snapshot`;
   }
 
+  /** Test cards as multipart/x-mixed-replace, five a second, until the client leaves. */
+  #stream(response: http.ServerResponse): void {
+    response.writeHead(200, {
+      'content-type': 'multipart/x-mixed-replace; boundary=simframe',
+      'cache-control': 'no-store',
+    });
+    const send = () => {
+      const frame = testCard(Date.now(), 160, 120);
+      response.write(`--simframe\r\nContent-Type: image/png\r\nContent-Length: ${frame.length}\r\n\r\n`);
+      response.write(frame);
+      response.write('\r\n');
+    };
+    send();
+    const timer = setInterval(send, 200);
+    response.on('close', () => clearInterval(timer));
+  }
+
   async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
     this.#server = null;
   }
