@@ -8,7 +8,7 @@ import { notifyFromEnv } from '../central/notify/from-env.ts';
 import { parseLines, simulate } from '../central/procedures/simulate.ts';
 import { upsertOperator, upsertSite } from '../central/records.ts';
 import { createInstaller, InstallerSchema } from '../central/site-settings.ts';
-import { externalBrokerFromEnv, tlsFromEnv } from '../central/tls/material.ts';
+import { externalBrokerFromEnv, httpTlsFromEnv, tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { loadGatewayConfig, runGateway } from '../gateway/main.ts';
 import { readEnv } from '../lib/env.ts';
@@ -115,6 +115,8 @@ async function central(args: string[]): Promise<void> {
     mqttHost: env.VIGIL_MQTT_HOST,
     mqttPort: sub ? 0 : env.VIGIL_MQTT_PORT,
     notify: notifyFromEnv(env),
+    httpTls: sub ? null : await httpTlsFromEnv(env, path.resolve(env.VIGIL_DATA_DIR, 'central')),
+    behindTlsProxy: env.VIGIL_BEHIND_TLS_PROXY === 'on',
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: sub ? 0 : env.VIGIL_DC09_PORT,
     logger: sub ? createLogger('central', 'warn') : logger,

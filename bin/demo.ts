@@ -6,7 +6,7 @@ import { changePin, createContact } from '../central/contacts.ts';
 import { notifyFromEnv } from '../central/notify/from-env.ts';
 import { upsertOperator, upsertSite } from '../central/records.ts';
 import { createInstaller } from '../central/site-settings.ts';
-import { tlsFromEnv } from '../central/tls/material.ts';
+import { httpTlsFromEnv, tlsFromEnv } from '../central/tls/material.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import { type GatewayConfig, parseGatewayConfig } from '../gateway/config.ts';
 import { openConfigStore } from '../gateway/config-store.ts';
@@ -146,6 +146,8 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     mqttHost: env.VIGIL_MQTT_HOST,
     mqttPort: env.VIGIL_MQTT_PORT,
     notify: notifyFromEnv(env),
+    httpTls: await httpTlsFromEnv(env, path.join(dataDir, 'central')),
+    behindTlsProxy: env.VIGIL_BEHIND_TLS_PROXY === 'on',
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     logger: logger.child({ process: 'central' }),

@@ -53,6 +53,10 @@ export interface CentralOptions {
   };
   readonly dc09Host: string;
   readonly dc09Port: number;
+  /** The web application over HTTPS (key and certificate), or plain HTTP when null. */
+  readonly httpTls?: { readonly key: string; readonly cert: string } | null;
+  /** Behind a TLS-terminating proxy: trust its forwarded headers and mark cookies Secure. */
+  readonly behindTlsProxy?: boolean;
   /** Requests per minute per client address (defaults in http/server.ts). */
   readonly rateLimits?: Partial<RateLimits>;
   /** How often path supervision runs (default 10 s). */
@@ -309,7 +313,8 @@ export class Central {
         feed: this.#feed,
         logger,
         metrics,
-        secureCookies: false,
+        tls: this.#o.httpTls ?? null,
+        behindTlsProxy: this.#o.behindTlsProxy ?? false,
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
         procedures,
         pushPublicKey: push.publicKey,

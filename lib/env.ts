@@ -8,6 +8,12 @@ const EnvSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   VIGIL_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_HTTP_PORT: Port.default(8080),
+  /** The web application over HTTPS: `on` uses VIGIL_HTTP_TLS_CERT/KEY, or the central's own CA. */
+  VIGIL_HTTP_TLS: z.enum(['on', 'off']).default('off'),
+  VIGIL_HTTP_TLS_CERT: z.string().optional(),
+  VIGIL_HTTP_TLS_KEY: z.string().optional(),
+  /** Behind a TLS-terminating reverse proxy (trust X-Forwarded-*, Secure cookies). */
+  VIGIL_BEHIND_TLS_PROXY: z.enum(['on', 'off']).default('off'),
   VIGIL_MQTT_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_MQTT_PORT: Port.default(1883),
   VIGIL_MQTT_TLS: z.enum(['on', 'off']).default('on'),

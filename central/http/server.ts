@@ -77,8 +77,10 @@ export interface HttpOptions {
   readonly feed: AlarmFeed;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Mark the session cookie `Secure` (behind TLS). */
-  readonly secureCookies: boolean;
+  /** Serve HTTPS with this key and certificate. */
+  readonly tls?: { readonly key: string; readonly cert: string } | null;
+  /** Behind a TLS-terminating proxy: trust its X-Forwarded-* headers, cookies `Secure`. */
+  readonly behindTlsProxy?: boolean;
   /** Reload the DC-09 receiver's accounts after a change through the API. */
   readonly onDc09AccountsChanged?: () => Promise<void>;
   readonly procedures: ProcedureService;
@@ -102,7 +104,18 @@ declare module 'fastify' {
  */
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const { pool, feed, metrics } = options;
-  const app = Fastify(httpServerOptions(options.logger, 'http'));
+  // HTTPS itself, or behind a TLS terminator that sets X-Forwarded-*: either way cookies are Secure.
+  const app = Fastify({
+    ...httpServerOptions(options.logger, 'http'),
+    ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
+    trustProxy: options.behindTlsProxy ?? false,
+  }) as unknown as FastifyInstance;
+  const secure = options.tls !== null && options.tls !== undefined ? true : (options.behindTlsProxy ?? false);
+  if (secure) {
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('strict-transport-security', 'max-age=31536000');
+    });
+  }
   await app.register(cookie);
   const limits = { ...DEFAULT_RATE_LIMITS, ...options.rateLimits };
   await app.register(rateLimit, {
@@ -212,7 +225,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
         path: '/',
         httpOnly: true,
         sameSite: 'strict',
-        secure: options.secureCookies,
+        secure,
         expires: result.expiresAt,
       });
       return { operator: result.operator, csrfToken: csrfTokenFor(result.token) };

@@ -35,3 +35,18 @@ export function externalBrokerFromEnv(env: Env): ExternalBroker | undefined {
     ca: env.VIGIL_MQTT_TLS_CA ? readFileSync(env.VIGIL_MQTT_TLS_CA, 'utf8') : undefined,
   };
 }
+
+/** The web application's TLS: its own files, or the central's private CA certificate (as for MQTT). */
+export async function httpTlsFromEnv(
+  env: Env,
+  dataDir: string,
+): Promise<{ key: string; cert: string } | null> {
+  if (env.VIGIL_HTTP_TLS === 'off') return null;
+  const { VIGIL_HTTP_TLS_CERT: cert, VIGIL_HTTP_TLS_KEY: key } = env;
+  if (cert || key) {
+    if (!cert || !key) throw new Error('VIGIL_HTTP_TLS_CERT and VIGIL_HTTP_TLS_KEY go together');
+    return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
+  }
+  const material = await ensureTlsMaterial(path.join(dataDir, 'tls'), [env.VIGIL_HTTP_HOST]);
+  return { cert: material.cert, key: material.key };
+}

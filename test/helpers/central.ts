@@ -20,6 +20,8 @@ export function tempDir(prefix: string): string {
 
 export interface TestCentral {
   central: Central;
+  /** The private CA of the test central's TLS (MQTT or HTTPS), when one is used. */
+  ca: string | null;
   metrics: Metrics;
   /** Issue credentials for a gateway of a (new) site. */
   addGateway(siteId: string, gatewayId: string): Promise<string>;
@@ -34,17 +36,19 @@ export async function startTestCentral(
     notify?: CentralOptions['notify'];
     supervisionIntervalMs?: number;
     rateLimits?: CentralOptions['rateLimits'];
+    httpTls?: boolean;
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
-  const mqttTls = options.tls ? await ensureTlsMaterial(path.join(dir, 'tls'), []) : null;
+  const mqttTls = options.tls || options.httpTls ? await ensureTlsMaterial(path.join(dir, 'tls'), []) : null;
   const metrics = new Metrics();
   const central = new Central({
-    mqttTls,
+    mqttTls: options.tls ? mqttTls : null,
     externalBroker: options.externalBroker,
     notify: options.notify,
     ...(options.supervisionIntervalMs ? { supervisionIntervalMs: options.supervisionIntervalMs } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
     httpHost: '127.0.0.1',
@@ -64,6 +68,7 @@ export async function startTestCentral(
   );
   return {
     central,
+    ca: mqttTls?.ca ?? null,
     metrics,
     async addGateway(siteId, gatewayId) {
       await upsertSite(central.pool, { id: siteId, name: `Site ${siteId}`, address: 'Teststraat 1' }, 'test');
