@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
+import { measureConsole } from './console.ts';
 import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
 import { measureProcedures } from './procedures.ts';
@@ -82,6 +83,10 @@ const paths = await measurePaths(Number(process.env.VIGIL_BENCH_FRAMES ?? 2000))
 const procedures = measureProcedures(Number(process.env.VIGIL_BENCH_PROCEDURES ?? 20_000), 10_000);
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
+const consoleView = await measureConsole(
+  Number(process.env.VIGIL_BENCH_CONSOLE_ALARMS ?? 1000),
+  Number(process.env.VIGIL_BENCH_CONSOLE_ARRIVALS ?? 20),
+);
 const rows: BenchRow[] = [
   {
     name: 'procedure engine: alarms handled',
@@ -145,6 +150,23 @@ const rows: BenchRow[] = [
     ratio: round(outbox.burst / outbox.rawSync, 2),
   },
   { name: 'gateway idle RSS, 100 simulated devices', value: round(idle.rss / 2 ** 20, 1), unit: 'MiB' },
+  {
+    name: `console: GET /api/alarms with ${consoleView.alarms} open`,
+    value: Math.round(consoleView.apiMs),
+    unit: 'ms',
+  },
+  {
+    name: `console: login -> ${consoleView.alarms} alarms on screen`,
+    value: Math.round(consoleView.renderMs),
+    unit: 'ms',
+    baseline: Math.round(consoleView.apiMs),
+    ratio: round(consoleView.renderMs / Math.max(1, consoleView.apiMs), 1),
+  },
+  {
+    name: `console: new alarm commit -> row on screen (${consoleView.alarms} open) p50`,
+    value: Math.round(consoleView.shownP50),
+    unit: 'ms',
+  },
   { name: 'raw aedes QoS1 hop p50', value: round(hopP50), unit: 'ms' },
   { name: 'raw aedes QoS1 hop p99', value: round(hopP99), unit: 'ms' },
   {
