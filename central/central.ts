@@ -89,6 +89,7 @@ export class Central {
   #dynsec: DynsecProvisioner | null = null;
   #supervisor: NodeJS.Timeout | null = null;
   #afterStore: AfterStore | undefined;
+  readonly #background = new Set<Promise<unknown>>();
   #cameras: CameraService | null = null;
   #grantKey = '';
   #supervision: Promise<void> = Promise.resolve();
@@ -125,6 +126,17 @@ export class Central {
    * periodic test reports. Runs every `supervisionIntervalMs`; tests call it with their own clock.
    * A failing part is logged and counted and does not stop the others.
    */
+  #track(work: Promise<unknown>, onError: (error: unknown) => void): void {
+    const tracked = work.catch(onError);
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+  }
+
+  /** Resolves once the work that follows every event stored so far is done. */
+  async settled(): Promise<void> {
+    while (this.#background.size > 0) await Promise.all(this.#background);
+  }
+
   superviseOnce(now: number): Promise<void> {
     const pass = this.#supervision.then(() => this.#supervisePass(now));
     this.#supervision = pass;
@@ -132,6 +144,7 @@ export class Central {
   }
 
   async #supervisePass(now: number): Promise<void> {
+    await this.settled();
     const pool = this.pool;
     const logger = this.#o.logger.child({ component: 'supervision' });
     const cameras = this.#cameras;
@@ -218,21 +231,27 @@ export class Central {
       await procedures.start();
       // The engine hears every committed event; a handling starts only on the event that opened the alarm.
       const supervisionLogger = logger.child({ component: 'supervision' });
+      // What follows a committed event runs beside the ingest, not in front of the gateway's next
+      // event or its ack: the engine orders its own inputs (they are queued at call time), and a
+      // supervision pass waits for this work first.
       const afterStore: AfterStore = async (event, result) => {
-        await procedures.onEventStored(
+        const procedure = procedures.onEventStored(
           event,
           result.kind === 'stored' && result.alarm?.eventId === event.id ? result.alarm.alarmId : null,
         );
-        try {
-          await onTestReport(pool, event, afterStore);
-          await checkDisarm(pool, event, supervisionLogger, metrics, afterStore);
-        } catch (error) {
-          metrics.increment('supervision_errors_total');
-          supervisionLogger.error(
-            { err: errorMessage(error), eventId: event.id },
-            'supervision of a stored event failed',
-          );
-        }
+        this.#track(
+          procedure.then(async () => {
+            await onTestReport(pool, event, afterStore);
+            await checkDisarm(pool, event, supervisionLogger, metrics, afterStore);
+          }),
+          (error) => {
+            metrics.increment('supervision_errors_total');
+            supervisionLogger.error(
+              { err: errorMessage(error), eventId: event.id },
+              'supervision of a stored event failed',
+            );
+          },
+        );
       };
       this.#afterStore = afterStore;
 
@@ -343,6 +362,7 @@ export class Central {
     this.#cameras?.stop();
     await this.#ingest?.stop();
     await this.#dc09?.stop();
+    await this.settled();
     await this.#procedures?.stop();
     await this.#notifier?.stop();
     this.#notifier = null;

@@ -43,5 +43,5 @@ test('the web application speaks HTTPS: Secure session cookie, HSTS', async (t) 
   t.regex(cookie, /SameSite=Strict/);
   t.is(login.headers['strict-transport-security'], 'max-age=31536000');
   t.is((await request('/console')).status, 200);
-  await t.throwsAsync(fetch(env.central.httpUrl.replace('https:', 'http:') + '/api/health'));
+  await t.throwsAsync(fetch(`${env.central.httpUrl.replace('https:', 'http:')}/api/health`));
 });
