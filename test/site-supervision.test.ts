@@ -317,6 +317,21 @@ test.serial(
     });
     t.deepEqual(wrongPin, { status: 403, body: { error: 'code not accepted' } });
 
+    // A keyholder's valid code does not do: test mode is for authorised persons.
+    const kees = await createContact(pool, { siteId: 'site-move', name: 'Kees', role: 'keyholder' }, 'test');
+    await changePin(pool, 'site-move', kees.idCode, kees.defaultPin, '1357', 'test');
+    t.is(
+      (
+        await operator('PUT', '/api/sites/site-move/test-mode', {
+          authority: 'phone',
+          minutes: 60,
+          idCode: kees.idCode,
+          pin: '1357',
+        })
+      ).status,
+      403,
+    );
+
     const byPhone = await operator('PUT', '/api/sites/site-move/test-mode', {
       authority: 'phone',
       minutes: 120,
