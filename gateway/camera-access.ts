@@ -26,7 +26,9 @@ export interface CameraAccessOptions {
   /** Open a camera's own stream for some seconds (null: no such camera or no stream URL). */
   readonly stream?: (
     cameraId: string,
-  ) => ((seconds: number, onFrame: (frame: Frame) => Promise<void>) => Promise<string>) | null;
+  ) =>
+    | ((seconds: number, onFrame: (frame: Frame) => Promise<void>, signal: AbortSignal) => Promise<string>)
+    | null;
 }
 
 export interface CameraAccessRecord {
@@ -61,6 +63,8 @@ export class CameraAccess {
   /** Alarm events raised here in the last 15 minutes: id → start. */
   readonly #alarmStarts = new Map<string, number>();
   readonly #log: CameraAccessRecord[] = [];
+  /** Live views running, by the command that started them. */
+  readonly #live = new Map<string, AbortController>();
 
   constructor(options: CameraAccessOptions) {
     this.#o = options;
@@ -129,25 +133,37 @@ export class CameraAccess {
     let sequence = 0;
     let ending: string;
     try {
-      ending = await source(seconds, async (frame) => {
-        if (frame.body.length > MAX_MEDIA_BYTES) return;
-        await publish({
-          ...media(command, {
-            ok: true,
-            grantId: grant.id,
-            takenAt: new Date(this.#o.clock.now()).toISOString(),
-            contentType: frame.contentType,
-            data: frame.body.toString('base64'),
-          }),
-          sequence: sequence++,
-        });
-      });
+      const stop = new AbortController();
+      this.#live.set(command.id, stop);
+      ending = await source(
+        seconds,
+        async (frame) => {
+          if (frame.body.length > MAX_MEDIA_BYTES) return;
+          await publish({
+            ...media(command, {
+              ok: true,
+              grantId: grant.id,
+              takenAt: new Date(this.#o.clock.now()).toISOString(),
+              contentType: frame.contentType,
+              data: frame.body.toString('base64'),
+            }),
+            sequence: sequence++,
+          });
+        },
+        stop.signal,
+      );
     } catch (error) {
       this.#o.metrics.increment('camera_stream_failures_total');
       ending = (error as Error).message.slice(0, 300);
     }
+    this.#live.delete(command.id);
     this.#o.logger.info({ cameraId, frames: sequence, ending }, 'live view ended');
     await publish({ ...media(command, { ok: false, error: `ended: ${ending}` }), sequence, final: true });
+  }
+
+  /** The central's viewer left: end that live view now (unknown ids are ignored: it ended already). */
+  stopLive(commandId: string): void {
+    this.#live.get(commandId)?.abort();
   }
 
   #authorize(

@@ -126,7 +126,8 @@ export class Gateway {
         const camera = this.config.cameras.find((c) => c.id === cameraId);
         if (!camera?.streamUrl || !/^https?:/.test(camera.streamUrl)) return null;
         const source = { streamUrl: camera.streamUrl, credentials: credentialsOf(camera) };
-        return (seconds, onFrame) => relayMjpeg(source, { seconds, minIntervalMs: 500 }, onFrame);
+        return (seconds, onFrame, signal) =>
+          relayMjpeg(source, { seconds, minIntervalMs: 500, signal }, onFrame);
       },
     });
   }
@@ -622,6 +623,7 @@ export class Gateway {
     if (c.name === 'arm') void this.arm(c.area, c.mode, actor);
     else if (c.name === 'disarm') void this.disarm(c.area, actor);
     else if (c.name === 'walk-test') void this.walkTest(c.on, actor);
+    else if (c.name === 'camera-stop') this.#cameraAccess.stopLive(c.commandId);
     else if (c.name === 'camera-live') {
       void this.#cameraAccess
         .live({ ...command, command: c }, async (media) => {

@@ -115,6 +115,8 @@ export const CommandSchema = z.strictObject({
       grant: z.string().min(1).max(4096),
       seconds: z.number().int().min(1).max(60),
     }),
+    /** End a live view early (the operator closed it). */
+    z.strictObject({ name: z.literal('camera-stop'), commandId: z.uuid() }),
   ]),
 });
 export type Command = z.infer<typeof CommandSchema>;

@@ -182,7 +182,7 @@ test.serial(
 
     const viewer = new AbortController();
     const response = await fetch(
-      `${env.central.httpUrl}/api/alarms/${alarmId}/cameras/garden/live?seconds=5`,
+      `${env.central.httpUrl}/api/alarms/${alarmId}/cameras/garden/live?seconds=60`,
       {
         headers: { cookie },
         signal: viewer.signal,
@@ -196,6 +196,11 @@ test.serial(
       if (frames.length >= 3) break;
     }
     viewer.abort();
+    await eventually(
+      () => camera.openStreams === 0,
+      'the gateway to close the camera stream when the viewer leaves',
+      5000,
+    );
     t.true(frames.every((f) => f.contentType === 'image/png' && f.body.subarray(1, 4).toString() === 'PNG'));
     t.is(camera.streams, 1);
     const kept = await eventually(async () => {

@@ -210,7 +210,21 @@ export class CameraService {
             .catch((error: Error) => this.#o.logger.error({ err: error.message }, 'live frame not kept'));
         },
       });
-      signal.addEventListener('abort', () => finish('closed by the viewer'), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          finish('closed by the viewer');
+          // Tell the gateway, so the camera and the uplink stop carrying frames nobody watches.
+          this.#o
+            .sendCommand(grant.siteId, grant.gatewayId, {
+              ...command,
+              id: randomUUID(),
+              command: { name: 'camera-stop', commandId: command.id },
+            })
+            .catch(() => undefined);
+        },
+        { once: true },
+      );
       this.#o.sendCommand(grant.siteId, grant.gatewayId, command).catch((error: Error) => {
         clearTimeout(timer);
         this.#streams.delete(command.id);

@@ -62,6 +62,7 @@ export class SimulatedCamera {
   #server: http.Server | null = null;
   served = 0;
   streams = 0;
+  openStreams = 0;
 
   /** Starts serving; answers the snapshot URL (the stream's is the same with `/stream`). */
   async start(host = '127.0.0.1', port = 0): Promise<string> {
@@ -97,7 +98,11 @@ export class SimulatedCamera {
     };
     send();
     const timer = setInterval(send, 200);
-    response.on('close', () => clearInterval(timer));
+    this.openStreams++;
+    response.on('close', () => {
+      clearInterval(timer);
+      this.openStreams--;
+    });
   }
 
   async stop(): Promise<void> {
