@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { newId } from '../lib/ids.ts';
 import { EVENT_CLASSES, EVENT_TYPE_NAMES } from './event-codes.ts';
 import { PROTOCOL_VERSION } from './version.ts';
 
@@ -120,6 +121,18 @@ export const CommandSchema = z.strictObject({
   ]),
 });
 export type Command = z.infer<typeof CommandSchema>;
+
+/** A command as the central sends it: a fresh id, when, and who asked (for the gateway's log). */
+export function newCommand(issuedBy: string, command: Command['command'], at: number = Date.now()): Command {
+  return {
+    v: PROTOCOL_VERSION,
+    type: 'command',
+    id: newId(),
+    issuedAt: new Date(at).toISOString(),
+    issuedBy,
+    command,
+  };
+}
 
 /** A snapshot must fit one MQTT message comfortably (the broker's limit is larger). */
 export const MAX_MEDIA_BYTES = 4 * 1024 * 1024;

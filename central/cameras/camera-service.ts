@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { newId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import {
@@ -8,8 +8,7 @@ import {
   type CameraGrant,
   signGrant,
 } from '../../protocols/camera-grant.ts';
-import type { Command, Media } from '../../protocols/messages.ts';
-import { PROTOCOL_VERSION } from '../../protocols/version.ts';
+import { type Command, type Media, newCommand } from '../../protocols/messages.ts';
 import { audit } from '../records.ts';
 import type { GrantSigner } from './grant-signer.ts';
 
@@ -113,17 +112,12 @@ export class CameraService {
     cameraId: string,
     operator: string,
   ): Promise<{ mediaId: string; takenAt: string }> {
-    const grant = await this.#grant(alarmId, operator);
-    if (!grant.cameras.includes(cameraId))
-      throw new CameraAccessError(404, `no camera "${cameraId}" at this site`);
-    const command: Command = {
-      v: PROTOCOL_VERSION,
-      type: 'command',
-      id: randomUUID(),
-      issuedAt: new Date(this.#now()).toISOString(),
-      issuedBy: operator,
-      command: { name: 'camera-snapshot', cameraId, grant: signGrant(grant, this.#o.signer.privateKey) },
-    };
+    const grant = await this.#grantFor(alarmId, cameraId, operator);
+    const command = newCommand(
+      operator,
+      { name: 'camera-snapshot', cameraId, grant: signGrant(grant, this.#o.signer.privateKey) },
+      this.#now(),
+    );
     const answered = new Promise<{ mediaId: string; takenAt: string }>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(command.id);
@@ -155,17 +149,12 @@ export class CameraService {
     onFrame: (frame: { contentType: string; bytes: Buffer }) => void,
     signal: AbortSignal,
   ): Promise<string> {
-    const grant = await this.#grant(alarmId, operator);
-    if (!grant.cameras.includes(cameraId))
-      throw new CameraAccessError(404, `no camera "${cameraId}" at this site`);
-    const command: Command = {
-      v: PROTOCOL_VERSION,
-      type: 'command',
-      id: randomUUID(),
-      issuedAt: new Date(this.#now()).toISOString(),
-      issuedBy: operator,
-      command: { name: 'camera-live', cameraId, grant: signGrant(grant, this.#o.signer.privateKey), seconds },
-    };
+    const grant = await this.#grantFor(alarmId, cameraId, operator);
+    const command = newCommand(
+      operator,
+      { name: 'camera-live', cameraId, grant: signGrant(grant, this.#o.signer.privateKey), seconds },
+      this.#now(),
+    );
     await audit(this.#o.pool, operator, 'camera.live', grant.siteId, {
       alarmId,
       cameraId,
@@ -192,22 +181,9 @@ export class CameraService {
           this.#o.metrics.increment('camera_live_frames_total');
           if (this.#now() - lastKept < 1000) return;
           lastKept = this.#now();
-          void this.#o.pool
-            .query(
-              `INSERT INTO event_media (alarm_id, site_id, camera_id, grant_id, requested_by, taken_at, content_type, bytes)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-              [
-                alarmId,
-                grant.siteId,
-                cameraId,
-                grant.id,
-                operator,
-                result.takenAt,
-                result.contentType,
-                bytes,
-              ],
-            )
-            .catch((error: Error) => this.#o.logger.error({ err: error.message }, 'live frame not kept'));
+          this.#keep(alarmId, grant, cameraId, result.takenAt, result.contentType, bytes).catch(
+            (error: Error) => this.#o.logger.error({ err: error.message }, 'live frame not kept'),
+          );
         },
       });
       signal.addEventListener(
@@ -216,11 +192,11 @@ export class CameraService {
           finish('closed by the viewer');
           // Tell the gateway, so the camera and the uplink stop carrying frames nobody watches.
           this.#o
-            .sendCommand(grant.siteId, grant.gatewayId, {
-              ...command,
-              id: randomUUID(),
-              command: { name: 'camera-stop', commandId: command.id },
-            })
+            .sendCommand(
+              grant.siteId,
+              grant.gatewayId,
+              newCommand(operator, { name: 'camera-stop', commandId: command.id }, this.#now()),
+            )
             .catch(() => undefined);
         },
         { once: true },
@@ -279,21 +255,14 @@ export class CameraService {
       );
     }
     const bytes = Buffer.from(result.data, 'base64');
-    const { rows } = await this.#o.pool.query<{ id: string }>(
-      `INSERT INTO event_media (alarm_id, site_id, camera_id, grant_id, requested_by, taken_at, content_type, bytes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
-      [
-        pending.alarmId,
-        grant.siteId,
-        media.cameraId,
-        grant.id,
-        grant.operator,
-        result.takenAt,
-        result.contentType,
-        bytes,
-      ],
+    const mediaId = await this.#keep(
+      pending.alarmId,
+      grant,
+      media.cameraId,
+      result.takenAt,
+      result.contentType,
+      bytes,
     );
-    const mediaId = rows[0]!.id;
     await audit(this.#o.pool, grant.operator, 'camera.snapshot', grant.siteId, {
       alarmId: pending.alarmId,
       cameraId: media.cameraId,
@@ -303,6 +272,23 @@ export class CameraService {
     });
     this.#o.metrics.increment('camera_snapshots_total');
     return { mediaId, takenAt: result.takenAt };
+  }
+
+  /** Store a picture of an alarm, taken under `grant` (its operator asked for it); answers its id. */
+  async #keep(
+    alarmId: string,
+    grant: CameraGrant,
+    cameraId: string,
+    takenAt: string,
+    contentType: string,
+    bytes: Buffer,
+  ): Promise<string> {
+    const { rows } = await this.#o.pool.query<{ id: string }>(
+      `INSERT INTO event_media (alarm_id, site_id, camera_id, grant_id, requested_by, taken_at, content_type, bytes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
+      [alarmId, grant.siteId, cameraId, grant.id, grant.operator, takenAt, contentType, bytes],
+    );
+    return rows[0]!.id;
   }
 
   /** Pictures of an alarm (metadata). */
@@ -379,6 +365,14 @@ export class CameraService {
     return rows[0] ?? null;
   }
 
+  /** The alarm's grant for this operator, which must include this camera. */
+  async #grantFor(alarmId: string, cameraId: string, operator: string): Promise<CameraGrant> {
+    const grant = await this.#grant(alarmId, operator);
+    if (!grant.cameras.includes(cameraId))
+      throw new CameraAccessError(404, `no camera "${cameraId}" at this site`);
+    return grant;
+  }
+
   async #grant(alarmId: string, operator: string): Promise<CameraGrant> {
     const now = this.#now();
     const { rows: current } = await this.#o.pool.query<{
@@ -428,7 +422,7 @@ export class CameraService {
     const cameras = (scope.cameras ?? []).map((c) => c.id);
     if (cameras.length === 0) throw new CameraAccessError(409, 'the gateway has announced no cameras');
     const grant: CameraGrant = {
-      id: randomUUID(),
+      id: newId(),
       siteId: scope.site_id,
       gatewayId: scope.gateway_id,
       eventId: scope.event_id,

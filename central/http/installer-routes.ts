@@ -1,11 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { IANAZone } from 'luxon';
 import type pg from 'pg';
 import { z } from 'zod';
-import type { Command } from '../../protocols/messages.ts';
-import { IdentifierSchema } from '../../protocols/messages.ts';
-import { PROTOCOL_VERSION } from '../../protocols/version.ts';
+import { type Command, IdentifierSchema, newCommand } from '../../protocols/messages.ts';
 import { CONTACT_LIMITS, createContact, NewContactSchema } from '../contacts.ts';
 import type { ProcedureService } from '../procedures/service.ts';
 import { audit } from '../records.ts';
@@ -222,14 +219,7 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
     const site = await ownSite(request);
     const { on } = parseOr400(WalkTestBody, request.body);
     const gatewayId = await gatewayOf(site.id, site.submission);
-    await gateways.sendCommand(site.id, gatewayId, {
-      v: PROTOCOL_VERSION,
-      type: 'command',
-      id: randomUUID(),
-      issuedAt: new Date().toISOString(),
-      issuedBy: actor(request),
-      command: { name: 'walk-test', on },
-    });
+    await gateways.sendCommand(site.id, gatewayId, newCommand(actor(request), { name: 'walk-test', on }));
     await audit(pool, actor(request), on ? 'walk-test.start' : 'walk-test.stop', site.id);
     return { requested: on ? 'start' : 'stop' };
   });
