@@ -137,8 +137,8 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
     if (!rows[0]) return reply.code(404).send({ error: 'no such alarm' });
     if (rows[0].status === 'closed') return reply.code(409).send({ error: 'the alarm is already closed' });
     await authorised(request, body);
-    const result = await procedures.codeCheck(id, body.idCode, body.pin, actor(request), true);
-    if (result !== 'valid') return reply.code(403).send({ error: 'ID code or PIN not accepted' });
+    // The code was checked just now: record the cancel, as the phone flow does after its check.
+    await procedures.onOutcome(id, 'cancel-valid-code', actor(request));
     return { cancelled: true };
   });
 
