@@ -139,6 +139,24 @@ export const UserSchema = z.strictObject({
 });
 export type UserConfig = z.infer<typeof UserSchema>;
 
+/** Buses whose devices need a configured link and an address in that link's format. */
+const BUS_LINKS = {
+  zigbee: {
+    config: 'zigbee',
+    what: 'coordinator',
+    address: IEEE_ADDRESS,
+    addressHint: 'its IEEE address, 0x and 16 lower-case hex digits',
+    uniqueAddresses: false,
+  },
+  serial: {
+    config: 'serial',
+    what: 'link',
+    address: DSC_ADDRESS,
+    addressHint: 'an IT-100 address: zone:N, panel or key:fire|aux|panic|duress|smoke',
+    uniqueAddresses: true,
+  },
+} as const;
+
 export const GatewayConfigSchema = z
   .strictObject({
     siteId: IdentifierSchema,
@@ -275,88 +293,55 @@ export const GatewayConfigSchema = z
     const addresses = new Map<string, string>();
     const pins = new Map<number, string>();
     config.devices.forEach((device, index) => {
+      const issue = (field: string, message: string) =>
+        ctx.addIssue({ code: 'custom', path: ['devices', index, field], message });
       const holder = zones.get(device.zone);
       if (holder !== undefined && device.type !== 'power-supply') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['devices', index, 'zone'],
-          message: `device "${device.id}" uses zone ${device.zone}, already used by "${holder}"`,
-        });
+        issue('zone', `device "${device.id}" uses zone ${device.zone}, already used by "${holder}"`);
       }
       if (device.type !== 'power-supply') zones.set(device.zone, device.id);
-      if (device.bus === 'zigbee') {
-        if (!config.zigbee) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['devices', index, 'bus'],
-            message: `device "${device.id}" is on the zigbee bus, but no "zigbee" coordinator is configured`,
-          });
-        } else if (!device.address || !IEEE_ADDRESS.test(device.address)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['devices', index, 'address'],
-            message: `device "${device.id}" needs its IEEE address, 0x and 16 lower-case hex digits`,
-          });
+      const link = BUS_LINKS[device.bus as keyof typeof BUS_LINKS];
+      if (link) {
+        if (!config[link.config]) {
+          issue(
+            'bus',
+            `device "${device.id}" is on the ${device.bus} bus, but no "${link.config}" ${link.what} is configured`,
+          );
+        } else if (!device.address || !link.address.test(device.address)) {
+          issue('address', `device "${device.id}" needs ${link.addressHint}`);
+        } else if (link.uniqueAddresses && addresses.has(device.address)) {
+          issue(
+            'address',
+            `device "${device.id}" has address ${device.address}, already used by "${addresses.get(device.address)}"`,
+          );
         }
+        if (link.uniqueAddresses && device.address) addresses.set(device.address, device.id);
       }
       if (device.bus === 'camera') {
         const camera = config.cameras.find((c) => c.id === device.address);
         if (!camera) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['devices', index, 'address'],
-            message: `device "${device.id}" is on the camera bus: its address must name a configured camera`,
-          });
+          issue(
+            'address',
+            `device "${device.id}" is on the camera bus: its address must name a configured camera`,
+          );
         } else if (!camera.eventToken) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['devices', index, 'address'],
-            message: `camera "${camera.id}" feeds device "${device.id}" but has no eventToken`,
-          });
+          issue('address', `camera "${camera.id}" feeds device "${device.id}" but has no eventToken`);
         }
       }
       if (device.bus === 'gpio') {
         if (!device.gpio) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['devices', index, 'gpio'],
-            message: `device "${device.id}" is on the gpio bus but has no "gpio" wiring (pin, contact, pull)`,
-          });
+          issue(
+            'gpio',
+            `device "${device.id}" is on the gpio bus but has no "gpio" wiring (pin, contact, pull)`,
+          );
         } else {
           for (const pin of [device.gpio.pin, device.gpio.tamperPin]) {
             if (pin === undefined) continue;
-            if (pins.has(pin)) {
-              ctx.addIssue({
-                code: 'custom',
-                path: ['devices', index, 'gpio'],
-                message: `device "${device.id}" uses GPIO ${pin}, already used by "${pins.get(pin)}"`,
-              });
-            }
+            if (pins.has(pin))
+              issue('gpio', `device "${device.id}" uses GPIO ${pin}, already used by "${pins.get(pin)}"`);
             pins.set(pin, device.id);
           }
         }
-      }
-      if (device.bus === 'serial') {
-        if (!config.serial) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['devices', index, 'bus'],
-            message: `device "${device.id}" is on the serial bus, but no "serial" link is configured`,
-          });
-        } else if (!device.address || !DSC_ADDRESS.test(device.address)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['devices', index, 'address'],
-            message: `device "${device.id}" needs an IT-100 address: zone:N, panel or key:fire|aux|panic|duress|smoke`,
-          });
-        } else if (addresses.has(device.address)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['devices', index, 'address'],
-            message: `device "${device.id}" has address ${device.address}, already used by "${addresses.get(device.address)}"`,
-          });
-        }
-        if (device.address) addresses.set(device.address, device.id);
       }
       if (device.zoneKind && !INTRUSION_TYPES.includes(device.type)) {
         ctx.addIssue({
