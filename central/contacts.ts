@@ -168,6 +168,23 @@ export async function changePin(
   await audit(pool, by, 'pin-change.ok', `${siteId}/${contact.id}`);
 }
 
+/** An ID code + PIN checked as `checkCode` does; when valid, whose they are. */
+export async function checkContact(
+  pool: pg.Pool,
+  siteId: string,
+  idCode: string,
+  pin: string,
+  by: string,
+): Promise<{ ok: true; contactId: string; role: ContactInput['role'] } | { ok: false; reason: CodeCheck }> {
+  const result = await checkCode(pool, siteId, idCode, pin, by);
+  if (result !== 'valid') return { ok: false, reason: result };
+  const { rows } = await pool.query<{ id: string; role: ContactInput['role'] }>(
+    'SELECT id::text, role FROM contacts WHERE site_id = $1 AND id_code = $2',
+    [siteId, idCode],
+  );
+  return { ok: true, contactId: rows[0]!.id, role: rows[0]!.role };
+}
+
 /** An ID code + PIN of one of the site's authorised persons (who may change the site's records). */
 export async function checkAuthorised(
   pool: pg.Pool,
@@ -176,14 +193,10 @@ export async function checkAuthorised(
   pin: string,
   by: string,
 ): Promise<{ ok: true; contactId: string } | { ok: false; reason: CodeCheck | 'not-authorised' }> {
-  const result = await checkCode(pool, siteId, idCode, pin, by);
-  if (result !== 'valid') return { ok: false, reason: result };
-  const { rows } = await pool.query<{ id: string; role: string }>(
-    'SELECT id::text, role FROM contacts WHERE site_id = $1 AND id_code = $2',
-    [siteId, idCode],
-  );
-  return rows[0]?.role === 'authorised'
-    ? { ok: true, contactId: rows[0].id }
+  const result = await checkContact(pool, siteId, idCode, pin, by);
+  if (!result.ok) return result;
+  return result.role === 'authorised'
+    ? { ok: true, contactId: result.contactId }
     : { ok: false, reason: 'not-authorised' };
 }
 

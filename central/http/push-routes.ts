@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
-import { checkCode } from '../contacts.ts';
+import { checkContact } from '../contacts.ts';
 import { removeSubscription, saveSubscription } from '../notify/push-subscriptions.ts';
 import { PushSubscriptionSchema } from '../notify/web-push.ts';
 import { parseOr400 } from './validation.ts';
@@ -29,13 +29,15 @@ export function registerPushRoutes(
 
   app.post('/api/push/subscriptions', { config: secretCheck }, async (request, reply) => {
     const body = parseOr400(SubscribeSchema, request.body);
-    const result = await checkCode(pool, body.siteId, body.idCode, body.pin, 'app');
-    if (result !== 'valid') return reply.code(403).send({ error: 'code not accepted' });
-    const { rows } = await pool.query<{ id: string }>(
-      'SELECT id::text FROM contacts WHERE site_id = $1 AND id_code = $2',
-      [body.siteId, body.idCode],
+    const contact = await checkContact(pool, body.siteId, body.idCode, body.pin, 'app');
+    if (!contact.ok) return reply.code(403).send({ error: 'code not accepted' });
+    await saveSubscription(
+      pool,
+      body.siteId,
+      contact.contactId,
+      body.subscription,
+      `contact:${contact.contactId}`,
     );
-    await saveSubscription(pool, body.siteId, rows[0]!.id, body.subscription, `contact:${rows[0]!.id}`);
     return reply.code(201).send({ subscribed: true });
   });
 
