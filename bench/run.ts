@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -7,6 +7,7 @@ import { Aedes } from 'aedes';
 import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
 import { measureConsole } from './console.ts';
+import { measureGatewayCommandRss } from './gateway-idle.ts';
 import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
 import { measureProcedures } from './procedures.ts';
@@ -55,21 +56,15 @@ async function measureIdleRss(): Promise<{ rss: number; uplink: boolean }> {
   const server = net.createServer(broker.handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  // The production form: compiled JavaScript (no type stripping) with a small V8 young generation.
+  // The production form: compiled JavaScript (no type stripping), the real `vigil gateway` command.
   execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.mjs', import.meta.url))], {
     stdio: 'ignore',
   });
-  const script = fileURLToPath(new URL('../dist/bench/gateway-idle.js', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', script, url], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  await new Promise((resolve) => child.once('exit', resolve));
-  await new Promise<void>((resolve) => broker.close(() => server.close(() => resolve())));
-  return JSON.parse(output);
+  try {
+    return await measureGatewayCommandRss(url);
+  } finally {
+    await new Promise<void>((resolve) => broker.close(() => server.close(() => resolve())));
+  }
 }
 
 const hop = await measureRawHop(HOPS);

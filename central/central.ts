@@ -5,6 +5,7 @@ import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import type { Command } from '../protocols/messages.ts';
+import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
 import { newSecret } from './auth/secrets.ts';
 import { type RunningBroker, startBroker } from './broker/broker.ts';
 import { DynsecProvisioner } from './broker/dynsec.ts';
@@ -59,6 +60,8 @@ export interface CentralOptions {
   readonly behindTlsProxy?: boolean;
   /** Requests per minute per client address (defaults in http/server.ts). */
   readonly rateLimits?: Partial<RateLimits>;
+  /** Listen for `vigil central add-…` on `<dataDir>/admin.sock` (default on). */
+  readonly adminSocket?: boolean;
   /** How often path supervision runs (default 10 s). */
   readonly supervisionIntervalMs?: number;
   readonly logger: Logger;
@@ -97,6 +100,7 @@ export class Central {
   #notifier: Notifier | null = null;
   #feed: AlarmFeed | null = null;
   #http: FastifyInstance | null = null;
+  #admin: { close(): Promise<void> } | null = null;
   #httpUrl = '';
 
   constructor(options: CentralOptions) {
@@ -346,6 +350,20 @@ export class Central {
         cameras,
       });
       const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });
+      if (this.#o.adminSocket ?? true) {
+        this.#admin = await startAdminSocket(
+          adminSocketPath(this.#o.dataDir),
+          {
+            pool,
+            grantKey: this.grantKey,
+            issueGatewaySecret: (siteId, gatewayId, actor) =>
+              this.issueGatewaySecret(siteId, gatewayId, actor),
+            onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
+          },
+          logger.child({ component: 'admin' }),
+          metrics,
+        );
+      }
       this.#httpUrl = address.replace('://127.0.0.1', '://localhost');
       logger.info({ http: this.#httpUrl, mqtt: brokerUrl, dc09: this.#dc09.port }, 'central started');
     } catch (error) {
@@ -358,6 +376,8 @@ export class Central {
     if (this.#supervisor) clearInterval(this.#supervisor);
     this.#supervisor = null;
     await this.#supervision;
+    await this.#admin?.close();
+    this.#admin = null;
     await this.#http?.close();
     this.#cameras?.stop();
     await this.#ingest?.stop();

@@ -5,9 +5,9 @@ import { GpioBus, GpioOutputs } from '../hardware/gpio/gpio-bus.ts';
 import { selectGpioLines } from '../hardware/gpio/lines.ts';
 import type { OutputDriver } from '../hardware/outputs.ts';
 import { SimulatedOutputs } from '../hardware/outputs.ts';
-import { DscIt100Bus } from '../hardware/serial/dsc-it100-bus.ts';
+import type { DscIt100Bus } from '../hardware/serial/dsc-it100-bus.ts';
 import { SimulatedBus } from '../hardware/simulated-bus.ts';
-import { ZigbeeBus } from '../hardware/zigbee/zigbee-bus.ts';
+import type { ZigbeeBus } from '../hardware/zigbee/zigbee-bus.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
@@ -15,18 +15,19 @@ import type { GatewayConfig } from './config.ts';
 
 /**
  * The bus drivers a configuration needs. The gateway only sees `DeviceBus`: which bus a device is
- * on is this factory's business. Buses whose drivers are not built yet are refused by name.
+ * on is this factory's business. The serial and Zigbee drivers (serialport, zigbee-herdsman) are
+ * loaded only when the configuration has such a link, so a gateway without them never loads them.
  */
-export function createBuses(
+export async function createBuses(
   config: GatewayConfig,
   deps: { clock: Clock; logger: Logger; metrics: Metrics; dataDir: string },
-): {
+): Promise<{
   simulated: SimulatedBus;
   cameras: CameraBus;
   zigbee: ZigbeeBus | null;
   others: DeviceBus[];
   update(config: GatewayConfig): void;
-} {
+}> {
   const byBus = (bus: string) => config.devices.filter((d) => d.bus === bus);
   const simulated = new SimulatedBus(
     byBus('simulated').map((d) => d.id),
@@ -38,6 +39,7 @@ export function createBuses(
     new Map(devices.filter((d) => d.bus === 'serial').map((d) => [d.address!, d.id]));
   let dsc: DscIt100Bus | null = null;
   if (serial.length > 0 && config.serial) {
+    const { DscIt100Bus } = await import('../hardware/serial/dsc-it100-bus.ts');
     dsc = new DscIt100Bus({
       path: config.serial.path,
       baudRate: config.serial.baudRate,
@@ -84,6 +86,7 @@ export function createBuses(
     new Map(devices.filter((d) => d.bus === 'zigbee').map((d) => [d.address!, d.id]));
   let zigbee: ZigbeeBus | null = null;
   if (config.zigbee) {
+    const { ZigbeeBus } = await import('../hardware/zigbee/zigbee-bus.ts');
     zigbee = new ZigbeeBus({
       dataDir: path.join(deps.dataDir, 'zigbee'),
       adapter: config.zigbee.adapter,

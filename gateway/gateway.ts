@@ -69,15 +69,15 @@ const ROLE_RANK: Record<UserConfig['role'], number> = { user: 0, master: 1, inst
  * in the outbox before the uplink sends them, and its soundings drive the outputs.
  */
 export class Gateway {
-  readonly simulatedBus: SimulatedBus;
+  #simulatedBus: SimulatedBus | null = null;
   readonly outputs: OutputDriver;
   readonly #o: GatewayOptions;
   readonly #configStore: ConfigStore;
-  readonly #buses: DeviceBus[];
-  readonly #updateBuses: (config: GatewayConfig) => void;
-  readonly #cameras: CameraBus;
+  #buses: DeviceBus[] = [];
+  #updateBuses: (config: GatewayConfig) => void = () => {};
+  #cameras: CameraBus | null = null;
   readonly #cameraAccess: CameraAccess;
-  readonly #zigbee: ZigbeeBus | null;
+  #zigbee: ZigbeeBus | null = null;
   #ctx: PanelContext;
   #state: PanelState;
   #outbox: JournalOutbox | null = null;
@@ -101,17 +101,6 @@ export class Gateway {
     this.#configStore = options.configStore ?? memoryConfigStore(options.config);
     const config = this.#configStore.read();
     this.#ctx = panelContext(config, newId);
-    const { simulated, cameras, zigbee, others, update } = createBuses(config, {
-      dataDir: options.dataDir,
-      clock: options.clock,
-      logger: options.logger,
-      metrics: options.metrics,
-    });
-    this.simulatedBus = simulated;
-    this.#cameras = cameras;
-    this.#zigbee = zigbee;
-    this.#buses = [simulated, ...others];
-    this.#updateBuses = update;
     this.outputs = options.outputs ?? createOutputs(config);
     this.#state = initialPanel(this.#ctx, options.clock.now());
     this.#cameraAccess = new CameraAccess({
@@ -159,6 +148,12 @@ export class Gateway {
 
   get uplinkConnected(): boolean {
     return this.#uplink?.connected ?? false;
+  }
+
+  /** The bus of the simulated devices (the demo page, tests); there from `start()` on. */
+  get simulatedBus(): SimulatedBus {
+    if (!this.#simulatedBus) throw new Error('gateway is not started');
+    return this.#simulatedBus;
   }
 
   get panel(): PanelState {
@@ -209,6 +204,12 @@ export class Gateway {
           live: c.streamUrl !== undefined && /^https?:/.test(c.streamUrl),
         })),
     });
+    const buses = await createBuses(this.config, { dataDir, clock, logger, metrics });
+    this.#simulatedBus = buses.simulated;
+    this.#cameras = buses.cameras;
+    this.#zigbee = buses.zigbee;
+    this.#buses = [buses.simulated, ...buses.others];
+    this.#updateBuses = buses.update;
     for (const bus of this.#buses) {
       bus.onSignal((signal) => {
         this.#o.metrics.increment('gateway_signals_total', { kind: signal.kind });
@@ -318,6 +319,7 @@ export class Gateway {
     state: 'start' | 'stop',
     detail: Record<string, unknown> = {},
   ): boolean {
+    if (!this.#cameras) throw new Error('gateway is not started');
     return this.#cameras.notify(cameraId, token, state, detail);
   }
 

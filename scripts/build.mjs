@@ -23,4 +23,6 @@ function copyAssets(dir) {
   }
 }
 for (const dir of ['gateway', 'central']) copyAssets(dir);
+// The command itself (plain JavaScript): it loads dist/bin/cli.js when it sits beside it.
+cpSync(path.join(root, 'bin/vigil.mjs'), path.join(dist, 'bin/vigil.mjs'));
 console.log(`built ${path.relative(process.cwd(), dist) || dist}`);

@@ -119,8 +119,9 @@ export class MqttUplink {
         )
         .catch(() => undefined);
     }
-    await client.endAsync();
+    // An orderly stop is not a lost link: no "disconnected" warning.
     this.#connected = false;
+    await client.endAsync();
   }
 
   /** Publish every durable, unacked event that is not already in flight, oldest first. */

@@ -1,0 +1,58 @@
+import path from 'node:path';
+import pg from 'pg';
+import type { Env } from '../../lib/env.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { DynsecProvisioner } from '../broker/dynsec.ts';
+import { loadOrCreateGrantSigner } from '../cameras/grant-signer.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { migrate } from '../db/migrate.ts';
+import { issueGatewaySecret } from '../records.ts';
+import { externalBrokerFromEnv } from '../tls/material.ts';
+import type { AdminContext } from './admin-commands.ts';
+
+/**
+ * What an admin command needs when no central is running: the database (embedded or
+ * DATABASE_URL), the grant key, and the external broker's provisioning. Nothing listens.
+ */
+export async function openOfflineAdmin(
+  env: Env,
+  logger: Logger,
+): Promise<{ ctx: AdminContext; close(): Promise<void> }> {
+  const dataDir = path.resolve(env.VIGIL_DATA_DIR, 'central');
+  const embedded = env.DATABASE_URL ? null : await startEmbeddedPostgres(dataDir, logger);
+  const pool = new pg.Pool({ connectionString: env.DATABASE_URL ?? embedded!.url, max: 2 });
+  let dynsec: DynsecProvisioner | null = null;
+  const close = async () => {
+    await dynsec?.close();
+    await pool.end();
+    await embedded?.stop();
+  };
+  try {
+    await migrate(pool, logger);
+    const signer = await loadOrCreateGrantSigner(path.join(dataDir, 'grants'));
+    const external = externalBrokerFromEnv(env);
+    if (external?.adminUsername && external.adminPassword) {
+      dynsec = await DynsecProvisioner.connect(
+        external.url,
+        external.adminUsername,
+        external.adminPassword,
+        logger,
+        external.ca,
+      );
+    }
+    const ctx: AdminContext = {
+      pool,
+      grantKey: signer.publicKey,
+      issueGatewaySecret: async (siteId, gatewayId, actor) => {
+        const secret = await issueGatewaySecret(pool, siteId, gatewayId, actor);
+        await dynsec?.provisionGateway(siteId, gatewayId, secret);
+        return secret;
+      },
+      onDc09AccountsChanged: async () => {},
+    };
+    return { ctx, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
