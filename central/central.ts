@@ -102,6 +102,7 @@ export class Central {
   #http: FastifyInstance | null = null;
   #admin: { close(): Promise<void> } | null = null;
   #httpUrl = '';
+  #stopping = false;
 
   constructor(options: CentralOptions) {
     this.#o = options;
@@ -348,6 +349,11 @@ export class Central {
         },
         ...(this.#o.rateLimits ? { rateLimits: this.#o.rateLimits } : {}),
         cameras,
+        readiness: () => ({
+          stopping: this.#stopping ? 'the central is stopping' : null,
+          broker: this.#ingest?.connected ? null : 'the ingest is not connected to the MQTT broker',
+          dc09: this.#dc09 ? null : 'the DC-09 receiver is not listening',
+        }),
       });
       const address = await this.#http.listen({ host: this.#o.httpHost, port: this.#o.httpPort });
       if (this.#o.adminSocket ?? true) {
@@ -373,6 +379,7 @@ export class Central {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     if (this.#supervisor) clearInterval(this.#supervisor);
     this.#supervisor = null;
     await this.#supervision;

@@ -1,7 +1,8 @@
 // The Debian packages the test suites drive as real peers: Chromium (browser tests), socat (serial
 // lines over a pseudo-terminal pair), mosquitto (the external-broker mode), systemd-analyze (the unit
-// files). `npm test` runs this first. As root with apt-get it installs what is missing; otherwise it
-// stops at once with one message naming the packages and the command.
+// files), debootstrap (the install script in a clean Debian), python3 (a stand-in for systemd's
+// notification socket). `npm test` runs this first. As root with apt-get it installs what is
+// missing; otherwise it stops at once with one message naming the packages and the command.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -12,6 +13,8 @@ const NEEDED = [
   { pkg: 'mosquitto', has: () => onPath('mosquitto') },
   { pkg: 'mosquitto-clients', has: () => onPath('mosquitto_ctrl') },
   { pkg: 'systemd', has: () => onPath('systemd-analyze') },
+  { pkg: 'debootstrap', has: () => onPath('debootstrap') },
+  { pkg: 'python3', has: () => onPath('python3') },
   { pkg: 'ca-certificates', has: () => existsSync('/etc/ssl/certs/ca-certificates.crt') },
 ];
 

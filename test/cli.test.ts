@@ -122,7 +122,11 @@ test.serial(
     };
     const { child, started } = startCentral(env);
     t.teardown(() => stopProcess(child));
-    const { dc09 } = await started;
+    const { dc09, http } = await started;
+    t.is((await fetch(`${http}/healthz`)).status, 200);
+    const ready = await fetch(`${http}/readyz`);
+    t.is(ready.status, 200);
+    t.like(await ready.json(), { status: 'ready', checks: { database: 'ok', broker: 'ok', dc09: 'ok' } });
 
     const frame = buildFrame({
       id: 'SIA-DCS',
@@ -172,19 +176,20 @@ test.serial('a central that cannot start exits non-zero with the reason', async 
 
 function startCentral(env: Record<string, string>): {
   child: ChildProcess;
-  started: Promise<{ dc09: number }>;
+  started: Promise<{ dc09: number; http: string }>;
 } {
   const child = spawn(process.execPath, [VIGIL, 'central'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const started = new Promise<{ dc09: number }>((resolve, reject) => {
+  const started = new Promise<{ dc09: number; http: string }>((resolve, reject) => {
     child.stdout!.on('data', (chunk) => {
       output += chunk;
       for (const line of output.split('\n')) {
         if (!line.includes('"central started"')) continue;
-        resolve({ dc09: JSON.parse(line).dc09 });
+        const { dc09, http } = JSON.parse(line);
+        resolve({ dc09, http });
       }
     });
     child.stderr!.on('data', (chunk) => {

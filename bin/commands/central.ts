@@ -11,6 +11,7 @@ import { adminSocketPath, sendAdminCommand } from '../../central/admin/admin-soc
 import { readEnv } from '../../lib/env.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { Metrics } from '../../lib/metrics.ts';
+import { SystemdNotifier } from '../../lib/systemd.ts';
 import { stopOnSignal } from '../signals.ts';
 import { USAGE } from '../usage.ts';
 
@@ -47,7 +48,12 @@ async function runCentral(): Promise<void> {
     metrics: new Metrics(),
   });
   await instance.start();
-  stopOnSignal(logger, () => instance.stop());
+  const systemd = new SystemdNotifier(logger);
+  await systemd.ready(`http ${instance.httpUrl}`);
+  stopOnSignal(logger, async () => {
+    await systemd.stopping();
+    await instance.stop();
+  });
 }
 
 async function simulateCommand(args: string[]): Promise<void> {

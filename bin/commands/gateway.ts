@@ -4,6 +4,7 @@ import { hashCode } from '../../gateway/auth/user-codes.ts';
 import { loadGatewayConfig, runGateway } from '../../gateway/main.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { Metrics } from '../../lib/metrics.ts';
+import { SystemdNotifier } from '../../lib/systemd.ts';
 import { stopOnSignal } from '../signals.ts';
 
 export async function gateway(args: string[]): Promise<void> {
@@ -27,5 +28,10 @@ export async function gateway(args: string[]): Promise<void> {
     { localApi: running.localApiUrl, site: config.siteId, gateway: config.gatewayId },
     'gateway started',
   );
-  stopOnSignal(logger, () => running.stop());
+  const systemd = new SystemdNotifier(logger);
+  await systemd.ready(`site ${config.siteId}, gateway ${config.gatewayId}`);
+  stopOnSignal(logger, async () => {
+    await systemd.stopping();
+    await running.stop();
+  });
 }

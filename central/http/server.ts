@@ -89,6 +89,8 @@ export interface HttpOptions {
   readonly cameras: CameraService;
   readonly rateLimits?: Partial<RateLimits>;
   readonly gateways: GatewayProvisioning;
+  /** What `/readyz` checks besides the database: each part's state, null when it is fine. */
+  readonly readiness?: () => Record<string, string | null>;
 }
 
 declare module 'fastify' {
@@ -190,6 +192,27 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.get('/api/health', async () => {
     await pool.query('SELECT 1');
     return { status: 'ok' };
+  });
+  // For load balancers and orchestrators: /healthz says the process answers (restart it when not),
+  // /readyz that it can take traffic — database, broker link and receivers up, not stopping.
+  app.get('/healthz', { config: { rateLimit: false } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { rateLimit: false } }, async (_request, reply) => {
+    const checks: Record<string, string | null> = { ...options.readiness?.() };
+    try {
+      await Promise.race([
+        pool.query('SELECT 1'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref()),
+      ]);
+      checks.database = null;
+    } catch (error) {
+      checks.database = (error as Error).message;
+    }
+    const failing = Object.entries(checks).filter(([, problem]) => problem !== null);
+    if (failing.length > 0) metrics.increment('http_not_ready_total');
+    return reply.code(failing.length > 0 ? 503 : 200).send({
+      status: failing.length > 0 ? 'not ready' : 'ready',
+      checks: Object.fromEntries(Object.entries(checks).map(([part, problem]) => [part, problem ?? 'ok'])),
+    });
   });
   app.get('/metrics', async (_request, reply) =>
     reply.type('text/plain; version=0.0.4').send(metrics.render()),

@@ -75,6 +75,11 @@ export class MqttIngest {
     this.#o.logger.info({ broker: this.#o.brokerUrl }, 'ingest subscribed');
   }
 
+  /** Connected to the broker now (MQTT.js reconnects by itself when not). */
+  get connected(): boolean {
+    return this.#client?.connected ?? false;
+  }
+
   async stop(): Promise<void> {
     await Promise.allSettled(this.#perGateway.values());
     await this.#client?.endAsync();
