@@ -7,13 +7,19 @@ import { fileURLToPath } from 'node:url';
 const TYPES = ['motion', 'contact', 'smoke', 'glassbreak', 'water'] as const;
 const VIGIL = fileURLToPath(new URL('../dist/bin/vigil.mjs', import.meta.url));
 
+/** The V8 flags of the production gateway (deploy/systemd/vigil-gateway.service). */
+export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+
 /**
- * The production gateway command as an installer runs it (`node --max-semi-space-size=1
- * dist/bin/vigil.mjs gateway --config …`, see deploy/), with 100 simulated devices connected to
- * the broker at `mqttUrl`: every device checks in once, then its idle RSS is read from /proc.
+ * The gateway command as an installer runs it (`node <flags> dist/bin/vigil.mjs gateway --config …`,
+ * see deploy/), with 100 simulated devices connected to the broker at `mqttUrl`: every device
+ * checks in once through the local API (timed), then its idle RSS is read from /proc.
  * Needs `npm run build` first.
  */
-export async function measureGatewayCommandRss(mqttUrl: string): Promise<{ rss: number; uplink: boolean }> {
+export async function measureGatewayCommandRss(
+  mqttUrl: string,
+  nodeFlags: readonly string[] = GATEWAY_NODE_FLAGS,
+): Promise<{ rss: number; uplink: boolean; checkInsPerSecond: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-idle-'));
   const config = path.join(dir, 'config.json');
   fs.writeFileSync(
@@ -35,7 +41,7 @@ export async function measureGatewayCommandRss(mqttUrl: string): Promise<{ rss: 
       })),
     }),
   );
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', VIGIL, 'gateway', '--config', config], {
+  const child = spawn(process.execPath, [...nodeFlags, VIGIL, 'gateway', '--config', config], {
     env: { ...process.env, VIGIL_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -44,6 +50,7 @@ export async function measureGatewayCommandRss(mqttUrl: string): Promise<{ rss: 
     const status = async () => (await (await fetch(`${api}/api/status`)).json()) as { uplink: string };
     const deadline = Date.now() + 20_000;
     while ((await status()).uplink !== 'connected' && Date.now() < deadline) await delay(100);
+    const started = performance.now();
     for (let i = 0; i < 100; i++) {
       await fetch(`${api}/api/sim/devices/dev-${i}/signals`, {
         method: 'POST',
@@ -51,10 +58,11 @@ export async function measureGatewayCommandRss(mqttUrl: string): Promise<{ rss: 
         body: JSON.stringify({ kind: 'check-in' }),
       });
     }
+    const checkInsPerSecond = 100 / ((performance.now() - started) / 1000);
     await delay(3000);
     const rss =
       Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) * 1024;
-    return { rss, uplink: (await status()).uplink === 'connected' };
+    return { rss, uplink: (await status()).uplink === 'connected', checkInsPerSecond };
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { systemClock } from '../lib/clock.ts';
 import { openJsonFile } from '../lib/json-file.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -8,7 +7,7 @@ import { type GatewayConfig, parseGatewayConfig } from './config.ts';
 import type { ConfigStore } from './config-store.ts';
 import type { ArmingMode } from './domain/panel.ts';
 import { Gateway } from './gateway.ts';
-import { buildLocalApi } from './http/local-api.ts';
+import { type LocalApi, startLocalApi } from './http/local-api.ts';
 import { HomeAssistantBridge } from './integrations/home-assistant.ts';
 
 /** Read and validate the gateway's lowdb configuration file; the error names the field and device. */
@@ -44,7 +43,7 @@ export async function runGateway(options: {
     ...(options.initialMode ? { initialMode: options.initialMode } : {}),
   });
   await gateway.start();
-  let api: FastifyInstance | null = null;
+  let api: LocalApi | null = null;
   const homeAssistant = options.config.homeAssistant
     ? new HomeAssistantBridge(
         gateway,
@@ -55,11 +54,13 @@ export async function runGateway(options: {
     : null;
   try {
     await homeAssistant?.start();
-    api = await buildLocalApi(gateway, options.logger, options.metrics);
-    const url = await api.listen({
+    api = await startLocalApi(gateway, {
       host: options.config.http.host,
       port: options.httpPort ?? options.config.http.port,
+      logger: options.logger,
+      metrics: options.metrics,
     });
+    const url = api.url;
     return {
       gateway,
       localApiUrl: url.replace('://127.0.0.1', '://localhost'),

@@ -10,3 +10,10 @@ export function disableNagle(client: MqttClient): void {
   apply();
   client.on('connect', apply);
 }
+
+/**
+ * Client options for a memory-bound device: MQTT.js otherwise pre-allocates a 2-byte Buffer for
+ * each of the 65,536 packet ids on first write (≈6.5 MiB of heap) to save one tiny allocation per
+ * packet, which a gateway sending a few packets a minute never needs.
+ */
+export const SMALL_FOOTPRINT = { writeCache: false } as const;

@@ -1,36 +1,76 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
 import { SIGNAL_KINDS } from '../../hardware/device-signal.ts';
 import { errorMessage } from '../../lib/errors.ts';
-import { httpServerOptions } from '../../lib/http.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { CODE_PATTERN } from '../auth/user-codes.ts';
 import { DeviceConfigSchema } from '../config.ts';
 import { keypadLocked } from '../domain/panel.ts';
 import type { ActionResult, Gateway } from '../gateway.ts';
+import { createJsonServer, Refusal, type Reply, type Request } from './json-server.ts';
 
 const DEMO_PAGE = readFileSync(new URL('./demo-page.html', import.meta.url), 'utf8');
-const CODE = { type: 'string', pattern: CODE_PATTERN.source } as const;
 const CODE_HEADER = 'x-vigil-code';
+const BODY_LIMIT = 64 * 1024;
+const CAMERA_BODY_LIMIT = 256 * 1024;
+
+const Code = z.string().regex(CODE_PATTERN, 'a user code of 4–8 digits');
+const AreaId = z.coerce.number().int().min(1).max(99);
+const ArmBody = z.strictObject({
+  mode: z.enum(['away', 'home', 'night']),
+  code: Code,
+  force: z.boolean().optional(),
+});
+const CodeBody = z.strictObject({ code: Code });
+const BypassBody = z.strictObject({ code: Code, bypassed: z.boolean() });
+const PermitJoinBody = z.strictObject({
+  code: Code,
+  seconds: z.number().int().min(0).max(254),
+  allow: z
+    .array(z.string().regex(/^0x[0-9a-f]{16}$/, 'an IEEE address 0x + 16 hex digits'))
+    .max(64)
+    .optional(),
+});
+const WalkTestBody = z.strictObject({ code: Code, on: z.boolean() });
+const DeviceBody = z.strictObject({ code: Code, device: z.record(z.string(), z.unknown()) });
+const SignalBody = z.strictObject({ kind: z.enum(SIGNAL_KINDS) });
+
+export interface LocalApi {
+  readonly url: string;
+  close(): Promise<void>;
+}
 
 /**
  * The gateway's local HTTP API (loopback by default): status for the homeowner's app, arming with
  * a user code, the installer's device registry, walk test and commissioning report, and — when the
  * gateway has simulated devices — the simulator and its demo page. Codes are checked with the
- * keypad's lockout; every refusal is counted.
+ * keypad's lockout; every refusal is counted (json-server.ts says why it is not Fastify).
  */
-export async function buildLocalApi(
+export async function startLocalApi(
   gateway: Gateway,
-  logger: Logger,
-  metrics: Metrics,
-): Promise<FastifyInstance> {
-  const app = Fastify(httpServerOptions(logger, 'local-api'));
-  const source = (ip: string) => `local-api ${ip}`;
-  const answer = (reply: FastifyReply, result: ActionResult) => {
-    if (result.ok) return reply.send({ ok: true, status: status() });
-    metrics.increment('local_api_refused_total', { status: String(result.status) });
-    return reply.code(result.status).send({ error: result.error });
+  options: { host: string; port: number; logger: Logger; metrics: Metrics },
+): Promise<LocalApi> {
+  const { metrics } = options;
+  const log = options.logger.child({ component: 'local-api' });
+  const server = createJsonServer({
+    logger: log,
+    metrics,
+    refusals: 'local_api_refused_total',
+    bodyLimit: BODY_LIMIT,
+  });
+  const route = server.route;
+  const source = (request: Request) => `local-api ${request.ip}`;
+  const auth = (request: Request, code: string) => ({ code, source: source(request) });
+  const headerCode = (request: Request) => request.header(CODE_HEADER) ?? '';
+  const answer = (result: ActionResult): Reply =>
+    result.ok
+      ? { json: { ok: true, status: status() } }
+      : { status: result.status, json: { error: result.error } };
+  const areaOf = (request: Request) => {
+    const area = AreaId.safeParse(request.params.id);
+    if (!area.success) throw new Refusal(400, 'id: an area number 1–99');
+    return area.data;
   };
 
   const status = () => {
@@ -68,267 +108,104 @@ export async function buildLocalApi(
     };
   };
 
-  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const code = error.statusCode ?? 500;
-    metrics.increment('local_api_refused_total', { status: String(code) });
-    request.log.warn({ url: request.url, reason: error.message }, 'local API request refused');
-    return reply.code(code).send({ error: code >= 500 ? 'internal error' : error.message });
+  route('GET', '/api/status', () => ({ json: status() }));
+  route('GET', '/api/notices', () => ({ json: gateway.recentNotices() }));
+  route('GET', '/metrics', () => ({ text: metrics.render(), type: 'text/plain; version=0.0.4' }));
+
+  route('POST', '/api/areas/:id/arm', async (request) => {
+    const area = areaOf(request);
+    const { mode, code, force } = await request.json(ArmBody);
+    return answer(await gateway.arm(area, mode, auth(request, code), force ?? false));
+  });
+  route('POST', '/api/areas/:id/disarm', async (request) => {
+    const area = areaOf(request);
+    const { code } = await request.json(CodeBody);
+    return answer(await gateway.disarm(area, auth(request, code)));
+  });
+  route('POST', '/api/devices/:id/bypass', async (request) => {
+    const { code, bypassed } = await request.json(BypassBody);
+    return answer(await gateway.bypass(request.params.id!, bypassed, auth(request, code)));
   });
 
-  app.get('/api/status', async () => status());
-  app.get('/api/notices', async () => gateway.recentNotices());
-  app.get('/metrics', async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(metrics.render()),
-  );
-
-  app.post<{
-    Params: { id: string };
-    Body: { mode: 'away' | 'home' | 'night'; code: string; force?: boolean };
-  }>(
-    '/api/areas/:id/arm',
-    {
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1, maximum: 99 } } },
-        body: {
-          type: 'object',
-          required: ['mode', 'code'],
-          properties: { mode: { enum: ['away', 'home', 'night'] }, code: CODE, force: { type: 'boolean' } },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request, reply) => {
-      const { mode, code, force } = request.body;
-      return answer(
-        reply,
-        await gateway.arm(
-          Number(request.params.id),
-          mode,
-          { code, source: source(request.ip) },
-          force ?? false,
-        ),
-      );
-    },
-  );
-
-  app.post<{ Params: { id: string }; Body: { code: string } }>(
-    '/api/areas/:id/disarm',
-    {
-      schema: {
-        params: { type: 'object', properties: { id: { type: 'integer', minimum: 1, maximum: 99 } } },
-        body: { type: 'object', required: ['code'], properties: { code: CODE }, additionalProperties: false },
-      },
-    },
-    async (request, reply) =>
-      answer(
-        reply,
-        await gateway.disarm(Number(request.params.id), {
-          code: request.body.code,
-          source: source(request.ip),
-        }),
-      ),
-  );
-
-  app.post<{ Params: { id: string }; Body: { code: string; bypassed: boolean } }>(
-    '/api/devices/:id/bypass',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['code', 'bypassed'],
-          properties: { code: CODE, bypassed: { type: 'boolean' } },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request, reply) =>
-      answer(
-        reply,
-        await gateway.bypass(request.params.id, request.body.bypassed, {
-          code: request.body.code,
-          source: source(request.ip),
-        }),
-      ),
-  );
-
-  // Cameras push their alarm notifications here (many can only send a GET with query parameters).
-  const cameraEvent = async (
-    request: {
-      params: { id: string };
-      query: { token?: string; state?: string };
-      headers: Record<string, unknown>;
-    },
-    reply: FastifyReply,
-  ) => {
-    const token = String(request.headers['x-vigil-token'] ?? request.query.token ?? '');
+  // Cameras push their alarm notifications here (many can only send a GET with query parameters),
+  // some with XML or multipart bodies we do not need: any type, up to 256 KiB, read and dropped.
+  const cameraEvent = async (request: Request): Promise<Reply> => {
+    await request.discard();
+    const token = request.header('x-vigil-token') ?? request.query.token ?? '';
     const state = request.query.state === 'stop' ? 'stop' : 'start';
-    if (!gateway.notifyCamera(request.params.id, token, state)) {
-      metrics.increment('local_api_refused_total', { status: '403' });
-      return reply.code(403).send({ error: 'unknown camera or wrong token' });
-    }
+    if (!gateway.notifyCamera(request.params.id!, token, state))
+      return { status: 403, json: { error: 'unknown camera or wrong token' } };
     await gateway.settled();
-    return reply.code(202).send({ ok: true });
+    return { status: 202, json: { ok: true } };
   };
-  await app.register(async (cameras) => {
-    // Cameras post XML or multipart bodies we do not need: accept any type, small, unparsed.
-    cameras.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_request, body, done) =>
-      done(null, body),
-    );
-    cameras.get<{ Params: { id: string }; Querystring: { token?: string; state?: string } }>(
-      '/api/cameras/:id/events',
-      cameraEvent,
-    );
-    cameras.post<{ Params: { id: string }; Querystring: { token?: string; state?: string } }>(
-      '/api/cameras/:id/events',
-      cameraEvent,
-    );
+  route('GET', '/api/cameras/:id/events', cameraEvent);
+  route('POST', '/api/cameras/:id/events', cameraEvent, { bodyLimit: CAMERA_BODY_LIMIT });
+
+  route('POST', '/api/installer/cameras/:id/check', async (request) => {
+    const { code } = await request.json(CodeBody);
+    const result = await gateway.checkCamera(request.params.id!, auth(request, code));
+    return result.ok ? { json: result } : answer(result);
   });
-
-  app.post<{ Params: { id: string }; Body: { code: string } }>(
-    '/api/installer/cameras/:id/check',
-    {
-      schema: {
-        body: { type: 'object', required: ['code'], properties: { code: CODE }, additionalProperties: false },
-      },
-    },
-    async (request, reply) => {
-      const result = await gateway.checkCamera(request.params.id, {
-        code: request.body.code,
-        source: source(request.ip),
-      });
-      if (!result.ok) return answer(reply, result);
-      return reply.send(result);
-    },
-  );
-
-  app.post<{ Body: { code: string; seconds: number; allow?: string[] } }>(
-    '/api/installer/zigbee/permit-join',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['code', 'seconds'],
-          properties: {
-            code: CODE,
-            seconds: { type: 'integer', minimum: 0, maximum: 254 },
-            allow: { type: 'array', maxItems: 64, items: { type: 'string', pattern: '^0x[0-9a-f]{16}$' } },
-          },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request, reply) =>
-      answer(
-        reply,
-        await gateway.permitJoin(request.body.seconds, request.body.allow ?? [], {
-          code: request.body.code,
-          source: source(request.ip),
-        }),
-      ),
-  );
+  route('POST', '/api/installer/zigbee/permit-join', async (request) => {
+    const { code, seconds, allow } = await request.json(PermitJoinBody);
+    return answer(await gateway.permitJoin(seconds, allow ?? [], auth(request, code)));
+  });
 
   // Installer: walk test, device registry, commissioning report.
-  app.post<{ Body: { code: string; on: boolean } }>(
-    '/api/installer/walk-test',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['code', 'on'],
-          properties: { code: CODE, on: { type: 'boolean' } },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request, reply) =>
-      answer(
-        reply,
-        await gateway.walkTest(request.body.on, { code: request.body.code, source: source(request.ip) }),
-      ),
-  );
-
-  app.put<{ Params: { id: string }; Body: { code: string; device: unknown } }>(
-    '/api/installer/devices/:id',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['code', 'device'],
-          properties: { code: CODE, device: { type: 'object' } },
-          additionalProperties: false,
-        },
-      },
-    },
-    async (request, reply) => {
-      const parsed = DeviceConfigSchema.safeParse({
-        ...(request.body.device as object),
-        id: request.params.id,
-      });
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        metrics.increment('local_api_refused_total', { status: '400' });
-        return reply.code(400).send({ error: `device.${issue?.path.join('.')}: ${issue?.message}` });
-      }
-      return answer(
-        reply,
-        await gateway.saveDevice(parsed.data, { code: request.body.code, source: source(request.ip) }),
-      );
-    },
-  );
-
-  app.delete<{ Params: { id: string } }>('/api/installer/devices/:id', async (request, reply) => {
-    const code = String(request.headers[CODE_HEADER] ?? '');
-    return answer(reply, await gateway.removeDevice(request.params.id, { code, source: source(request.ip) }));
+  route('POST', '/api/installer/walk-test', async (request) => {
+    const { code, on } = await request.json(WalkTestBody);
+    return answer(await gateway.walkTest(on, auth(request, code)));
   });
+  route('PUT', '/api/installer/devices/:id', async (request) => {
+    const { code, device } = await request.json(DeviceBody);
+    const parsed = DeviceConfigSchema.safeParse({ ...device, id: request.params.id });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Refusal(400, `device.${issue?.path.join('.')}: ${issue?.message}`);
+    }
+    return answer(await gateway.saveDevice(parsed.data, auth(request, code)));
+  });
+  route('DELETE', '/api/installer/devices/:id', async (request) =>
+    answer(await gateway.removeDevice(request.params.id!, auth(request, headerCode(request)))),
+  );
 
   // SPEC §8: every camera access by the central, granted or refused, for the homeowner to see.
-  app.get('/api/camera-access', async (request, reply) => {
-    const code = String(request.headers[CODE_HEADER] ?? '');
-    const result = await gateway.cameraAccess({ code, source: source(request.ip) });
-    if (!result.ok) return answer(reply, result);
-    return 'accesses' in result
-      ? { accesses: result.accesses.map((a) => ({ ...a, at: new Date(a.at).toISOString() })) }
-      : { accesses: [] };
+  route('GET', '/api/camera-access', async (request) => {
+    const result = await gateway.cameraAccess(auth(request, headerCode(request)));
+    if (!result.ok) return answer(result);
+    return {
+      json:
+        'accesses' in result
+          ? { accesses: result.accesses.map((a) => ({ ...a, at: new Date(a.at).toISOString() })) }
+          : { accesses: [] },
+    };
   });
-
-  app.get('/api/installer/commissioning', async (request, reply) => {
-    const code = String(request.headers[CODE_HEADER] ?? '');
-    const allowed = await gateway.checkInstaller({ code, source: source(request.ip) });
-    if (!allowed.ok) return answer(reply, allowed);
-    return gateway.commissioning();
+  route('GET', '/api/installer/commissioning', async (request) => {
+    const allowed = await gateway.checkInstaller(auth(request, headerCode(request)));
+    return allowed.ok ? { json: gateway.commissioning() } : answer(allowed);
   });
 
   if (gateway.config.devices.some((d) => d.bus === 'simulated')) {
-    app.get('/', async (_request, reply) => reply.redirect('/demo'));
-    app.get('/demo', async (_request, reply) => reply.type('text/html; charset=utf-8').send(DEMO_PAGE));
-    app.get('/api/sim/devices', async () =>
-      gateway.config.devices
+    route('GET', '/', () => ({ status: 302, location: '/demo' }));
+    route('GET', '/demo', () => ({ text: DEMO_PAGE, type: 'text/html; charset=utf-8' }));
+    route('GET', '/api/sim/devices', () => ({
+      json: gateway.config.devices
         .filter((d) => d.bus === 'simulated')
         .map(({ id, name, type, zone, area }) => ({ id, name, type, zone, area })),
-    );
-    app.post<{ Params: { id: string }; Body: { kind: string } }>(
-      '/api/sim/devices/:id/signals',
-      {
-        schema: {
-          body: {
-            type: 'object',
-            required: ['kind'],
-            properties: { kind: { type: 'string', enum: [...SIGNAL_KINDS] } },
-            additionalProperties: false,
-          },
-        },
-      },
-      async (request, reply) => {
-        try {
-          const signal = gateway.simulatedBus.inject(request.params.id, request.body.kind);
-          await gateway.settled();
-          return reply.code(202).send({ accepted: signal, outboxDepth: gateway.outbox.depth });
-        } catch (error) {
-          metrics.increment('local_api_refused_total', { status: '404' });
-          return reply.code(404).send({ error: errorMessage(error) });
-        }
-      },
-    );
+    }));
+    route('POST', '/api/sim/devices/:id/signals', async (request) => {
+      const { kind } = await request.json(SignalBody);
+      try {
+        const signal = gateway.simulatedBus.inject(request.params.id!, kind);
+        await gateway.settled();
+        return { status: 202, json: { accepted: signal, outboxDepth: gateway.outbox.depth } };
+      } catch (error) {
+        throw new Refusal(404, errorMessage(error));
+      }
+    });
   }
-  return app;
+
+  const url = await server.listen(options.host, options.port);
+  log.info({ url }, 'local API listening');
+  return { url, close: () => server.close() };
 }

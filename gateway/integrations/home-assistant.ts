@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { disableNagle } from '../../lib/mqtt.ts';
+import { disableNagle, SMALL_FOOTPRINT } from '../../lib/mqtt.ts';
 import type { DeviceType, GatewayConfig } from '../config.ts';
 import type { PanelState } from '../domain/panel.ts';
 import { FIRMWARE_VERSION, type Gateway } from '../gateway.ts';
@@ -67,6 +67,7 @@ export class HomeAssistantBridge {
 
   async start(): Promise<void> {
     const client = mqtt.connect(this.#ha.mqttUrl, {
+      ...SMALL_FOOTPRINT,
       ...(this.#ha.username ? { username: this.#ha.username } : {}),
       ...(this.#ha.password ? { password: this.#ha.password } : {}),
       clientId: `vigil-ha-${this.#gateway.config.gatewayId}`,

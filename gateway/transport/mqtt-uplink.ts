@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { disableNagle } from '../../lib/mqtt.ts';
+import { disableNagle, SMALL_FOOTPRINT } from '../../lib/mqtt.ts';
 import {
   AckSchema,
   type AlarmEvent,
@@ -72,6 +72,7 @@ export class MqttUplink {
     const { siteId, gatewayId } = this.#o;
     const statusTopic = topicFor(siteId, gatewayId, 'status');
     const client = mqtt.connect(this.#o.url, {
+      ...SMALL_FOOTPRINT,
       clientId: `gw-${siteId}-${gatewayId}`,
       username: gatewayId,
       password: this.#o.secret,
