@@ -200,6 +200,14 @@ function startCentral(env: Record<string, string>): {
   return { child, started };
 }
 
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -239,3 +247,74 @@ function closedPort(): Promise<number> {
     });
   });
 }
+
+test.serial(
+  'the demo stops quietly on Ctrl-C, and starts again after a kill -9 left its database running',
+  async (t) => {
+    const data = tempDir('cli-demo');
+    const env = {
+      ...process.env,
+      VIGIL_DATA_DIR: data,
+      VIGIL_HTTP_PORT: '0',
+      VIGIL_MQTT_PORT: '0',
+      VIGIL_DC09_PORT: '0',
+      VIGIL_GATEWAY_HTTP_PORT: '0',
+      VIGIL_LOG_LEVEL: 'warn',
+    };
+    const postmaster = path.join(data, 'central/postgres/postmaster.pid');
+    const startDemo = () => {
+      // Its own process group, as a terminal runs it: Ctrl-C goes to the whole group.
+      const child = spawn(process.execPath, [VIGIL, 'demo'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let output = '';
+      child.stdout.on('data', (c) => {
+        output += c;
+      });
+      child.stderr.on('data', (c) => {
+        output += c;
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const ready = new Promise<void>((resolve, reject) => {
+        const timer = setInterval(() => {
+          if (output.includes('Press Ctrl-C to stop.')) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 50);
+        void exited.then((code) => {
+          clearInterval(timer);
+          reject(new Error(`demo exited ${code}: ${output}`));
+        });
+      });
+      return { child, ready, exited, output: () => output };
+    };
+
+    const first = startDemo();
+    t.teardown(() => killGroup(first.child));
+    await first.ready;
+    t.regex(first.output(), /the house is armed away now/);
+    const before = first.output().length;
+    process.kill(-first.child.pid!, 'SIGINT');
+    t.is(await first.exited, 0);
+    t.is(first.output().slice(before).trim(), '', 'nothing is printed while stopping');
+    t.false(existsSync(postmaster), 'PostgreSQL stopped');
+
+    const second = startDemo();
+    t.teardown(() => killGroup(second.child));
+    await second.ready;
+    const orphan = Number(readFileSync(postmaster, 'utf8').split('\n')[0]);
+    second.child.kill('SIGKILL'); // the process only: its PostgreSQL (own group) lives on
+    await second.exited;
+    t.notThrows(() => process.kill(orphan, 0), 'the killed demo left PostgreSQL running');
+
+    const third = startDemo();
+    t.teardown(() => killGroup(third.child));
+    await third.ready;
+    t.throws(() => process.kill(orphan, 0), undefined, 'the orphaned server was stopped');
+    process.kill(-third.child.pid!, 'SIGINT');
+    t.is(await third.exited, 0);
+  },
+);
