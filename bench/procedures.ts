@@ -26,7 +26,7 @@ export function measureProcedures(alarms: number, open: number) {
   for (let i = 0; i < alarms; i++) {
     const event = sampleEvent({ siteId: 'site-a' });
     engine.onEvent(event, `a${i}`, T + i);
-    engine.onOutcome(`a${i}`, 'answered-valid-code', T + i);
+    engine.onOutcome(`a${i}`, 'answered-valid-code', {}, T + i);
   }
   const alarmsPerSecond = alarms / ((performance.now() - start) / 1000);
 

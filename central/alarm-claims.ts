@@ -26,7 +26,7 @@ export async function announceAlarm(
 
 async function trail(pool: pg.Pool, alarmId: string, operator: Operator, action: string, reason: string) {
   await pool.query(
-    'INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason) VALUES ($1, clock_timestamp(), $2, $3, $4, $5)',
+    "INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason, sort) VALUES ($1, clock_timestamp(), $2, $3, $4, $5, 'outcome')",
     [alarmId, `operator:${operator.username}`, action, operator.displayName, reason],
   );
 }

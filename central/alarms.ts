@@ -10,6 +10,8 @@ export interface AlarmView {
   siteAddress: string;
   class: string;
   priority: number;
+  /** The queue's order: class, then severity within it (docs/procedures.md); lower first. */
+  rank: number;
   status: 'open' | 'claimed' | 'closed';
   eventType: string;
   title: string;
@@ -22,6 +24,12 @@ export interface AlarmView {
   verified: boolean;
   verificationRule: string | null;
   closeReason: string | null;
+  /** How far it escalated unattended: attention, urgent, supervisor. */
+  escalation: string | null;
+  /** A duress alarm: never shown to the premises. */
+  silent: boolean;
+  /** Events in the incident (the one that opened it and every one that joined). */
+  events: number;
   occurredAt: string;
   openedAt: string;
   restoredAt: string | null;
@@ -31,7 +39,8 @@ export interface AlarmView {
 
 const VIEW_SQL = `
   SELECT a.id::text AS alarm_id, e.id AS event_id, s.id AS site_id, s.name AS site_name, s.address AS site_address,
-         a.class, a.priority, a.status, e.event_type, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
+         a.class, a.priority, a.rank, a.status, e.event_type, a.escalation, a.silent,
+         (SELECT count(*)::int FROM events j WHERE j.alarm_id = a.id AND j.qualifier = 'event') AS event_count, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
          a.verified, a.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at, a.close_reason,
          o.username AS claimed_by_username, o.display_name AS claimed_by_name
     FROM alarms a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id
@@ -45,6 +54,10 @@ interface AlarmRow {
   site_address: string;
   class: string;
   priority: number;
+  rank: number;
+  escalation: string | null;
+  silent: boolean;
+  event_count: number;
   status: AlarmView['status'];
   event_type: string;
   cid: string;
@@ -72,6 +85,7 @@ function toView(row: AlarmRow): AlarmView {
     siteAddress: row.site_address,
     class: row.class,
     priority: row.priority,
+    rank: row.rank,
     status: row.status,
     eventType: row.event_type,
     title: EVENT_TYPES[row.event_type as EventTypeName]?.title ?? row.event_type,
@@ -87,16 +101,19 @@ function toView(row: AlarmRow): AlarmView {
     openedAt: row.opened_at.toISOString(),
     restoredAt: row.restored_at?.toISOString() ?? null,
     closeReason: row.close_reason,
+    escalation: row.escalation,
+    silent: row.silent,
+    events: row.event_count,
     claimedBy: row.claimed_by_username
       ? { username: row.claimed_by_username, displayName: row.claimed_by_name ?? row.claimed_by_username }
       : null,
   };
 }
 
-/** The operator queue: open alarms, security before safety before technical, then oldest first. */
+/** The operator queue: open incidents by rank (class, then severity), then oldest first. */
 export async function openAlarmQueue(db: Pick<pg.Pool, 'query'>, limit = 1000): Promise<AlarmView[]> {
   const { rows } = await db.query<AlarmRow>(
-    `${VIEW_SQL} WHERE a.status <> 'closed' ORDER BY a.priority, a.opened_at, a.id LIMIT $1`,
+    `${VIEW_SQL} WHERE a.status <> 'closed' ORDER BY a.rank, a.opened_at, a.id LIMIT $1`,
     [limit],
   );
   return rows.map(toView);

@@ -240,10 +240,9 @@ export class Central {
       // event or its ack: the engine orders its own inputs (they are queued at call time), and a
       // supervision pass waits for this work first.
       const afterStore: AfterStore = async (event, result) => {
-        const procedure = procedures.onEventStored(
-          event,
-          result.kind === 'stored' && result.alarm?.eventId === event.id ? result.alarm.alarmId : null,
-        );
+        // The incident the event opened or joined (restores and verifications find theirs in the engine).
+        const incident = result.kind === 'stored' ? (result.incident?.id ?? null) : null;
+        const procedure = procedures.onEventStored(event, incident);
         this.#track(
           procedure.then(async () => {
             await onTestReport(pool, event, afterStore);

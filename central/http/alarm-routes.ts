@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { addNote, assertClaimed, claimAlarm, releaseAlarm } from '../alarm-claims.ts';
 import { alarmById, openAlarmQueue } from '../alarms.ts';
 import type { CameraService } from '../cameras/camera-service.ts';
-import { OUTCOMES } from '../procedures/engine.ts';
-import type { ProcedureService } from '../procedures/service.ts';
+import { OUTCOMES } from '../procedures/model.ts';
+import { OutcomeRefused, type ProcedureService } from '../procedures/service.ts';
 import { parseOr400 } from './validation.ts';
 
 type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -21,7 +21,18 @@ export interface AlarmRouteOptions {
 }
 
 const AlarmParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'an alarm id') });
-const OutcomeBody = z.strictObject({ outcome: z.enum(OUTCOMES) });
+const OutcomeBody = z.strictObject({
+  outcome: z.enum(OUTCOMES),
+  /** Who answered (a contact's name), or who cancelled. */
+  by: z.string().trim().min(1).max(120).optional(),
+  service: z.enum(['police', 'fire', 'guard']).optional(),
+  /** A dispatch: the agency (e.g. "Politie Midden-Nederland") and its reference number. */
+  agency: z.string().trim().min(1).max(120).optional(),
+  reference: z.string().trim().min(1).max(60).optional(),
+  at: z.iso.datetime({ offset: true }).optional(),
+  reason: z.string().trim().min(1).max(300).optional(),
+  note: z.string().trim().min(1).max(300).optional(),
+});
 const CodeBody = z.strictObject({
   idCode: z.string().regex(/^\d{6}$/, 'a 6-digit ID code'),
   pin: z.string().min(1).max(8),
@@ -57,14 +68,24 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
     const { id } = parseOr400(AlarmParams, request.params);
     const alarm = await alarmById(pool, id);
     if (!alarm) return reply.code(404).send({ error: 'no such alarm' });
-    const { rows: actions } = await pool.query(
-      'SELECT at, actor, action, target, reason FROM alarm_actions WHERE alarm_id = $1 ORDER BY id',
-      [id],
-    );
+    const [{ rows: actions }, { rows: timeline }] = await Promise.all([
+      pool.query(
+        'SELECT at, actor, sort, action, target, reason, detail FROM alarm_actions WHERE alarm_id = $1 ORDER BY id',
+        [id],
+      ),
+      // Every event of the incident in the order it happened: alarms, restores, verifications.
+      pool.query(
+        `SELECT id, occurred_at AS "occurredAt", event_type AS "eventType", qualifier, zone, area,
+                device_name AS "deviceName", verified, text
+           FROM events WHERE alarm_id = $1 ORDER BY occurred_at, received_at`,
+        [id],
+      ),
+    ]);
     return {
       alarm,
       proposal: procedures.proposal(id),
       actions,
+      timeline,
       site: await siteCard(pool, procedures, alarm.siteId),
       media: await cameras.mediaOf(id),
     };
@@ -74,6 +95,7 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
     const { id } = parseOr400(AlarmParams, request.params);
     const body = parseOr400(ClaimBody, request.body);
     await claimAlarm(pool, id, request.operator!, body?.takeOver ?? false);
+    await procedures.onClaim(id, actor(request));
     return { alarm: await alarmById(pool, id) };
   });
 
@@ -85,9 +107,14 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
 
   app.post('/api/alarms/:id/outcome', { preHandler: requireOperator }, async (request) => {
     const { id } = parseOr400(AlarmParams, request.params);
-    const { outcome } = parseOr400(OutcomeBody, request.body);
+    const { outcome, ...detail } = parseOr400(OutcomeBody, request.body);
     await assertClaimed(pool, id, request.operator!);
-    await procedures.onOutcome(id, outcome, actor(request));
+    try {
+      await procedures.onOutcome(id, outcome, actor(request), { ...detail, via: 'operator' });
+    } catch (error) {
+      if (error instanceof OutcomeRefused) throw Object.assign(error, { statusCode: 409 });
+      throw error;
+    }
     return { proposal: procedures.proposal(id), alarm: await alarmById(pool, id) };
   });
 

@@ -10,7 +10,7 @@ import {
   removeContact,
   updateContact,
 } from '../contacts.ts';
-import type { ProcedureService } from '../procedures/service.ts';
+import { OutcomeRefused, type ProcedureService } from '../procedures/service.ts';
 import { setTestMode, TEST_MODE_LIMITS_MINUTES } from '../site-settings.ts';
 import { parseOr400 } from './validation.ts';
 
@@ -92,6 +92,7 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
       pool.query(
         `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", e.text, a.opened_at AS "openedAt", a.status
            FROM alarms a JOIN events e ON e.id = a.event_id WHERE a.site_id = $1 AND a.status <> 'closed'
+            AND NOT a.silent
           ORDER BY a.opened_at DESC`,
         [id],
       ),
@@ -105,6 +106,7 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
       `SELECT id, event_type AS "eventType", qualifier, class, zone, area, device_name AS "deviceName", text,
               occurred_at AS "occurredAt"
          FROM events WHERE site_id = $1 AND ($2::timestamptz IS NULL OR occurred_at < $2)
+          AND event_type <> 'duress'
         ORDER BY occurred_at DESC LIMIT $3`,
       [site(request), query.before ?? null, query.limit],
     );
@@ -116,11 +118,15 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
       `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", e.text, a.status, a.opened_at AS "openedAt",
               a.closed_at AS "closedAt", a.close_reason AS "closeReason",
               coalesce((SELECT json_agg(json_build_object('at', x.at, 'action', x.action, 'target', x.target,
-                                                          'reason', x.reason) ORDER BY x.id)
-                          FROM alarm_actions x
-                         WHERE x.alarm_id = a.id AND x.action IN ('call', 'sms', 'dispatch', 'push', 'email', 'close')),
+                                                          'reason', x.reason, 'by', coalesce(o.display_name, x.actor))
+                                        ORDER BY x.id)
+                          FROM alarm_actions x LEFT JOIN operators o ON x.actor = 'operator:' || o.username
+                         -- What was done, by whom: never the engine's proposals.
+                         WHERE x.alarm_id = a.id AND x.sort <> 'proposal'
+                           AND x.action IN ('recorded', 'sms', 'push', 'email', 'close')),
                        '[]') AS steps
-         FROM alarms a JOIN events e ON e.id = a.event_id WHERE a.site_id = $1 ORDER BY a.opened_at DESC LIMIT 100`,
+         FROM alarms a JOIN events e ON e.id = a.event_id WHERE a.site_id = $1 AND NOT a.silent
+        ORDER BY a.opened_at DESC LIMIT 100`,
       [site(request)],
     );
     return { alarms: rows };
@@ -131,15 +137,28 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
     const { id } = parseOr400(IdParams, request.params);
     const body = parseOr400(CodeBody, request.body);
     const { rows } = await pool.query<{ status: string }>(
-      'SELECT status FROM alarms WHERE id = $1 AND site_id = $2',
+      // A duress alarm is silent towards the premises: as far as the portal knows, there is none.
+      'SELECT status FROM alarms WHERE id = $1 AND site_id = $2 AND NOT silent',
       [id, site(request)],
     );
     if (!rows[0]) return reply.code(404).send({ error: 'no such alarm' });
     if (rows[0].status === 'closed') return reply.code(409).send({ error: 'the alarm is already closed' });
-    await authorised(request, body);
-    // The code was checked just now: record the cancel, as the phone flow does after its check.
-    await procedures.onOutcome(id, 'cancel-valid-code', actor(request));
-    return { cancelled: true };
+    const contactId = await authorised(request, body);
+    const { rows: who } = await pool.query<{ name: string }>('SELECT name FROM contacts WHERE id = $1', [
+      contactId,
+    ]);
+    const by = `${who[0]?.name ?? 'authorised person'} (ID code ${body.idCode.slice(0, 2)}····)`;
+    // The code was checked just now. An operator working the incident sees the cancel and confirms it.
+    try {
+      await procedures.onOutcome(id, 'cancel-valid-code', actor(request), { by, via: 'portal' });
+    } catch (error) {
+      if (error instanceof OutcomeRefused) throw Object.assign(error, { statusCode: 409 });
+      throw error;
+    }
+    const { rows: after } = await pool.query<{ status: string }>('SELECT status FROM alarms WHERE id = $1', [
+      id,
+    ]);
+    return { cancelled: after[0]?.status === 'closed', confirmation: after[0]?.status !== 'closed' };
   });
 
   app.put('/api/customer/test-mode', checked, async (request) => {
@@ -226,9 +245,10 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
       pool.query(
         `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", a.opened_at AS "openedAt",
                 a.close_reason AS "closeReason",
-                (SELECT count(*)::int FROM alarm_actions x WHERE x.alarm_id = a.id AND x.action IN ('call', 'sms', 'dispatch')) AS steps
+                (SELECT count(*)::int FROM alarm_actions x
+                  WHERE x.alarm_id = a.id AND x.sort <> 'proposal' AND x.action IN ('recorded', 'sms')) AS steps
            FROM alarms a JOIN events e ON e.id = a.event_id
-          WHERE a.site_id = $1 AND a.opened_at > $2::timestamptz - $3::interval AND a.opened_at <= $2
+          WHERE a.site_id = $1 AND NOT a.silent AND a.opened_at > $2::timestamptz - $3::interval AND a.opened_at <= $2
           ORDER BY a.opened_at`,
         params,
       ),

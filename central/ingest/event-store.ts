@@ -1,27 +1,37 @@
-import type pg from 'pg';
+import { createHash } from 'node:crypto';
+import pg from 'pg';
 import { EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { type AlarmView, alarmById } from '../alarms.ts';
+import { DEFAULT_MERGE_RULES, joinTarget, type MergeRules, mergeGroup } from '../incidents/merge-rules.ts';
+import { rankOf } from '../incidents/ranking.ts';
 import { PROCEDURE_FOR } from '../procedures/definitions.ts';
 
 export const ALARM_CHANNEL = 'vigil_alarms';
 
 export type StoreResult =
-  | { kind: 'stored'; alarm: AlarmView | null }
+  | {
+      kind: 'stored';
+      alarm: AlarmView | null;
+      /** The incident the event opened or joined (null: it belongs to none by itself). */
+      incident: { id: string; joined: boolean } | null;
+    }
   | { kind: 'duplicate' }
   | { kind: 'rejected'; reason: string };
 
 /**
- * Commit one event, exactly once. In the same transaction: open an alarm when the event type
- * calls for one, mark the alarm restored on a restore, and NOTIFY the operator feed, so the
- * feed sees an alarm only after it is durable and only once, on every central node.
+ * Commit one event, exactly once. In the same transaction: open an incident when the event type
+ * calls for one — or join the site's open incident, per the merge rules — mark it restored or
+ * verified, and NOTIFY the operator feed, so the feed sees an incident only after it is durable
+ * and only once, on every central node.
  */
 export async function storeEvent(
   pool: pg.Pool,
   event: AlarmEvent,
   via: 'mqtt' | 'dc09' | 'central',
+  rules: MergeRules = DEFAULT_MERGE_RULES,
 ): Promise<StoreResult> {
-  if (opensAlarm(event)) return storeNewAlarm(pool, event, via);
+  if (opensAlarm(event)) return storeAlarmEvent(pool, event, via, rules);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -35,7 +45,7 @@ export async function storeEvent(
     const alarm = alarmId ? await alarmById(client, alarmId) : null;
     if (alarm) await client.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
     await client.query('COMMIT');
-    return { kind: 'stored', alarm };
+    return { kind: 'stored', alarm, incident: alarmId ? { id: alarmId, joined: true } : null };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -44,10 +54,18 @@ export async function storeEvent(
   }
 }
 
-const INSERT_EVENT = `INSERT INTO events (id, site_id, gateway_id, seq, event_type, qualifier, cid, sia, class, priority,
-     device_id, device_name, zone, area, verified, verification, relates_to, text, occurred_at, recorded_at, via, payload)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+const EVENT_COLUMNS = `id, site_id, gateway_id, seq, event_type, qualifier, cid, sia, class, priority, device_id,
+  device_name, zone, area, verified, verification, relates_to, text, occurred_at, recorded_at, via, payload, alarm_id`;
+
+/** Insert an event (parameters $1–$22 from eventParams) pointing at the incident `alarmId` (SQL). */
+function insertEvent(alarmId: string): string {
+  return `INSERT INTO events (${EVENT_COLUMNS})
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, ${alarmId})
    ON CONFLICT (id) DO NOTHING`;
+}
+
+// An event that names an earlier one (a restore, a verification) belongs to that one's incident.
+const INSERT_EVENT = insertEvent('(SELECT alarm_id FROM events WHERE id = $17 AND site_id = $2)');
 
 function eventParams(event: AlarmEvent, via: string): unknown[] {
   return [
@@ -94,34 +112,93 @@ function opensAlarm(event: AlarmEvent): boolean {
   );
 }
 
-/**
- * The alarm path, in one statement (one round trip, one commit): store the event, open its alarm
- * and NOTIFY the feed with the alarm as the console shows it. The statement is atomic, and the
- * NOTIFY is delivered only when it commits.
- */
-async function storeNewAlarm(pool: pg.Pool, event: AlarmEvent, via: string): Promise<StoreResult> {
-  const params = eventParams(event, via);
-  const { rows } = await pool.query<{ view: (Omit<AlarmView, 'openedAt'> & { openedAt: string }) | null }>(
-    `WITH e AS (${INSERT_EVENT} RETURNING id),
-          a AS (INSERT INTO alarms (event_id, site_id, class, priority, verified, verification)
-                SELECT id, $2, $9, $10, $15, $16 FROM e RETURNING id, opened_at),
-          v AS (SELECT json_build_object(
-                  'alarmId', a.id::text, 'eventId', $1::uuid, 'siteId', s.id, 'siteName', s.name,
-                  'siteAddress', s.address, 'class', $9::text, 'priority', $10::smallint, 'status', 'open',
-                  'eventType', $5::text, 'title', $23::text, 'cid', $7::text, 'sia', $8::text, 'zone', $13::int,
-                  'area', $14::int, 'deviceName', $12::text, 'text', $18::text, 'verified', $15::boolean,
-                  'verificationRule', $24::text, 'closeReason', NULL,
-                  'occurredAt', to_char($19::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                  'openedAt', to_char(a.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                  'restoredAt', NULL, 'claimedBy', NULL) AS view
-                FROM a JOIN sites s ON s.id = $2)
-     SELECT view, pg_notify($25, view::text) FROM v`,
-    [...params, EVENT_TYPES[event.eventType].title, event.verification.rule, ALARM_CHANNEL],
-  );
-  const view = rows[0]?.view;
-  if (!view) return notStored(pool, event);
-  return { kind: 'stored', alarm: view };
+/** A lock number per site: events of one site open or join its incidents one at a time. */
+function siteLock(siteId: string): string {
+  return createHash('sha256').update(siteId).digest().readBigInt64BE(0).toString();
 }
+
+/**
+ * The alarm path: under the site's lock, find the site's open incidents; the event joins one (per
+ * the merge rules) or opens a new one, and the feed is told — in one transaction, three round
+ * trips (lock and look-up, store, commit).
+ */
+async function storeAlarmEvent(
+  pool: pg.Pool,
+  event: AlarmEvent,
+  via: string,
+  rules: MergeRules,
+): Promise<StoreResult> {
+  const client = await pool.connect();
+  try {
+    const results = (await client.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(${siteLock(event.siteId)});
+       SELECT id::text, merge_group, last_event_at FROM alarms
+        WHERE site_id = ${pg.escapeLiteral(event.siteId)} AND status <> 'closed' ORDER BY opened_at`,
+    )) as unknown as pg.QueryResult[];
+    const open = results[2]!.rows.map(
+      (r: { id: string; merge_group: number | null; last_event_at: Date | null }) => ({
+        id: r.id,
+        group: r.merge_group,
+        lastEventAt: r.last_event_at?.getTime() ?? 0,
+      }),
+    );
+    const occurredAt = Date.parse(event.occurredAt);
+    const target = joinTarget(rules, open, event.eventType, occurredAt);
+    const rank = rankOf(event.eventType, event.verification.verified);
+    const params = eventParams(event, via);
+    const { rows } = target
+      ? await client.query<{ view: AlarmViewJson | null }>(
+          `WITH e AS (${insertEvent('$23::bigint')} RETURNING id),
+                a AS (UPDATE alarms SET rank = LEAST(rank, $24), priority = LEAST(priority, $10),
+                        last_event_at = GREATEST(last_event_at, $19), silent = silent OR $25
+                       WHERE id = $23 AND EXISTS (SELECT 1 FROM e) RETURNING id)
+           SELECT json_build_object('alarmId', a.id::text) AS view FROM a`,
+          [...params, target, rank, event.eventType === 'duress'],
+        )
+      : await client.query<{ view: AlarmViewJson | null }>(NEW_INCIDENT, [
+          ...params,
+          EVENT_TYPES[event.eventType].title,
+          event.verification.rule,
+          ALARM_CHANNEL,
+          rank,
+          mergeGroup(rules, event.eventType)?.group ?? null,
+          event.eventType === 'duress',
+        ]);
+    if (!rows[0]?.view) {
+      await client.query('ROLLBACK');
+      return notStored(pool, event);
+    }
+    const alarmId = rows[0].view.alarmId;
+    const alarm = target ? await alarmById(client, alarmId) : ({ ...rows[0].view } as unknown as AlarmView);
+    if (target) await client.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
+    await client.query('COMMIT');
+    return { kind: 'stored', alarm, incident: { id: alarmId, joined: target !== null } };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+type AlarmViewJson = Omit<AlarmView, 'openedAt'> & { openedAt: string };
+
+/** A new incident: its id first, so the event row can point at it; then the alarm row; then the feed. */
+const NEW_INCIDENT = `WITH n AS (SELECT nextval('alarms_id_seq') AS id),
+      e AS (${insertEvent('(SELECT id FROM n)')} RETURNING id),
+      a AS (INSERT INTO alarms (id, event_id, site_id, class, priority, verified, verification, rank, merge_group, last_event_at, silent)
+            SELECT (SELECT id FROM n), id, $2, $9, $10, $15, $16, $26, $27, $19, $28 FROM e RETURNING id, opened_at),
+      v AS (SELECT json_build_object(
+              'alarmId', a.id::text, 'eventId', $1::uuid, 'siteId', s.id, 'siteName', s.name,
+              'siteAddress', s.address, 'class', $9::text, 'priority', $10::smallint, 'rank', $26::smallint,
+              'status', 'open', 'eventType', $5::text, 'title', $23::text, 'cid', $7::text, 'sia', $8::text,
+              'zone', $13::int, 'area', $14::int, 'deviceName', $12::text, 'text', $18::text, 'verified', $15::boolean,
+              'verificationRule', $24::text, 'closeReason', NULL, 'escalation', NULL, 'silent', $28::boolean, 'events', 1,
+              'occurredAt', to_char($19::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+              'openedAt', to_char(a.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+              'restoredAt', NULL, 'claimedBy', NULL) AS view
+            FROM a JOIN sites s ON s.id = $2)
+ SELECT view, pg_notify($25, view::text) FROM v`;
 
 /** What an event that opens no alarm does to an earlier one; returns the id of the alarm it changed. */
 async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<string | null> {
@@ -129,21 +206,15 @@ async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<
   if (!event.relatesTo) return null;
   if (handling === 'verification') {
     const { rows } = await client.query<{ id: string }>(
-      `UPDATE alarms SET verified = true, verification = $3, verified_at = $4
-        WHERE event_id = $1 AND site_id = $2 AND NOT verified RETURNING id::text`,
-      [event.relatesTo, event.siteId, JSON.stringify(event.verification), event.occurredAt],
-    );
-    return rows[0]?.id ?? null;
-  }
-  if (event.eventType === 'opening-closing' && event.qualifier === 'restore') {
-    // A correct arming that names an exit error resolves it (SPEC §5: no action if a correct arming follows).
-    const { rows } = await client.query<{ id: string }>(
-      `UPDATE alarms a SET status = 'closed', closed_at = $3, close_reason = 'resolved: correct arming followed'
-         FROM events e
-        WHERE a.event_id = $1 AND a.site_id = $2 AND e.id = a.event_id AND e.event_type = 'exit-error'
-          AND a.status <> 'closed'
-       RETURNING a.id::text`,
-      [event.relatesTo, event.siteId, event.occurredAt],
+      `UPDATE alarms SET verified = true, verification = $3, verified_at = $4, rank = LEAST(rank, $5)
+        WHERE id = (SELECT alarm_id FROM events WHERE id = $1 AND site_id = $2) AND NOT verified RETURNING id::text`,
+      [
+        event.relatesTo,
+        event.siteId,
+        JSON.stringify(event.verification),
+        event.occurredAt,
+        rankOf('burglary', true),
+      ],
     );
     return rows[0]?.id ?? null;
   }

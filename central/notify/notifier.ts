@@ -58,6 +58,11 @@ export class Notifier {
     this.#mail = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : null;
   }
 
+  /** What the system can send by itself (the rest the engine gives an operator to send by hand). */
+  get channels(): { sms: boolean; email: boolean } {
+    return { sms: this.#smpp !== null, email: this.#mail !== null };
+  }
+
   get smsReady(): boolean {
     return this.#smpp?.bound ?? false;
   }

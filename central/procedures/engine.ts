@@ -1,140 +1,41 @@
-import { DateTime } from 'luxon';
-import { EVENT_TYPES, type EventTypeName } from '../../protocols/event-codes.ts';
+import { EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
+import { DEFAULT_ESCALATION, type EscalationTable, nextEscalation } from '../incidents/escalation.ts';
+import { handlingClass, rankOf } from '../incidents/ranking.ts';
+import { nextWindowStart, yearAt } from './calendar.ts';
+import { PROCEDURE_FOR, PROCEDURES, type ProcedureName, type Step } from './definitions.ts';
 import {
-  AUTOMATIC_FIRE,
-  type Condition,
-  PROCEDURE_FOR,
-  PROCEDURES,
-  type ProcedureName,
-  type Step,
-} from './definitions.ts';
+  describeTask,
+  type Handling,
+  holds,
+  type IncidentEvent,
+  keyholders,
+  type Service,
+  type Task,
+} from './handling.ts';
+import {
+  type Action,
+  type ActionKind,
+  type ActionSort,
+  CALL_RESULTS,
+  type Channels,
+  CLOSE_OUTCOMES,
+  type CloseOutcome,
+  type Outcome,
+  type OutcomeDetail,
+  type SiteProfile,
+} from './model.ts';
+
+export type { Action, Contact, Outcome, SiteProfile } from './model.ts';
+export { CLOSE_OUTCOMES, OUTCOMES } from './model.ts';
 
 /**
- * The procedure engine (SPEC §5–§7): deterministic, no I/O, time passed in. It decides and
- * proposes; operators record outcomes; timers (call timeouts, waits, deadlines, windows, SMS
- * replies) escalate by themselves when `tick` is called. Every decision is an Action, which the
- * central appends to the audit trail and the scenario runner prints.
+ * The procedure engine (SPEC §5–§7): deterministic, no I/O, time passed in. For each incident it
+ * proposes the next task a person must do — call, dispatch, consult, send by hand, close — and
+ * waits for the operator's recorded outcome: a timer never stands in for one. It does by itself
+ * only what the system does (SMS, e-mail and push through the notifier, holds, waits, windows),
+ * and an incident nobody attends to escalates. Every entry it makes is an Action for the trail.
  */
-export interface Contact {
-  readonly id: string;
-  readonly name: string;
-  /** Authorised persons may cancel but are never called; keyholders are called in order. */
-  readonly role: 'authorised' | 'keyholder';
-  readonly order: number;
-  readonly phone?: string;
-  readonly mobile?: string;
-  readonly email?: string;
-}
-
-export interface SiteProfile {
-  readonly id: string;
-  readonly name: string;
-  readonly timeZone: string;
-  readonly kind: 'residential' | 'business';
-  readonly formula: 'APP' | 'MIX' | 'FULL';
-  /** Start of service; the first `testPeriodDays` are a test period (never police or fire). */
-  readonly activatedAt: number | null;
-  readonly testPeriodDays: number;
-  /** While in test mode the central does not act (SPEC §7). */
-  readonly testModeUntil: number | null;
-  readonly certifiedFirePanel: boolean;
-  /** Working hours for automatic fire alarms: weekdays 1 (Mon) … 7, local times. */
-  readonly workingHours: { readonly days: readonly number[]; readonly from: string; readonly to: string };
-  /** When single-path and non-urgent technical alarms may be acted on (09:00–22:00). */
-  readonly actWindow: { readonly from: string; readonly to: string };
-  readonly mainsDelayMinutes: number;
-  readonly premisesPhone: string | null;
-  readonly counterPhone: string | null;
-  readonly contacts: readonly Contact[];
-  /** Annual alarm handlings included in the contract (SPEC §6); more are billed. */
-  readonly includedHandlings: number;
-  readonly overrides?: Partial<Record<ProcedureName, readonly Step[]>>;
-}
-
-export type ActionKind =
-  | 'start'
-  | 'dispatch'
-  | 'no-dispatch'
-  | 'call'
-  | 'sms'
-  | 'consult'
-  | 'hold'
-  | 'release'
-  | 'wait'
-  | 'push'
-  | 'email'
-  | 'present'
-  | 'notify-installer'
-  | 'count-handling'
-  | 'close';
-
-export interface Action {
-  readonly time: string;
-  readonly site: string;
-  readonly alarm: string;
-  readonly action: ActionKind;
-  readonly target: string;
-  readonly reason: string;
-}
-
-/** How an operator ends a handling (SPEC §7: a cancelled false alarm does not count as one). */
-export const CLOSE_OUTCOMES = {
-  'close-real': 'closed by operator: real alarm',
-  'close-false': 'closed by operator: false alarm',
-  'close-cancelled': 'closed by operator: cancelled in time',
-  'close-technical': 'closed by operator: technical cause',
-} as const;
-export type CloseOutcome = keyof typeof CLOSE_OUTCOMES;
-
-/** What an operator records on a handling. */
-export const OUTCOMES = [
-  'answered-valid-code',
-  'answered-invalid-code',
-  'no-answer',
-  'cancel-valid-code',
-  'close-real',
-  'close-false',
-  'close-cancelled',
-  'close-technical',
-] as const satisfies readonly string[];
-export type Outcome = (typeof OUTCOMES)[number];
-
-interface Waiting {
-  readonly kind: 'call' | 'sms' | 'timer' | 'window' | 'operator';
-  readonly until: number;
-  readonly target: string;
-  /** What an operator reads (who and which number), where the target is an id. */
-  readonly label?: string;
-}
-
-interface Handling {
-  readonly alarmId: string;
-  readonly siteId: string;
-  readonly eventId: string;
-  readonly eventType: EventTypeName;
-  readonly zone: number;
-  readonly procedure: ProcedureName;
-  steps: readonly Step[];
-  readonly openedAt: number;
-  readonly occurredAt: number;
-  pc: number;
-  waiting: Waiting | null;
-  closed: boolean;
-  verified: boolean;
-  disarmed: boolean;
-  restored: boolean;
-  premises: 'valid' | 'invalid' | 'no-answer' | null;
-  counter: 'valid' | 'invalid' | 'no-answer' | null;
-  keyholderReached: boolean;
-  keyholderCursor: { index: number; round: number } | null;
-  smsCursor: number | null;
-  dispatched: Set<string>;
-  deadline: { at: number; service: 'police' | 'fire' } | null;
-  /** Did an operator act (calls, dispatch…)? Only such handlings count against the contract. */
-  operatorInvolved: boolean;
-}
-
 export interface SiteStatus {
   readonly yellowCardAt: number | null;
   readonly policeBlockedUntil: number | null;
@@ -155,14 +56,37 @@ interface SiteMemory {
   mainsLost: boolean;
 }
 
+/** The engine's answer to an operator's outcome. */
+export interface OutcomeResult {
+  readonly actions: Action[];
+  /** Why the outcome was not accepted (nothing changed), e.g. closing as real before a dispatch. */
+  readonly refused: string | null;
+}
+
+export interface EngineOptions {
+  readonly channels?: Channels;
+  readonly escalation?: EscalationTable;
+}
+
 const TEST_MISSING_LIMIT = 3;
 const THREE_MONTHS_MS = 91 * 86_400_000;
+const SMS_REPLY_MS = 90_000;
+const SERVICE_NAMES: Record<Service, string> = { police: 'police', fire: 'fire brigade', guard: 'guard' };
 
 export class ProcedureEngine {
   readonly #sites = new Map<string, SiteProfile>();
   readonly #memory = new Map<string, SiteMemory>();
   readonly #handlings = new Map<string, Handling>();
+  /** Which incident each event belongs to, for restores and verifications that name an event. */
+  readonly #incidentOfEvent = new Map<string, string>();
+  readonly #channels: Channels;
+  readonly #escalation: EscalationTable;
   #actions: Action[] = [];
+
+  constructor(options: EngineOptions = {}) {
+    this.#channels = options.channels ?? { sms: true, email: true };
+    this.#escalation = options.escalation ?? DEFAULT_ESCALATION;
+  }
 
   setSite(site: SiteProfile): void {
     this.#sites.set(site.id, site);
@@ -178,77 +102,89 @@ export class ProcedureEngine {
     return this.#handlings.get(alarmId);
   }
 
-  /** The open handling waiting on a step of this kind whose target matches (e.g. an SMS to a number). */
-  waitingFor(kind: Waiting['kind'], matches: (target: string) => boolean): string | null {
-    for (const h of this.#handlings.values()) {
-      if (!h.closed && h.waiting?.kind === kind && matches(h.waiting.target)) return h.alarmId;
-    }
+  /** The open incident whose SMS escalation waits on this number. */
+  waitingForSms(number: string): string | null {
+    for (const h of this.#handlings.values())
+      if (!h.closed && h.wait?.kind === 'sms' && h.wait.number === number) return h.alarmId;
     return null;
   }
 
   /** The earliest time a `tick` has work to do, or null. */
   nextDue(): number | null {
     let next: number | null = null;
+    const consider = (at: number | undefined | null) => {
+      if (at !== undefined && at !== null && Number.isFinite(at) && (next === null || at < next)) next = at;
+    };
     for (const h of this.#handlings.values()) {
       if (h.closed) continue;
-      for (const at of [h.waiting?.until, h.deadline?.at]) {
-        if (at !== undefined && Number.isFinite(at) && (next === null || at < next)) next = at;
-      }
+      consider(h.wait && 'until' in h.wait ? h.wait.until : null);
+      consider(h.deadline?.at);
+      consider(this.#promptAt(h));
+      consider(this.#nextEscalation(h)?.at);
     }
     return next;
   }
 
-  /** An event arrived (already stored); returns what is decided now. */
+  // --- inputs ------------------------------------------------------------------------------
+
+  /**
+   * An event was stored. `alarmId` is the incident it opened or joined (null: it opened none); a
+   * restore, verification or arming finds its incident through the event it names or its site.
+   */
   onEvent(event: AlarmEvent, alarmId: string | null, now: number): Action[] {
     this.#actions = [];
     const site = this.#sites.get(event.siteId);
     const memory = this.#memoryOf(event.siteId);
-    this.#siteFacts(event, memory);
+    if (event.eventType === 'periodic-test') memory.missedTests = 0;
+    if (event.eventType === 'mains-loss') memory.mainsLost = event.qualifier === 'event';
+    const existing = alarmId ? this.#handlings.get(alarmId) : undefined;
     for (const h of this.#handlings.values())
-      if (!h.closed && h.siteId === event.siteId) this.#relate(h, event, now);
-    if (site && alarmId && event.qualifier === 'event') this.#start(site, memory, event, alarmId, now);
+      if (!h.closed && h.siteId === event.siteId && h !== existing) this.#relate(h, event, now);
+    if (existing && !existing.closed && event.qualifier === 'event') this.#join(existing, event, now);
+    else if (existing) this.#relate(existing, event, now);
+    else if (site && alarmId && event.qualifier === 'event') this.#start(site, memory, event, alarmId, now);
     return this.#actions;
   }
 
-  /** An operator recorded what happened on the step the engine proposed. */
-  onOutcome(alarmId: string, outcome: Outcome, now: number): Action[] {
+  /** An operator claimed the incident: it is attended to, so it stops escalating. */
+  onClaim(alarmId: string, now: number): Action[] {
     this.#actions = [];
     const h = this.#handlings.get(alarmId);
-    if (!h || h.closed) return this.#actions;
-    const memory = this.#memoryOf(h.siteId);
-    if (outcome === 'cancel-valid-code') {
-      this.#close(h, now, 'cancelled by an authorised person with a valid code');
-      return this.#actions;
-    }
-    if (outcome in CLOSE_OUTCOMES) {
-      if (outcome === 'close-false') this.#falseAlarm(h, memory, now);
-      if (h.operatorInvolved) this.#countHandling(h, now);
-      this.#close(h, now, CLOSE_OUTCOMES[outcome as CloseOutcome]);
-      return this.#actions;
-    }
-    const waiting = h.waiting;
-    if (!waiting || (waiting.kind !== 'call' && waiting.kind !== 'sms')) return this.#actions;
-    h.waiting = null;
-    this.#recordCall(h, waiting.target, outcome);
-    this.#run(h, now);
+    if (h && !h.closed) h.unattendedSince = null;
+    void now;
     return this.#actions;
+  }
+
+  /** An operator recorded an outcome of the task the engine proposed. */
+  onOutcome(alarmId: string, outcome: Outcome, detail: OutcomeDetail, now: number): OutcomeResult {
+    this.#actions = [];
+    const h = this.#handlings.get(alarmId);
+    if (!h) return { actions: [], refused: `no incident ${alarmId}` };
+    if (h.closed) return { actions: [], refused: 'the incident is closed' };
+    const refused = this.#refusal(h, outcome, detail);
+    if (refused) return { actions: [], refused };
+    h.unattendedSince = null;
+    this.#record(h, now, outcome, detail);
+    this.#apply(h, outcome, detail, now);
+    return { actions: this.#actions, refused: null };
   }
 
   /** An SMS reply from a contact's mobile (SPEC §6): "ok" closes, anything else needs an operator now. */
   onSmsReply(alarmId: string, text: string, now: number): Action[] {
     this.#actions = [];
     const h = this.#handlings.get(alarmId);
-    if (!h || h.closed || h.waiting?.kind !== 'sms') return this.#actions;
+    if (!h || h.closed || h.wait?.kind !== 'sms') return this.#actions;
+    const { name, number } = h.wait;
+    h.wait = null;
+    h.smsCursor = null;
     if (text.trim().toLowerCase() === 'ok') {
-      this.#close(h, now, `"ok" from ${h.waiting.target}`);
-    } else {
-      const from = h.waiting.target;
-      h.waiting = null;
-      h.smsCursor = null;
-      this.#emit(h, now, 'present', 'operator', `reply "${text.slice(0, 40)}" from ${from}: act now`);
-      h.pc++;
-      this.#run(h, now);
+      this.#close(h, now, `"ok" from ${name} ${number}`);
+      return this.#actions;
     }
+    this.#fact(h, now, 'present', 'operator', `reply "${text.slice(0, 40)}" from ${name} ${number}: act now`);
+    h.unattendedSince = now;
+    h.pc++;
+    this.#run(h, now);
     return this.#actions;
   }
 
@@ -257,16 +193,21 @@ export class ProcedureEngine {
     this.#actions = [];
     for (const siteId of siteIds) {
       this.#memoryOf(siteId).regionalOutage = active;
-      if (active) continue;
       for (const h of this.#handlings.values()) {
-        if (
-          h.siteId === siteId &&
-          !h.closed &&
-          h.procedure === 'mains' &&
-          h.waiting?.target === 'regional outage'
-        ) {
-          h.waiting = null;
-          this.#emit(
+        if (h.siteId !== siteId || h.closed || h.procedure !== 'mains') continue;
+        if (active && h.wait?.kind === 'restore') {
+          // Known only now, while the mains wait runs: it still suppresses the alarm.
+          h.wait = { kind: 'outage' };
+          this.#fact(
+            h,
+            now,
+            'hold',
+            'regional outage',
+            'a regional power outage became known: no action unless it ends without a restore here',
+          );
+        } else if (!active && h.wait?.kind === 'outage') {
+          h.wait = null;
+          this.#fact(
             h,
             now,
             'release',
@@ -297,6 +238,7 @@ export class ProcedureEngine {
     };
   }
 
+  /** Time passes: system waits end, deadlines fall due, operators are prompted, escalations rise. */
   tick(now: number): Action[] {
     this.#actions = [];
     for (const h of [...this.#handlings.values()]) {
@@ -304,15 +246,32 @@ export class ProcedureEngine {
       if (h.deadline && h.deadline.at <= now) {
         const { service } = h.deadline;
         h.deadline = null;
-        this.#dispatch(h, now, service, 'high', 'no reaction within the reaction time');
+        this.#proposeDispatch(h, now, service, 'high', 'no reaction within the reaction time', false);
       }
-      const waiting = h.waiting;
-      if (!waiting || waiting.until > now) continue;
-      h.waiting = null;
-      if (waiting.kind === 'call') this.#recordCall(h, waiting.target, 'no-answer');
-      else if (waiting.kind === 'sms') this.#smsTimeout(h, waiting.target, now);
-      else if (waiting.kind === 'window') {
-        this.#emit(h, now, 'release', 'window', 'the action window opened');
+      const promptAt = this.#promptAt(h);
+      if (promptAt !== null && promptAt <= now && h.task?.kind === 'call') {
+        h.task.prompted = true;
+        this.#fact(
+          h,
+          now,
+          'prompt',
+          h.task.label,
+          `no answer within ${h.task.timeoutSeconds} s? record the outcome`,
+        );
+      }
+      const escalation = this.#nextEscalation(h);
+      if (escalation && escalation.at <= now) {
+        h.escalation = escalation.level;
+        this.#fact(h, now, 'escalate', escalation.level, ESCALATION_TEXT[escalation.level]);
+      }
+      const wait = h.wait;
+      if (!wait || !('until' in wait) || wait.until > now) continue;
+      h.wait = null;
+      if (wait.kind === 'sms') {
+        this.#fact(h, now, 'sms', `${wait.name} ${wait.number}`, `no "ok" within ${SMS_REPLY_MS / 1000} s`);
+        if (this.#smsNext(h, this.#sites.get(h.siteId)!, now, (h.smsCursor ?? 0) + 1)) h.pc++;
+      } else if (wait.kind === 'window') {
+        this.#fact(h, now, 'release', 'window', 'the action window opened');
         if (h.restored) {
           this.#close(h, now, 'restored while held');
           continue;
@@ -324,7 +283,7 @@ export class ProcedureEngine {
     return this.#actions;
   }
 
-  // -------------------------------------------------------------------------------------------
+  // --- incidents -----------------------------------------------------------------------------
 
   #memoryOf(siteId: string): SiteMemory {
     let memory = this.#memory.get(siteId);
@@ -344,75 +303,44 @@ export class ProcedureEngine {
     return memory;
   }
 
-  #siteFacts(event: AlarmEvent, memory: SiteMemory): void {
-    if (event.eventType === 'periodic-test') memory.missedTests = 0;
-    if (event.eventType === 'mains-loss') memory.mainsLost = event.qualifier === 'event';
-  }
-
-  /** What a later event means for a running handling of the same site. */
-  #relate(h: Handling, event: AlarmEvent, now: number): void {
-    if (event.relatesTo === h.eventId && event.qualifier === 'restore') {
-      h.restored = true;
-      if (h.waiting?.kind === 'timer' && h.waiting.target !== 'regional outage') {
-        this.#close(h, now, 'restored within the wait');
-      } else if (h.waiting?.kind === 'window' || h.waiting?.target === 'regional outage') {
-        this.#close(h, now, 'restored while held');
-      }
-    }
-    if (event.eventType === 'alarm-verified' && event.relatesTo === h.eventId && !h.verified) {
-      h.verified = true;
-      if (h.procedure === 'burglary' && !h.disarmed)
-        this.#dispatch(h, now, 'police', 'high', 'alarm verified');
-      if (h.procedure === 'tamper') this.#dispatch(h, now, 'police', 'high', 'tamper with another alarm');
-    }
-    if (event.eventType === 'opening-closing' && event.qualifier === 'event') h.disarmed = true;
-    // A correct arming ends exit-error and arming-fault handlings (SPEC §5, "no action if … follows").
-    if (
-      event.eventType === 'opening-closing' &&
-      event.qualifier === 'restore' &&
-      h.procedure === 'arming-fault'
-    ) {
-      this.#close(h, now, 'a correct arming followed');
-    }
-    if (
-      event.eventType === 'opening-closing' &&
-      event.qualifier === 'restore' &&
-      h.procedure === 'exit-error'
-    ) {
-      this.#close(h, now, 'a correct arming followed');
-    }
-  }
-
   #start(site: SiteProfile, memory: SiteMemory, event: AlarmEvent, alarmId: string, now: number): void {
     const procedure = PROCEDURE_FOR[event.eventType];
     if (!procedure) return;
+    const lead = incidentEvent(event);
     const h: Handling = {
       alarmId,
       siteId: site.id,
-      eventId: event.id,
-      eventType: event.eventType,
-      zone: event.zone,
+      events: [lead],
+      lead,
       procedure,
       steps: site.overrides?.[procedure] ?? PROCEDURES[procedure],
-      openedAt: now,
-      occurredAt: Date.parse(event.occurredAt),
       pc: 0,
-      waiting: null,
+      openedAt: now,
+      task: null,
+      wait: null,
+      openDispatches: new Map(),
+      dispatches: [],
+      noDispatch: false,
       closed: false,
-      verified: event.verification.verified,
+      // A duress code is a person on site confirming the hold-up (SPEC §4).
+      verified: event.verification.verified || event.eventType === 'duress',
       disarmed: false,
       restored: false,
+      silent: event.eventType === 'duress',
       premises: null,
       counter: null,
       keyholderReached: false,
       keyholderCursor: null,
       smsCursor: null,
-      dispatched: new Set(),
       deadline: null,
+      cancelRequested: null,
       operatorInvolved: false,
+      unattendedSince: null,
+      escalation: null,
     };
     this.#handlings.set(alarmId, h);
-    this.#emit(h, now, 'start', procedure, `${EVENT_TYPES[event.eventType].title}, zone ${event.zone}`);
+    this.#incidentOfEvent.set(event.id, alarmId);
+    this.#fact(h, now, 'start', procedure, `${EVENT_TYPES[event.eventType].title}, zone ${event.zone}`);
     if (site.testModeUntil !== null && now < site.testModeUntil) {
       this.#close(h, now, 'site in test mode: no action');
       return;
@@ -437,8 +365,8 @@ export class ProcedureEngine {
       }
     }
     if (procedure === 'mains' && memory.regionalOutage) {
-      h.waiting = { kind: 'timer', until: Number.POSITIVE_INFINITY, target: 'regional outage' };
-      this.#emit(
+      h.wait = { kind: 'outage' };
+      this.#fact(
         h,
         now,
         'hold',
@@ -450,12 +378,87 @@ export class ProcedureEngine {
     this.#run(h, now);
   }
 
-  /** Execute steps until one has to wait, or the procedure ends. */
+  /** Another alarm of the site joined the incident: its timeline grows; it may verify or outrank it. */
+  #join(h: Handling, event: AlarmEvent, now: number): void {
+    const site = this.#sites.get(h.siteId)!;
+    const joined = incidentEvent(event);
+    h.events.push(joined);
+    this.#incidentOfEvent.set(event.id, h.alarmId);
+    this.#fact(h, now, 'join', event.eventType, `${EVENT_TYPES[event.eventType].title}, zone ${event.zone}`);
+    if (event.eventType === 'duress') h.silent = true;
+    const rule = event.verification.verified
+      ? (event.verification.rule ?? 'verified at the premises')
+      : event.eventType === 'duress'
+        ? 'duress code'
+        : centralVerification(site, h.events);
+    const procedure = PROCEDURE_FOR[event.eventType];
+    const outranks =
+      procedure !== undefined &&
+      procedure !== h.procedure &&
+      rankOf(event.eventType, false) < rankOf(h.lead.eventType, h.verified);
+    if (outranks && procedure) {
+      h.lead = joined;
+      this.#switchProcedure(h, site, procedure, now);
+    }
+    if (rule && !h.verified) this.#verify(h, now, rule);
+  }
+
+  /** The incident is verified: its priority rises and the procedure takes the verified branch from here. */
+  #verify(h: Handling, now: number, rule: string): void {
+    h.verified = true;
+    this.#fact(h, now, 'verify', rule, 'the incident is verified');
+    if ((h.procedure === 'burglary' && !h.disarmed) || h.procedure === 'holdup' || h.procedure === 'tamper')
+      this.#proposeDispatch(h, now, 'police', 'high', `verified (${rule})`, false);
+  }
+
+  #switchProcedure(h: Handling, site: SiteProfile, procedure: ProcedureName, now: number): void {
+    h.procedure = procedure;
+    h.steps = site.overrides?.[procedure] ?? PROCEDURES[procedure];
+    h.pc = 0;
+    h.task = null;
+    h.wait = null;
+    this.#fact(
+      h,
+      now,
+      'start',
+      procedure,
+      `the incident is now handled as ${procedure} (${EVENT_TYPES[h.lead.eventType].title})`,
+    );
+    this.#run(h, now);
+  }
+
+  /** What a later event of the site means for a running incident. */
+  #relate(h: Handling, event: AlarmEvent, now: number): void {
+    const names = event.relatesTo !== null && this.#incidentOfEvent.get(event.relatesTo) === h.alarmId;
+    if (names && event.qualifier === 'restore' && event.relatesTo === h.lead.id) {
+      h.restored = true;
+      if (h.wait?.kind === 'restore') this.#close(h, now, 'restored within the wait');
+      else if (h.wait?.kind === 'window' || h.wait?.kind === 'outage')
+        this.#close(h, now, 'restored while held');
+    }
+    if (names && event.eventType === 'alarm-verified' && !h.verified)
+      this.#verify(h, now, event.verification.rule ?? 'verified at the premises');
+    if (event.eventType !== 'opening-closing') return;
+    const sameArea = event.area === h.lead.area || event.area === 0;
+    if (event.qualifier === 'event' && sameArea) h.disarmed = true;
+    // A correct arming of the same area ends an exit-error or arming-fault handling (SPEC §5).
+    if (
+      event.qualifier === 'restore' &&
+      sameArea &&
+      (h.procedure === 'exit-error' || h.procedure === 'arming-fault')
+    )
+      this.#close(h, now, `a correct arming of area ${event.area} followed`);
+  }
+
+  // --- the procedure ------------------------------------------------------------------------
+
+  /** Execute steps until one needs a person or the system waits, or the procedure ends. */
   #run(h: Handling, now: number): void {
     const site = this.#sites.get(h.siteId)!;
-    while (!h.closed && !h.waiting && h.pc < h.steps.length) {
+    const memory = this.#memoryOf(h.siteId);
+    while (!h.closed && !h.task && !h.wait && h.pc < h.steps.length) {
       const step = h.steps[h.pc]!;
-      if (step.if && !this.#holds(step.if, h, site)) {
+      if (step.if && !holds(step.if, h, site, memory.mainsLost)) {
         h.pc++;
         continue;
       }
@@ -463,57 +466,50 @@ export class ProcedureEngine {
     }
   }
 
-  /** One step; false when the handling now waits on it (the pc moves on when the wait ends). */
+  /** One step; false when the incident now waits on it (a task or a system wait). */
   #execute(h: Handling, step: Step, site: SiteProfile, now: number): boolean {
     switch (step.do) {
       case 'dispatch':
-        this.#dispatch(h, now, step.service, step.priority ?? 'high', 'per procedure');
-        return true;
+        return this.#proposeDispatch(h, now, step.service, step.priority ?? 'high', 'per procedure', true);
       case 'call':
-        return this.#call(h, step.target, site, now, step.timeoutSeconds);
+        return this.#proposeCall(h, step.target, site, now, step.timeoutSeconds);
       case 'call-keyholders':
         return this.#callKeyholders(h, site, now, step.rounds, step.timeoutSeconds);
       case 'sms-keyholders': {
         const mobiles = keyholders(site).filter((c) => c.mobile);
-        this.#emit(
-          h,
-          now,
-          'sms',
-          mobiles.map((c) => `${c.name} ${c.mobile}`).join(', ') || 'nobody',
-          'no keyholder reached after two rounds',
-        );
-        return true;
+        if (mobiles.length === 0) return true;
+        const to = mobiles.map((c) => `${c.name} ${c.mobile}`).join(', ');
+        return this.#send(h, now, 'sms', to, `${this.#title(h)}, ${site.name}: nobody reached by phone`);
       }
       case 'consult':
-        this.#emit(h, now, 'consult', step.service === 'fire' ? 'fire brigade' : 'police', 'per procedure');
-        return true;
+        return this.#propose(h, now, { kind: 'consult', service: step.service }, 'per procedure');
       case 'deadline':
         h.deadline = { at: h.openedAt + step.seconds * 1000, service: step.service };
-        this.#emit(
+        this.#fact(
           h,
           now,
           'wait',
           `dispatch ${step.service}`,
-          `unless someone reacts within ${step.seconds} s`,
+          `unless someone with a valid code reacts within ${step.seconds} s`,
         );
         return true;
       case 'wait': {
         const seconds = step.setting === 'mainsDelay' ? site.mainsDelayMinutes * 60 : step.seconds;
-        const until = h.occurredAt + seconds * 1000;
+        const until = h.lead.at + seconds * 1000;
         if (h.restored) {
           this.#close(h, now, 'restored within the wait');
           return false;
         }
         if (until <= now) return true;
-        h.waiting = { kind: 'timer', until, target: 'restore' };
-        this.#emit(h, now, 'wait', 'restore', `no action if restored within ${seconds} s`);
+        h.wait = { kind: 'restore', until };
+        this.#fact(h, now, 'wait', 'restore', `no action if restored within ${seconds} s`);
         return false;
       }
       case 'window': {
         const opens = nextWindowStart(site, now);
         if (opens === null) return true;
-        h.waiting = { kind: 'window', until: opens, target: 'window' };
-        this.#emit(
+        h.wait = { kind: 'window', until: opens };
+        this.#fact(
           h,
           now,
           'hold',
@@ -527,67 +523,57 @@ export class ProcedureEngine {
       case 'sms-escalation':
         return this.#smsNext(h, site, now, 0);
       case 'email':
-        this.#emit(h, now, 'email', step.to, 'customer override: e-mail instead of a call');
-        return true;
+        return this.#send(
+          h,
+          now,
+          'email',
+          step.to,
+          `${this.#title(h)}, ${site.name} (customer override: e-mail instead of a call)`,
+        );
       case 'notify-installer':
-        this.#emit(
+        this.#fact(
           h,
           now,
           'notify-installer',
           'installer',
-          `undefined alarm code ${h.eventType}: told once, in writing`,
+          `undefined alarm code ${h.lead.eventType}: told once, in writing`,
         );
         return true;
       case 'finish':
         if (h.deadline && !(h.premises === 'valid' || h.keyholderReached)) {
           const { service } = h.deadline;
           h.deadline = null;
-          this.#dispatch(h, now, service, 'high', 'everyone called, nobody reacted');
+          this.#proposeDispatch(h, now, service, 'high', 'everyone called, nobody reacted', false);
         }
-        h.waiting = { kind: 'operator', until: Number.POSITIVE_INFINITY, target: 'operator' };
-        this.#emit(h, now, 'present', 'operator', 'procedure complete: close the alarm with a reason');
-        return false;
+        return this.#propose(
+          h,
+          now,
+          { kind: 'close', why: 'procedure complete: close the incident with a reason' },
+          'every step is done',
+        );
       case 'close':
         this.#close(h, now, step.reason);
         return false;
     }
   }
 
-  #holds(condition: Condition, h: Handling, site: SiteProfile): boolean {
-    const valid = h.premises === 'valid' || h.keyholderReached;
-    switch (condition) {
-      case 'verified':
-        return h.verified;
-      case 'not-verified':
-        return !h.verified;
-      case 'verified-not-disarmed':
-        return h.verified && !h.disarmed;
-      case 'premises-not-valid':
-        return h.premises !== 'valid';
-      case 'no-keyholder-reached':
-        return !valid;
-      case 'premises-invalid-no-keyholder':
-        return h.premises === 'invalid' && !h.keyholderReached;
-      case 'no-valid-reaction':
-        return !valid;
-      case 'counter-failed':
-        return h.counter !== 'valid';
-      case 'fire-dispatch-at-once':
-        return (
-          site.certifiedFirePanel && !(AUTOMATIC_FIRE.has(h.eventType) && inWorkingHours(site, h.openedAt))
-        );
-      case 'fire-after-reaction-time':
-        return site.certifiedFirePanel && AUTOMATIC_FIRE.has(h.eventType) && inWorkingHours(site, h.openedAt);
-      case 'not-certified':
-        return !site.certifiedFirePanel;
-      case 'residential':
-        return site.kind === 'residential';
-      case 'no-mains-loss':
-        return !this.#memoryOf(h.siteId).mainsLost;
-    }
+  /** Make `task` the incident's next step, for an operator; false: the incident waits on it. */
+  #propose(h: Handling, now: number, task: Task, reason: string): false {
+    h.task = task;
+    h.operatorInvolved ||= task.kind !== 'close';
+    if (h.unattendedSince === null && h.escalation === null) h.unattendedSince = now;
+    this.#emit(
+      h,
+      now,
+      'proposal',
+      task.kind === 'by-hand' ? 'by-hand' : task.kind === 'close' ? 'present' : task.kind,
+      taskTarget(task),
+      reason === '' ? describeTask(task) : reason,
+    );
+    return false;
   }
 
-  #call(
+  #proposeCall(
     h: Handling,
     target: 'premises' | 'counter',
     site: SiteProfile,
@@ -596,19 +582,25 @@ export class ProcedureEngine {
   ): boolean {
     const number = target === 'counter' ? (site.counterPhone ?? site.premisesPhone) : site.premisesPhone;
     if (!number) {
-      this.#recordCall(h, target, 'no-answer');
-      this.#emit(h, now, 'call', target, `no ${target} number on file: skipped`);
+      if (target === 'premises') h.premises = 'not-reached';
+      else h.counter = 'not-reached';
+      this.#fact(h, now, 'call', target, `no ${target} number on file: skipped`);
       return true;
     }
-    h.waiting = { kind: 'call', until: now + timeoutSeconds * 1000, target, label: `${target} ${number}` };
-    this.#emit(
+    return this.#propose(
       h,
       now,
-      'call',
-      `${target} ${number}`,
-      `answer within ${timeoutSeconds} s and give a valid code`,
+      {
+        kind: 'call',
+        target,
+        number,
+        label: `${target} ${number}`,
+        timeoutSeconds,
+        startedAt: null,
+        prompted: false,
+      },
+      `${timeoutSeconds} s to answer and give a valid code`,
     );
-    return false;
   }
 
   #callKeyholders(
@@ -633,136 +625,298 @@ export class ProcedureEngine {
       cursor.index + 1 < list.length
         ? { index: cursor.index + 1, round: cursor.round }
         : { index: 0, round: cursor.round + 1 };
-    const label = `keyholder ${contact.order} ${contact.name} ${contact.phone ?? contact.mobile}`;
-    h.waiting = {
-      kind: 'call',
-      until: now + timeoutSeconds * 1000,
-      target: `keyholder:${contact.id}`,
-      label,
-    };
-    this.#emit(h, now, 'call', label, `attempt ${cursor.round} of ${rounds}`);
-    return false;
-  }
-
-  #recordCall(h: Handling, target: string, outcome: Outcome): void {
-    const result =
-      outcome === 'answered-valid-code'
-        ? 'valid'
-        : outcome === 'answered-invalid-code'
-          ? 'invalid'
-          : 'no-answer';
-    if (target === 'premises') h.premises = result;
-    else if (target === 'counter') h.counter = result;
-    else if (target.startsWith('keyholder:') && result === 'valid') h.keyholderReached = true;
-    // The keyholder step repeats itself while its cursor moves on; any other call is done.
-    if (!target.startsWith('keyholder:')) h.pc++;
-    // Someone with a valid code reacted: no dispatch for lack of reaction.
-    if (result === 'valid') h.deadline = null;
-  }
-
-  #byFormula(h: Handling, site: SiteProfile, now: number): boolean {
-    if (EVENT_TYPES[h.eventType].class !== 'technical' || site.formula === 'FULL') {
-      h.steps = [...h.steps.slice(0, h.pc + 1), ...PREMISES_STEPS, ...h.steps.slice(h.pc + 1)] as Step[];
-      return true;
-    }
-    if (site.formula === 'APP') {
-      this.#emit(
-        h,
-        now,
-        'push',
-        'customer app',
-        `${EVENT_TYPES[h.eventType].title}: handled in the app (formula APP)`,
-      );
-      this.#close(h, now, 'sent to the customer app');
-      return false;
-    }
-    h.steps = [
-      ...h.steps.slice(0, h.pc + 1),
-      { do: 'sms-escalation', replySeconds: 90 },
-      ...PREMISES_STEPS,
-      ...h.steps.slice(h.pc + 1),
-    ] as Step[];
-    return true;
-  }
-
-  #smsNext(h: Handling, site: SiteProfile, now: number, index: number): boolean {
-    const contacts = site.contacts.filter((c) => c.mobile).sort((a, b) => a.order - b.order);
-    const contact = contacts[index];
-    if (!contact) {
-      h.smsCursor = null;
-      this.#emit(h, now, 'present', 'operator', 'no "ok" from any contact: call them');
-      return true;
-    }
-    h.smsCursor = index;
-    h.waiting = { kind: 'sms', until: now + 90_000, target: `${contact.name} ${contact.mobile}` };
-    this.#emit(
+    const number = (contact.phone ?? contact.mobile)!;
+    return this.#propose(
       h,
       now,
-      'sms',
-      `${contact.name} ${contact.mobile}`,
-      `${EVENT_TYPES[h.eventType].title}, zone ${h.zone}, ${site.name}: reply "ok" within 90 s`,
+      {
+        kind: 'call',
+        target: `keyholder:${contact.id}`,
+        number,
+        label: `keyholder ${contact.order} ${contact.name} ${number}`,
+        timeoutSeconds,
+        startedAt: null,
+        prompted: false,
+      },
+      `attempt ${cursor.round} of ${rounds}`,
     );
-    return false;
   }
 
-  #smsTimeout(h: Handling, _target: string, now: number): void {
-    const site = this.#sites.get(h.siteId)!;
-    const next = (h.smsCursor ?? 0) + 1;
-    if (this.#smsNext(h, site, now, next)) h.pc++;
-  }
-
-  #dispatch(
+  /**
+   * Propose alerting an agency, unless the site may not have one (test period, red card: a system
+   * decision, recorded as such). `blocking`: a step of the sequence, which waits for the record;
+   * otherwise the dispatch stands beside whatever the operator is doing, and blocks only the close.
+   */
+  #proposeDispatch(
     h: Handling,
     now: number,
-    service: 'police' | 'fire' | 'guard',
+    service: Service,
     priority: 'high' | 'low',
     why: string,
-  ): void {
-    if (h.dispatched.has(service)) return;
-    h.dispatched.add(service);
+    blocking: boolean,
+  ): boolean {
+    if (h.dispatches.some((d) => d.service === service) || h.openDispatches.has(service)) return true;
+    if (h.task?.kind === 'dispatch' && h.task.service === service) return true;
     const site = this.#sites.get(h.siteId)!;
     const memory = this.#memoryOf(h.siteId);
     const testPeriod =
       site.activatedAt !== null &&
       now < site.activatedAt + site.testPeriodDays * 86_400_000 &&
       service !== 'guard';
-    if (testPeriod) {
-      this.#emit(h, now, 'no-dispatch', service, 'test period: only the customer and contacts are called');
+    if (
+      testPeriod ||
+      (service === 'police' && memory.policeBlockedUntil !== null && now < memory.policeBlockedUntil)
+    ) {
+      h.noDispatch = true;
+      this.#emit(
+        h,
+        now,
+        'proposal',
+        'no-dispatch',
+        service,
+        testPeriod
+          ? 'test period: only the customer and contacts are called'
+          : 'red card: police may not be alerted for this site',
+      );
+      return true;
+    }
+    const task = { kind: 'dispatch', service, priority, why } as const;
+    if (blocking) return this.#propose(h, now, task, why);
+    h.openDispatches.set(service, task);
+    h.operatorInvolved = true;
+    if (h.unattendedSince === null && h.escalation === null) h.unattendedSince = now;
+    this.#emit(
+      h,
+      now,
+      'proposal',
+      'dispatch',
+      `${SERVICE_NAMES[service]}${priority === 'low' ? ' (low priority)' : ''}`,
+      why,
+    );
+    return true;
+  }
+
+  /** A message the system sends itself when it can; without the channel, a task for an operator. */
+  #send(h: Handling, now: number, channel: 'sms' | 'email', to: string, text: string): boolean {
+    if (this.#channels[channel]) {
+      this.#fact(h, now, channel, to, text);
+      return true;
+    }
+    return this.#propose(
+      h,
+      now,
+      { kind: 'by-hand', channel, to, text },
+      `no ${channel === 'sms' ? 'SMSC' : 'SMTP server'} configured: send it by hand`,
+    );
+  }
+
+  /**
+   * Technical alarms by the site's formula (seed 002): APP → the customer's app; MIX → SMS; FULL
+   * (operator) → SMS first, a call only when nobody answers "ok". External technical alarms and
+   * active supervision go to an operator in every formula.
+   */
+  #byFormula(h: Handling, site: SiteProfile, now: number): boolean {
+    const external = h.lead.eventType === 'water' || h.lead.eventType === 'sensor-trouble';
+    if (handlingClass(h.lead.eventType) !== 'technical' || external) {
+      h.steps = [...h.steps.slice(0, h.pc + 1), ...PREMISES_STEPS, ...h.steps.slice(h.pc + 1)];
+      return true;
+    }
+    if (site.formula === 'APP') {
+      this.#fact(h, now, 'push', 'customer app', `${this.#title(h)}: handled in the app (formula APP)`);
+      this.#close(h, now, 'sent to the customer app');
+      return false;
+    }
+    const calls = site.formula === 'FULL' ? PREMISES_STEPS : [];
+    h.steps = [
+      ...h.steps.slice(0, h.pc + 1),
+      { do: 'sms-escalation', replySeconds: 90 },
+      ...calls,
+      ...h.steps.slice(h.pc + 1),
+    ];
+    return true;
+  }
+
+  #smsNext(h: Handling, site: SiteProfile, now: number, index: number): boolean {
+    const contacts = site.contacts.filter((c) => c.mobile).sort((a, b) => a.order - b.order);
+    const text = `${this.#title(h)}, zone ${h.lead.zone}, ${site.name}: reply "ok"`;
+    if (!this.#channels.sms) {
+      if (index > 0 || contacts.length === 0) return true;
+      return this.#propose(
+        h,
+        now,
+        {
+          kind: 'by-hand',
+          channel: 'sms',
+          to: contacts.map((c) => `${c.name} ${c.mobile}`).join(', '),
+          text,
+        },
+        'no SMSC configured: send it by hand, one contact after the other',
+      );
+    }
+    const contact = contacts[index];
+    if (!contact) {
+      h.smsCursor = null;
+      this.#fact(h, now, 'present', 'operator', 'no "ok" from any contact: call them');
+      if (h.unattendedSince === null) h.unattendedSince = now;
+      return true;
+    }
+    h.smsCursor = index;
+    h.wait = { kind: 'sms', until: now + SMS_REPLY_MS, number: contact.mobile!, name: contact.name };
+    this.#fact(h, now, 'sms', `${contact.name} ${contact.mobile}`, `${text} within ${SMS_REPLY_MS / 1000} s`);
+    return false;
+  }
+
+  // --- outcomes ----------------------------------------------------------------------------
+
+  #refusal(h: Handling, outcome: Outcome, detail: OutcomeDetail): string | null {
+    const task = h.task;
+    if (outcome === 'call-started' || (CALL_RESULTS as readonly string[]).includes(outcome)) {
+      return task?.kind === 'call' ? null : 'no call is proposed now';
+    }
+    if (outcome === 'dispatched' || outcome === 'not-dispatched') {
+      const service = detail.service ?? this.#openDispatch(h)?.service;
+      if (
+        !service ||
+        !(h.openDispatches.has(service) || (task?.kind === 'dispatch' && task.service === service))
+      )
+        return 'no dispatch is proposed now';
+      if (outcome === 'dispatched' && !(detail.agency && detail.reference))
+        return 'a dispatch needs the agency and its reference number';
+      if (outcome === 'not-dispatched' && !detail.reason) return '"not dispatched" needs a reason';
+      return null;
+    }
+    if (outcome === 'consulted') return task?.kind === 'consult' ? null : 'no consultation is proposed now';
+    if (outcome === 'sent-by-hand')
+      return task?.kind === 'by-hand' ? null : 'nothing is to be sent by hand now';
+    if (outcome === 'cancel-valid-code')
+      return h.silent && detail.via === 'portal' ? 'this alarm cannot be cancelled here' : null;
+    if (outcome === 'close-real') {
+      const open = this.#openDispatch(h);
+      if (open)
+        return `record the ${SERVICE_NAMES[open.service]} dispatch (agency and reference) or "not dispatched" with a reason first`;
+      const cls = handlingClass(h.lead.eventType);
+      if ((cls === 'security' || cls === 'safety') && h.dispatches.length === 0 && !h.noDispatch)
+        return 'a real alarm needs the dispatch record (agency and reference) or "not dispatched" with a reason';
+    }
+    return null;
+  }
+
+  #openDispatch(h: Handling): Extract<Task, { kind: 'dispatch' }> | null {
+    if (h.task?.kind === 'dispatch') return h.task;
+    return h.openDispatches.values().next().value ?? null;
+  }
+
+  #record(h: Handling, now: number, outcome: Outcome, detail: OutcomeDetail): void {
+    const task = h.task;
+    const on = task?.kind === 'call' ? task.label : task ? describeTask(task) : h.alarmId;
+    const parts = [
+      detail.by && `by ${detail.by}`,
+      detail.agency && `${detail.agency}`,
+      detail.reference && `ref. ${detail.reference}`,
+      detail.reason,
+      detail.note,
+    ].filter(Boolean);
+    this.#emit(
+      h,
+      now,
+      'outcome',
+      'recorded',
+      outcome,
+      `${on}${parts.length ? ` — ${parts.join(', ')}` : ''}`,
+      { ...detail },
+    );
+  }
+
+  #apply(h: Handling, outcome: Outcome, detail: OutcomeDetail, now: number): void {
+    const memory = this.#memoryOf(h.siteId);
+    if (outcome === 'call-started' && h.task?.kind === 'call') {
+      h.task.startedAt = now;
       return;
     }
-    if (service === 'police' && memory.policeBlockedUntil !== null && now < memory.policeBlockedUntil) {
-      this.#emit(h, now, 'no-dispatch', service, 'red card: police may not be alerted for this site');
+    if ((CALL_RESULTS as readonly string[]).includes(outcome) && h.task?.kind === 'call') {
+      const task = h.task;
+      h.task = null;
+      const result =
+        outcome === 'answered-valid-code'
+          ? 'valid'
+          : outcome === 'answered-invalid-code'
+            ? 'invalid'
+            : 'not-reached';
+      if (task.target === 'premises') h.premises = result;
+      else if (task.target === 'counter') h.counter = result;
+      else if (result === 'valid') h.keyholderReached = true;
+      if (result === 'valid') h.deadline = null;
+      // The keyholder step repeats while its cursor moves on; any other call is done.
+      if (!task.target.startsWith('keyholder:')) h.pc++;
+      this.#run(h, now);
       return;
     }
-    this.#emit(h, now, 'dispatch', `${service}${priority === 'low' ? ' (low priority)' : ''}`, why);
+    if (outcome === 'dispatched' || outcome === 'not-dispatched') {
+      const service = detail.service ?? this.#openDispatch(h)!.service;
+      h.dispatches.push({
+        service,
+        dispatched: outcome === 'dispatched',
+        ...(detail.agency ? { agency: detail.agency } : {}),
+        ...(detail.reference ? { reference: detail.reference } : {}),
+        ...(detail.reason ? { reason: detail.reason } : {}),
+        at: detail.at ? Date.parse(detail.at) : now,
+      });
+      if (h.openDispatches.delete(service)) return;
+      h.task = null;
+      h.pc++;
+      this.#run(h, now);
+      return;
+    }
+    if (outcome === 'consulted' || outcome === 'sent-by-hand') {
+      h.task = null;
+      h.pc++;
+      this.#run(h, now);
+      return;
+    }
+    if (outcome === 'cancel-valid-code') {
+      const who = detail.by ?? 'an authorised person';
+      // An operator working the incident sees the cancel and confirms the close (a customer's cancel
+      // must not make it vanish from under them).
+      if (detail.via === 'portal' && h.operatorInvolved) {
+        h.cancelRequested = who;
+        h.task = { kind: 'close', why: `cancelled by ${who} with a valid code: confirm the close` };
+        h.wait = null;
+        this.#emit(h, now, 'proposal', 'present', 'operator', h.task.why);
+        return;
+      }
+      this.#close(h, now, `cancelled by ${who} with a valid code`);
+      return;
+    }
+    if (outcome in CLOSE_OUTCOMES) {
+      if (outcome === 'close-false') this.#falseAlarm(h, memory, now);
+      if (h.operatorInvolved) this.#countHandling(h, now);
+      this.#close(h, now, CLOSE_OUTCOMES[outcome as CloseOutcome]);
+    }
   }
 
   #falseAlarm(h: Handling, memory: SiteMemory, now: number): void {
+    const police = h.dispatches.some((d) => d.service === 'police' && d.dispatched);
     memory.falseAlarms = [
       ...memory.falseAlarms.filter((f) => now - f.at <= THREE_MONTHS_MS),
-      { at: now, police: h.dispatched.has('police') },
+      { at: now, police },
     ];
-    if (
-      memory.yellowCardAt !== null &&
-      now - memory.yellowCardAt <= THREE_MONTHS_MS &&
-      h.dispatched.has('police')
-    ) {
+    if (memory.yellowCardAt !== null && now - memory.yellowCardAt <= THREE_MONTHS_MS && police) {
       memory.policeBlockedUntil = now + THREE_MONTHS_MS;
-      this.#emit(h, now, 'notify-installer', 'customer', 'red card: no police for this site for 3 months');
+      this.#fact(h, now, 'notify-installer', 'customer', 'red card: no police for this site for 3 months');
     } else if (memory.yellowCardAt === null && memory.falseAlarms.length >= 2) {
       memory.yellowCardAt = now;
-      this.#emit(h, now, 'notify-installer', 'customer', 'yellow card: 2 false alarms within 3 months');
+      this.#fact(h, now, 'notify-installer', 'customer', 'yellow card: 2 false alarms within 3 months');
     }
   }
 
   #countHandling(h: Handling, now: number): void {
     const site = this.#sites.get(h.siteId)!;
     const memory = this.#memoryOf(h.siteId);
-    const year = DateTime.fromMillis(now, { zone: site.timeZone }).year;
+    const year = yearAt(site, now);
     if (memory.handlingsThisYear.year !== year) memory.handlingsThisYear = { year, count: 0 };
     memory.handlingsThisYear.count++;
     const { count } = memory.handlingsThisYear;
-    this.#emit(
+    this.#fact(
       h,
       now,
       'count-handling',
@@ -774,31 +928,59 @@ export class ProcedureEngine {
   #close(h: Handling, now: number, reason: string): void {
     if (h.closed) return;
     h.closed = true;
-    h.waiting = null;
+    h.task = null;
+    h.wait = null;
     h.deadline = null;
-    this.#emit(h, now, 'close', h.alarmId, reason);
+    h.unattendedSince = null;
+    this.#fact(h, now, 'close', h.alarmId, reason);
   }
 
-  #emit(h: Handling, now: number, action: ActionKind, target: string, reason: string): void {
-    if (
-      action === 'call' ||
-      action === 'dispatch' ||
-      action === 'consult' ||
-      action === 'sms' ||
-      action === 'present'
-    ) {
-      h.operatorInvolved = true;
-    }
+  #promptAt(h: Handling): number | null {
+    const task = h.task;
+    if (task?.kind !== 'call' || task.startedAt === null || task.prompted) return null;
+    return task.startedAt + task.timeoutSeconds * 1000;
+  }
+
+  #nextEscalation(h: Handling): { level: NonNullable<Handling['escalation']>; at: number } | null {
+    if (h.unattendedSince === null) return null;
+    return nextEscalation(this.#escalation, handlingClass(h.lead.eventType), h.unattendedSince, h.escalation);
+  }
+
+  #title(h: Handling): string {
+    return EVENT_TYPES[h.lead.eventType].title;
+  }
+
+  #fact(h: Handling, now: number, action: ActionKind, target: string, reason: string): void {
+    this.#emit(h, now, 'fact', action, target, reason);
+  }
+
+  #emit(
+    h: Handling,
+    now: number,
+    sort: ActionSort,
+    action: ActionKind,
+    target: string,
+    reason: string,
+    detail?: Record<string, unknown>,
+  ): void {
     this.#actions.push({
       time: new Date(now).toISOString(),
       site: h.siteId,
       alarm: h.alarmId,
+      sort,
       action,
       target,
       reason,
+      ...(detail ? { detail } : {}),
     });
   }
 }
+
+const ESCALATION_TEXT = {
+  attention: 'nobody has taken the incident: re-alert',
+  urgent: 'still nobody on the incident: urgent',
+  supervisor: 'unattended: the supervisor is alerted',
+} as const;
 
 const PREMISES_STEPS: readonly Step[] = [
   { do: 'call', target: 'premises', timeoutSeconds: 30 },
@@ -806,32 +988,51 @@ const PREMISES_STEPS: readonly Step[] = [
   { do: 'sms-keyholders', if: 'no-keyholder-reached' },
 ];
 
-function keyholders(site: SiteProfile): Contact[] {
-  return site.contacts.filter((c) => c.role === 'keyholder').sort((a, b) => a.order - b.order);
+function taskTarget(task: Task): string {
+  switch (task.kind) {
+    case 'call':
+      return task.label;
+    case 'dispatch':
+      return `${SERVICE_NAMES[task.service]}${task.priority === 'low' ? ' (low priority)' : ''}`;
+    case 'consult':
+      return SERVICE_NAMES[task.service];
+    case 'by-hand':
+      return `${task.channel} ${task.to}`;
+    case 'close':
+      return 'operator';
+  }
 }
 
-function localMinutes(text: string): number {
-  const [h, m] = text.split(':').map(Number);
-  return (h ?? 0) * 60 + (m ?? 0);
+function incidentEvent(event: AlarmEvent): IncidentEvent {
+  return {
+    id: event.id,
+    eventType: event.eventType,
+    zone: event.zone,
+    area: event.area,
+    at: Date.parse(event.occurredAt),
+  };
 }
 
-export function inWorkingHours(site: SiteProfile, at: number): boolean {
-  const local = DateTime.fromMillis(at, { zone: site.timeZone });
-  const minutes = local.hour * 60 + local.minute;
-  return (
-    site.workingHours.days.includes(local.weekday) &&
-    minutes >= localMinutes(site.workingHours.from) &&
-    minutes < localMinutes(site.workingHours.to)
+const BURGLARY_TYPES: ReadonlySet<string> = new Set([
+  'burglary',
+  'burglary-perimeter',
+  'burglary-interior',
+  'camera-alarm',
+]);
+const TAMPER_TYPES: ReadonlySet<string> = new Set(['tamper', 'sensor-tamper']);
+
+/**
+ * The central verifies too, for panels that do not (SPEC §4): a tamper together with another
+ * priority alarm, or two detectors in consecutive zones (adjacency from the site record).
+ */
+function centralVerification(site: SiteProfile, events: readonly IncidentEvent[]): string | null {
+  const tamper = events.some((e) => TAMPER_TYPES.has(e.eventType));
+  const priority = events.some(
+    (e) => !TAMPER_TYPES.has(e.eventType) && handlingClass(e.eventType) === 'security',
   );
-}
-
-/** Null when `at` is inside the site's action window; otherwise when the window next opens. */
-export function nextWindowStart(site: SiteProfile, at: number): number | null {
-  const local = DateTime.fromMillis(at, { zone: site.timeZone });
-  const minutes = local.hour * 60 + local.minute;
-  const from = localMinutes(site.actWindow.from);
-  const to = localMinutes(site.actWindow.to);
-  if (minutes >= from && minutes < to) return null;
-  const day = minutes >= to ? local.plus({ days: 1 }) : local;
-  return day.set({ hour: Math.floor(from / 60), minute: from % 60, second: 0, millisecond: 0 }).toMillis();
+  if (tamper && priority) return 'tamper with another alarm';
+  const zones = [...new Set(events.filter((e) => BURGLARY_TYPES.has(e.eventType)).map((e) => e.zone))];
+  for (const [a, b] of site.adjacentZones)
+    if (zones.includes(a) && zones.includes(b)) return `detectors in consecutive zones ${a} and ${b}`;
+  return null;
 }

@@ -5,36 +5,57 @@ import type { Metrics } from '../../lib/metrics.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { alarmById } from '../alarms.ts';
 import { type CodeCheck, checkCode } from '../contacts.ts';
+import { rankOf } from '../incidents/ranking.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
 import type { Notifier, Recipients } from '../notify/notifier.ts';
 import { subscriptionsOf } from '../notify/push-subscriptions.ts';
+import { ProcedureEngine, type SiteStatus } from './engine.ts';
+import { describeTask } from './handling.ts';
 import {
   type Action,
   CLOSE_OUTCOMES,
   type CloseOutcome,
   type Outcome,
-  ProcedureEngine,
+  type OutcomeDetail,
   type SiteProfile,
-  type SiteStatus,
-} from './engine.ts';
+} from './model.ts';
 import { SiteProfileSchema } from './simulate.ts';
 
+/** An incident's next step as the console shows it: the operator's task, or what the system waits for. */
 export interface Proposal {
-  readonly kind: 'call' | 'sms' | 'timer' | 'window' | 'operator';
-  readonly target: string;
-  /** Who to call and on which number, for the console. */
+  readonly kind:
+    | 'call'
+    | 'dispatch'
+    | 'consult'
+    | 'by-hand'
+    | 'close'
+    | 'sms'
+    | 'restore'
+    | 'window'
+    | 'outage';
+  /** What to do, in words (who to call and on which number). */
   readonly label: string;
+  /** A call: when the operator started it; its answer time ends at `until`. */
+  readonly startedAt: string | null;
   readonly until: string | null;
+  /** Dispatches proposed beside the current step: each must be recorded before a real close. */
+  readonly dispatches: readonly string[];
+  readonly escalation: string | null;
+  readonly verified: boolean;
 }
 
 type Input =
   | { kind: 'event'; event: AlarmEvent; alarmId: string | null }
-  | { kind: 'outcome'; alarmId: string; outcome: Outcome }
+  | { kind: 'outcome'; alarmId: string; outcome: Outcome; detail?: OutcomeDetail }
+  | { kind: 'claim'; alarmId: string }
   | { kind: 'sms'; alarmId: string; text: string }
   | { kind: 'outage'; siteId: string; active: boolean };
 
-/** Actions the notifier carries out (the rest are for operators or the engine itself). */
+/** Facts the notifier carries out: the system sends these itself. */
 const MESSAGE_ACTIONS = new Set(['sms', 'email', 'notify-installer', 'push']);
+
+/** An outcome the engine did not accept: answered 409 with the reason. */
+export class OutcomeRefused extends Error {}
 
 /** How far back a restart replays the engine's inputs (open handlings older than this are rare). */
 const REPLAY_DAYS = 14;
@@ -49,7 +70,7 @@ export class ProcedureService {
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
-  readonly #engine = new ProcedureEngine();
+  #engine = new ProcedureEngine({ channels: { sms: false, email: false } });
   readonly #loaded = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #chain: Promise<unknown> = Promise.resolve();
@@ -62,15 +83,19 @@ export class ProcedureService {
     this.#metrics = metrics;
   }
 
-  /** Messages the engine decides to send go out through this notifier. */
+  /**
+   * Messages the engine decides to send go out through this notifier; what it cannot send (no
+   * SMSC, no SMTP server) the engine proposes to an operator to send by hand. Before `start`.
+   */
   useNotifier(notifier: Notifier): void {
     this.#notifier = notifier;
+    this.#engine = new ProcedureEngine({ channels: notifier.channels });
   }
 
   /** A contact's SMS reply: the escalation waiting on that number gets it. */
   onInboundSms(from: string, text: string): Promise<void> {
     return this.#serial(async () => {
-      const alarmId = this.#engine.waitingFor('sms', (target) => target.endsWith(` ${from}`));
+      const alarmId = this.#engine.waitingForSms(from);
       if (!alarmId) {
         this.#metrics.increment('sms_unmatched_total');
         this.#logger.warn({ from }, 'SMS reply matches no waiting escalation');
@@ -115,22 +140,64 @@ export class ProcedureService {
   }
 
   proposal(alarmId: string): Proposal | null {
-    const waiting = this.#engine.handling(alarmId)?.waiting;
-    if (!waiting) return null;
-    return {
-      kind: waiting.kind,
-      target: waiting.target,
-      label: waiting.label ?? waiting.target,
-      until: Number.isFinite(waiting.until) ? new Date(waiting.until).toISOString() : null,
+    const h = this.#engine.handling(alarmId);
+    if (!h || h.closed) return null;
+    const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
+    const common = {
+      dispatches: [...h.openDispatches.values()].map((d) => describeTask(d)),
+      escalation: h.escalation,
+      verified: h.verified,
     };
+    const task = h.task;
+    if (task) {
+      const startedAt = task.kind === 'call' ? task.startedAt : null;
+      return {
+        kind: task.kind,
+        label: describeTask(task),
+        startedAt: iso(startedAt),
+        until:
+          task.kind === 'call' && startedAt !== null ? iso(startedAt + task.timeoutSeconds * 1000) : null,
+        ...common,
+      };
+    }
+    const wait = h.wait;
+    if (wait) {
+      const label =
+        wait.kind === 'sms'
+          ? `waiting for "ok" from ${wait.name} ${wait.number}`
+          : wait.kind === 'restore'
+            ? 'waiting for a restore'
+            : wait.kind === 'window'
+              ? 'held until the action window opens'
+              : 'held: a regional power outage is known';
+      return {
+        kind: wait.kind,
+        label,
+        startedAt: null,
+        until: 'until' in wait ? iso(wait.until) : null,
+        ...common,
+      };
+    }
+    return common.dispatches.length > 0
+      ? { kind: 'dispatch', label: common.dispatches[0]!, startedAt: null, until: null, ...common }
+      : null;
   }
 
+  /** A stored event; `alarmId` is the incident it opened or joined. */
   onEventStored(event: AlarmEvent, alarmId: string | null): Promise<void> {
-    return this.#serial(() => this.#input({ kind: 'event', event, alarmId }, Date.now(), 'engine'));
+    return this.#serial(() => this.#input({ kind: 'event', event, alarmId }, Date.now(), 'system'));
   }
 
-  onOutcome(alarmId: string, outcome: Outcome, operator: string): Promise<void> {
-    return this.#serial(() => this.#input({ kind: 'outcome', alarmId, outcome }, Date.now(), operator));
+  /** An operator's outcome; throws OutcomeRefused (nothing recorded) when the engine does not accept it. */
+  onOutcome(alarmId: string, outcome: Outcome, operator: string, detail: OutcomeDetail = {}): Promise<void> {
+    return this.#serial(() =>
+      this.#input({ kind: 'outcome', alarmId, outcome, detail }, Date.now(), operator),
+    );
+  }
+
+  /** An operator took the incident: it stops escalating. */
+  onClaim(alarmId: string, operator: string): Promise<void> {
+    return this.#serial(() => this.#input({ kind: 'claim', alarmId }, Date.now(), operator));
   }
 
   /** The person on the phone gives an ID code + PIN; the result is recorded as the call's outcome. */
@@ -146,8 +213,21 @@ export class ProcedureService {
     const result = await checkCode(this.#pool, alarm.siteId, idCode, pin, operator);
     const outcome: Outcome =
       result === 'valid' ? (cancel ? 'cancel-valid-code' : 'answered-valid-code') : 'answered-invalid-code';
-    if (result === 'valid' || !cancel) await this.onOutcome(alarmId, outcome, operator);
+    const by = result === 'valid' ? await this.#contactName(alarm.siteId, idCode) : undefined;
+    if (result === 'valid' || !cancel)
+      await this.onOutcome(alarmId, outcome, operator, {
+        ...(by ? { by } : {}),
+        via: cancel && operator.startsWith('customer:') ? 'portal' : 'operator',
+      });
     return result;
+  }
+
+  async #contactName(siteId: string, idCode: string): Promise<string | undefined> {
+    const { rows } = await this.#pool.query<{ name: string }>(
+      'SELECT name FROM contacts WHERE site_id = $1 AND id_code = $2',
+      [siteId, idCode],
+    );
+    return rows[0]?.name;
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
@@ -212,35 +292,46 @@ export class ProcedureService {
           : await this.#siteOfAlarm(input.alarmId);
     if (!siteId) return;
     await this.#site(siteId);
+    await this.#tick(now);
+    const { actions, refused } = this.#apply(input, now);
+    // Refused (e.g. a real close before the dispatch record): nothing is recorded, the caller is told.
+    if (refused) throw new OutcomeRefused(refused);
     await this.#pool.query(
       'INSERT INTO procedure_inputs (site_id, alarm_id, at, kind, payload) VALUES ($1, $2, $3, $4, $5)',
       [siteId, 'alarmId' in input ? input.alarmId : null, new Date(now), input.kind, JSON.stringify(input)],
     );
-    await this.#tick(now);
-    const actions = this.#apply(input, now);
-    // An alarm no procedure handles (or one the engine already finished) is still closed when asked.
-    if (
-      input.kind === 'outcome' &&
-      input.outcome in CLOSE_OUTCOMES &&
-      !actions.some((a) => a.action === 'close')
-    ) {
-      actions.push({
-        time: new Date(now).toISOString(),
-        site: siteId,
-        alarm: input.alarmId,
-        action: 'close',
-        target: input.alarmId,
-        reason: CLOSE_OUTCOMES[input.outcome as CloseOutcome],
-      });
-    }
     await this.#persist(actions, actor);
   }
 
-  #apply(input: Input, now: number): Action[] {
-    if (input.kind === 'event') return this.#engine.onEvent(input.event, input.alarmId, now);
-    if (input.kind === 'outcome') return this.#engine.onOutcome(input.alarmId, input.outcome, now);
-    if (input.kind === 'outage') return this.#engine.setRegionalOutage([input.siteId], input.active, now);
-    return this.#engine.onSmsReply(input.alarmId, input.text, now);
+  #apply(input: Input, now: number): { actions: Action[]; refused: string | null } {
+    if (input.kind === 'event')
+      return { actions: this.#engine.onEvent(input.event, input.alarmId, now), refused: null };
+    if (input.kind === 'claim') return { actions: this.#engine.onClaim(input.alarmId, now), refused: null };
+    if (input.kind === 'outcome') {
+      // An incident no procedure handles (or one the engine already closed) is still closed when asked.
+      if (!this.#engine.handling(input.alarmId) && input.outcome in CLOSE_OUTCOMES) {
+        return {
+          actions: [this.#closeUnhandled(input.alarmId, input.outcome as CloseOutcome, now)],
+          refused: null,
+        };
+      }
+      return this.#engine.onOutcome(input.alarmId, input.outcome, input.detail ?? {}, now);
+    }
+    if (input.kind === 'outage')
+      return { actions: this.#engine.setRegionalOutage([input.siteId], input.active, now), refused: null };
+    return { actions: this.#engine.onSmsReply(input.alarmId, input.text, now), refused: null };
+  }
+
+  #closeUnhandled(alarmId: string, outcome: CloseOutcome, now: number): Action {
+    return {
+      time: new Date(now).toISOString(),
+      site: '',
+      alarm: alarmId,
+      sort: 'outcome',
+      action: 'close',
+      target: alarmId,
+      reason: CLOSE_OUTCOMES[outcome],
+    };
   }
 
   async #tick(now: number): Promise<void> {
@@ -256,34 +347,63 @@ export class ProcedureService {
     return rows[0]?.site_id ?? null;
   }
 
+  /**
+   * Append each entry to the trail under who did it: the operator for outcomes, `engine` for
+   * proposals, `system` for facts; carry out the facts that are messages, and keep the incident
+   * row (verified, rank, escalation, closed) in step.
+   */
   async #persist(actions: readonly Action[], actor: string): Promise<void> {
     const changed = new Set<string>();
     for (const action of actions) {
-      this.#metrics.increment('procedure_actions_total', { action: action.action });
+      this.#metrics.increment('procedure_actions_total', { action: action.action, sort: action.sort });
+      const who = action.sort === 'outcome' ? actor : action.sort === 'proposal' ? 'engine' : 'system';
       await this.#pool.query(
-        'INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5, $6)',
-        [action.alarm, action.time, actor, action.action, action.target, action.reason],
+        'INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason, sort, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [
+          action.alarm,
+          action.time,
+          who,
+          action.action,
+          action.target,
+          action.reason,
+          action.sort,
+          action.detail ? JSON.stringify(action.detail) : null,
+        ],
       );
-      if (this.#notifier && MESSAGE_ACTIONS.has(action.action)) {
+      if (action.sort === 'fact' && this.#notifier && MESSAGE_ACTIONS.has(action.action)) {
         const result = await this.#notifier.deliver(action, await this.#recipients(action));
         if (result) {
           await this.#pool.query(
-            'INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason) VALUES ($1, now(), $2, $3, $4, $5)',
-            [action.alarm, 'notifier', 'delivery', action.action, result],
+            `INSERT INTO alarm_actions (alarm_id, at, actor, action, target, reason, sort) VALUES ($1, now(), 'notifier', 'delivery', $2, $3, 'fact')`,
+            [action.alarm, action.action, result],
           );
         }
+      }
+      if (action.action === 'verify') {
+        await this.#pool.query(
+          `UPDATE alarms SET verified = true, verification = jsonb_build_object('verified', true, 'rule', $2::text),
+                  verified_at = $3, rank = LEAST(rank, $4) WHERE id = $1`,
+          [action.alarm, action.target, action.time, rankOf('burglary', true)],
+        );
+      }
+      if (action.action === 'escalate') {
+        await this.#pool.query('UPDATE alarms SET escalation = $2 WHERE id = $1', [
+          action.alarm,
+          action.target,
+        ]);
       }
       if (action.action === 'close') {
         await this.#pool.query(
           `UPDATE alarms SET status = 'closed', closed_at = $2, close_reason = $3 WHERE id = $1 AND status <> 'closed'`,
           [action.alarm, action.time, action.reason],
         );
-        // A real alarm is followed up with the customer within a day.
+        // A real alarm is followed up with the customer within a day (one follow-up per incident).
         if (action.reason === CLOSE_OUTCOMES['close-real']) {
           await this.#pool.query(
-            `INSERT INTO follow_ups (alarm_id, site_id, due_at) VALUES ($1, $2, $3::timestamptz + interval '1 day')
+            `INSERT INTO follow_ups (alarm_id, site_id, due_at)
+             SELECT id, site_id, $2::timestamptz + interval '1 day' FROM alarms WHERE id = $1
              ON CONFLICT (alarm_id) DO NOTHING`,
-            [action.alarm, action.site, action.time],
+            [action.alarm, action.time],
           );
         }
       }

@@ -1,10 +1,13 @@
+import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { newId } from '../../lib/ids.ts';
 import { CLASS_PRIORITY, EVENT_TYPE_NAMES, EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
+import { DEFAULT_MERGE_RULES, joinTarget, mergeGroup, type OpenIncident } from '../incidents/merge-rules.ts';
 import { OverridesSchema, PROCEDURE_FOR } from './definitions.ts';
-import { type Action, OUTCOMES, type Outcome, ProcedureEngine, type SiteProfile } from './engine.ts';
+import { type Action, ProcedureEngine, type SiteProfile } from './engine.ts';
+import { OUTCOMES, type OutcomeDetail } from './model.ts';
 
 /**
  * The scenario runner: a site file and a JSON-lines event file, replayed through the real engine
@@ -18,7 +21,13 @@ export const SiteProfileSchema = z
   .strictObject({
     id: z.string().min(1),
     name: z.string().min(1),
-    timeZone: z.string().default('Europe/Amsterdam'),
+    timeZone: z
+      .string()
+      .default('Europe/Amsterdam')
+      .refine(
+        (zone) => DateTime.local().setZone(zone).isValid,
+        'not an IANA time zone (e.g. Europe/Amsterdam)',
+      ),
     kind: z.enum(['residential', 'business']).default('residential'),
     formula: z.enum(['APP', 'MIX', 'FULL']).default('FULL'),
     activatedAt: Time.nullable().default(null),
@@ -46,6 +55,8 @@ export const SiteProfileSchema = z
       )
       .default([]),
     includedHandlings: z.number().int().min(0).optional(),
+    /** Pairs of zones whose detectors are next to each other: two of them verify a burglary. */
+    adjacentZones: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).default([]),
     overrides: OverridesSchema.optional(),
   })
   .transform((site) => ({
@@ -72,9 +83,19 @@ const InputSchema = z.discriminatedUnion('type', [
   z.strictObject({
     at: Time,
     type: z.literal('outcome'),
+    /** The `ref` of the event that opened the incident. */
     alarm: z.string(),
     outcome: z.enum(OUTCOMES),
+    by: z.string().max(120).optional(),
+    service: z.enum(['police', 'fire', 'guard']).optional(),
+    agency: z.string().max(120).optional(),
+    reference: z.string().max(60).optional(),
+    reason: z.string().max(300).optional(),
+    note: z.string().max(300).optional(),
+    via: z.enum(['operator', 'portal', 'phone']).optional(),
   }),
+  /** An operator takes the incident: it stops escalating. */
+  z.strictObject({ at: Time, type: z.literal('claim'), alarm: z.string() }),
   z.strictObject({ at: Time, type: z.literal('sms-reply'), alarm: z.string(), text: z.string() }),
   z.strictObject({ at: Time, type: z.literal('regional-outage'), active: z.boolean() }),
 ]);
@@ -114,55 +135,107 @@ export function simulate(
   engine.setSite(site);
   const actions: Action[] = [];
   const refs = new Map<string, string>();
+  /** Incident ids by the ref of the event that opened them, and of every event that joined. */
+  const incidentOf = new Map<string, string>();
+  const open: Array<OpenIncident & { lastEventAt: number }> = [];
   const sorted = [...inputs].sort((a, b) => a.at - b.at);
-  let alarmNumber = 0;
+  let incidentNumber = 0;
   const advanceTo = (target: number) => {
     for (let due = engine.nextDue(); due !== null && due <= target; due = engine.nextDue()) {
       actions.push(...engine.tick(due));
     }
   };
+  const incident = (ref: string, line: string): string => {
+    const id = incidentOf.get(ref);
+    if (!id) throw new Error(`${line}: no alarm or event with ref "${ref}"`);
+    return id;
+  };
+  const record = (found: Action[]) => {
+    actions.push(...found);
+    for (const a of found)
+      if (a.action === 'close') open.splice(open.findIndex((i) => i.id === a.alarm) >>> 0, 1);
+  };
   for (const input of sorted) {
     advanceTo(input.at);
+    const line = `input at ${new Date(input.at).toISOString()}`;
     if (input.type === 'event') {
-      const type = EVENT_TYPES[input.eventType];
-      const event: AlarmEvent = {
-        v: PROTOCOL_VERSION,
-        type: 'event',
-        id: newId(),
-        siteId: site.id,
-        gatewayId: 'simulated',
-        seq: 0,
-        eventType: input.eventType,
-        qualifier: input.qualifier,
-        code: { cid: type.cid, sia: input.qualifier === 'event' ? type.sia.event : type.sia.restore },
-        class: type.class,
-        priority: CLASS_PRIORITY[type.class],
-        device: null,
-        zone: input.zone,
-        area: input.area,
-        verification: {
-          verified: input.verified,
-          rule: input.verified ? 'dual-zone' : null,
-          supportingEventIds: [],
-        },
-        relatesTo: input.relatesTo ? (refs.get(input.relatesTo) ?? null) : null,
-        text: '',
-        occurredAt: new Date(input.at).toISOString(),
-        recordedAt: new Date(input.at).toISOString(),
-      };
+      if (input.relatesTo && !refs.has(input.relatesTo))
+        throw new Error(`${line}: relatesTo "${input.relatesTo}" names no earlier event`);
+      const event = scenarioEvent(site.id, input, input.relatesTo ? refs.get(input.relatesTo)! : null);
       if (input.ref) refs.set(input.ref, event.id);
       const opens = input.qualifier === 'event' && PROCEDURE_FOR[input.eventType] !== undefined;
-      const alarmId = opens ? (input.ref ?? `alarm-${++alarmNumber}`) : null;
-      if (alarmId && input.ref) refs.set(`alarm:${input.ref}`, alarmId);
-      actions.push(...engine.onEvent(event, alarmId, input.at));
+      let alarmId: string | null = null;
+      if (opens) {
+        alarmId = joinTarget(DEFAULT_MERGE_RULES, open, input.eventType, input.at);
+        if (alarmId) open.find((i) => i.id === alarmId)!.lastEventAt = input.at;
+        else {
+          alarmId = input.ref ?? `incident-${++incidentNumber}`;
+          open.push({
+            id: alarmId,
+            group: mergeGroup(DEFAULT_MERGE_RULES, input.eventType)?.group ?? null,
+            lastEventAt: input.at,
+          });
+        }
+        if (input.ref) incidentOf.set(input.ref, alarmId);
+      }
+      record(engine.onEvent(event, alarmId, input.at));
     } else if (input.type === 'outcome') {
-      actions.push(...engine.onOutcome(input.alarm, input.outcome as Outcome, input.at));
+      const { at, type, alarm, outcome, ...rest } = input;
+      void type;
+      const detail = rest as OutcomeDetail;
+      const result = engine.onOutcome(incident(alarm, line), outcome, detail, at);
+      record(result.actions);
+      if (result.refused)
+        actions.push({
+          time: new Date(at).toISOString(),
+          site: site.id,
+          alarm: incident(alarm, line),
+          sort: 'fact',
+          action: 'refused',
+          target: outcome,
+          reason: result.refused,
+        });
+    } else if (input.type === 'claim') {
+      record(engine.onClaim(incident(input.alarm, line), input.at));
     } else if (input.type === 'sms-reply') {
-      actions.push(...engine.onSmsReply(input.alarm, input.text, input.at));
+      record(engine.onSmsReply(incident(input.alarm, line), input.text, input.at));
     } else {
-      actions.push(...engine.setRegionalOutage([site.id], input.active, input.at));
+      record(engine.setRegionalOutage([site.id], input.active, input.at));
     }
   }
   advanceTo(until ?? (sorted.at(-1)?.at ?? 0) + 7 * 86_400_000);
   return actions;
+}
+
+function scenarioEvent(
+  siteId: string,
+  input: Extract<z.infer<typeof InputSchema>, { type: 'event' }>,
+  relatesTo: string | null,
+): AlarmEvent {
+  const type = EVENT_TYPES[input.eventType];
+  return {
+    v: PROTOCOL_VERSION,
+    type: 'event',
+    id: newId(),
+    siteId,
+    gatewayId: 'simulated',
+    seq: 0,
+    eventType: input.eventType,
+    qualifier: input.qualifier,
+    code: { cid: type.cid, sia: input.qualifier === 'event' ? type.sia.event : type.sia.restore },
+    class: type.class,
+    priority: CLASS_PRIORITY[type.class],
+    device: null,
+    zone: input.zone,
+    area: input.area,
+    verification: {
+      verified: input.verified,
+      rule: input.verified ? 'dual-zone' : null,
+      supportingEventIds: [],
+    },
+    relatesTo,
+    text: '',
+    occurredAt: new Date(input.at).toISOString(),
+    recordedAt: new Date(input.at).toISOString(),
+  };
 }
