@@ -167,6 +167,14 @@ export const EVENT_TYPES = {
     handling: 'alarm',
     title: 'Medical',
   },
+  /** A monitored appliance reports a fault (a freezer, a cooling system): SPEC §3 external technical alarm. */
+  'external-technical': {
+    cid: '150',
+    sia: { event: 'UA', restore: 'UR' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'External technical alarm',
+  },
   water: {
     cid: '113',
     sia: { event: 'WA', restore: 'WH' },

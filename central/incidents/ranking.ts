@@ -32,6 +32,7 @@ export const SEVERITY: Readonly<Record<(typeof CLASS_ORDER)[number], readonly st
     'device-supervision-loss',
     'device-battery-low',
     'test-missing',
+    'external-technical',
     'water',
     'sensor-trouble',
     'periodic-test-trouble',

@@ -185,8 +185,12 @@ export const PROCEDURE_FOR: Partial<Record<EventTypeName, ProcedureName>> = {
   'mains-loss': 'mains',
   'sensor-trouble': 'technical',
   water: 'technical',
+  'external-technical': 'technical',
   'undefined-alarm': 'undefined',
 };
+
+/** Technical alarms an operator handles in every formula (seed 002: "Extern technisch alarm: OP"). */
+export const OPERATOR_IN_EVERY_FORMULA: ReadonlySet<EventTypeName> = new Set(['external-technical']);
 
 /** Automatic fire detectors, as opposed to a manual call point or fire key. */
 export const AUTOMATIC_FIRE: ReadonlySet<EventTypeName> = new Set(['smoke', 'heat']);

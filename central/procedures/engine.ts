@@ -3,7 +3,13 @@ import type { AlarmEvent } from '../../protocols/messages.ts';
 import { DEFAULT_ESCALATION, type EscalationTable, nextEscalation } from '../incidents/escalation.ts';
 import { handlingClass, rankOf } from '../incidents/ranking.ts';
 import { nextWindowStart, yearAt } from './calendar.ts';
-import { PROCEDURE_FOR, PROCEDURES, type ProcedureName, type Step } from './definitions.ts';
+import {
+  OPERATOR_IN_EVERY_FORMULA,
+  PROCEDURE_FOR,
+  PROCEDURES,
+  type ProcedureName,
+  type Step,
+} from './definitions.ts';
 import {
   describeTask,
   type Handling,
@@ -396,17 +402,37 @@ export class ProcedureEngine {
       procedure !== undefined &&
       procedure !== h.procedure &&
       rankOf(event.eventType, false) < rankOf(h.lead.eventType, h.verified);
+    const newlyVerified = rule !== null && !h.verified;
+    if (newlyVerified) {
+      h.verified = true;
+      this.#fact(h, now, 'verify', rule, 'the incident is verified');
+    }
     if (outranks && procedure) {
       h.lead = joined;
       this.#switchProcedure(h, site, procedure, now);
     }
-    if (rule && !h.verified) this.#verify(h, now, rule);
+    if (newlyVerified) this.#dispatchOnVerification(h, now, rule);
+    // SPEC §5: the system battery failing while the mains is lost is acted on at once.
+    if (
+      event.eventType === 'system-battery-low' &&
+      h.procedure === 'mains' &&
+      (h.wait?.kind === 'restore' || h.wait?.kind === 'outage')
+    ) {
+      h.wait = null;
+      this.#fact(h, now, 'release', 'mains wait', 'system battery low while the mains is lost: act at once');
+      h.pc++;
+      this.#run(h, now);
+    }
   }
 
   /** The incident is verified: its priority rises and the procedure takes the verified branch from here. */
   #verify(h: Handling, now: number, rule: string): void {
     h.verified = true;
     this.#fact(h, now, 'verify', rule, 'the incident is verified');
+    this.#dispatchOnVerification(h, now, rule);
+  }
+
+  #dispatchOnVerification(h: Handling, now: number, rule: string): void {
     if ((h.procedure === 'burglary' && !h.disarmed) || h.procedure === 'holdup' || h.procedure === 'tamper')
       this.#proposeDispatch(h, now, 'police', 'high', `verified (${rule})`, false);
   }
@@ -716,8 +742,7 @@ export class ProcedureEngine {
    * active supervision go to an operator in every formula.
    */
   #byFormula(h: Handling, site: SiteProfile, now: number): boolean {
-    const external = h.lead.eventType === 'water' || h.lead.eventType === 'sensor-trouble';
-    if (handlingClass(h.lead.eventType) !== 'technical' || external) {
+    if (handlingClass(h.lead.eventType) !== 'technical' || OPERATOR_IN_EVERY_FORMULA.has(h.lead.eventType)) {
       h.steps = [...h.steps.slice(0, h.pc + 1), ...PREMISES_STEPS, ...h.steps.slice(h.pc + 1)];
       return true;
     }
@@ -774,12 +799,8 @@ export class ProcedureEngine {
       return task?.kind === 'call' ? null : 'no call is proposed now';
     }
     if (outcome === 'dispatched' || outcome === 'not-dispatched') {
-      const service = detail.service ?? this.#openDispatch(h)?.service;
-      if (
-        !service ||
-        !(h.openDispatches.has(service) || (task?.kind === 'dispatch' && task.service === service))
-      )
-        return 'no dispatch is proposed now';
+      // Also without a proposal: an operator may alert an agency on their own judgement, or record
+      // why none was alerted (which a real close needs).
       if (outcome === 'dispatched' && !(detail.agency && detail.reference))
         return 'a dispatch needs the agency and its reference number';
       if (outcome === 'not-dispatched' && !detail.reason) return '"not dispatched" needs a reason';
@@ -852,7 +873,7 @@ export class ProcedureEngine {
       return;
     }
     if (outcome === 'dispatched' || outcome === 'not-dispatched') {
-      const service = detail.service ?? this.#openDispatch(h)!.service;
+      const service = detail.service ?? this.#openDispatch(h)?.service ?? 'police';
       h.dispatches.push({
         service,
         dispatched: outcome === 'dispatched',
@@ -862,6 +883,7 @@ export class ProcedureEngine {
         at: detail.at ? Date.parse(detail.at) : now,
       });
       if (h.openDispatches.delete(service)) return;
+      if (h.task?.kind !== 'dispatch' || h.task.service !== service) return;
       h.task = null;
       h.pc++;
       this.#run(h, now);
