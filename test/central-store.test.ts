@@ -78,36 +78,94 @@ test.serial('a restore marks its alarm restored; a log-only event opens no alarm
     class: 'technical',
     priority: 3,
   });
-  t.deepEqual(await storeEvent(env.central.pool, test602, 'mqtt'), { kind: 'stored', alarm: null });
+  t.deepEqual(await storeEvent(env.central.pool, test602, 'mqtt'), {
+    kind: 'stored',
+    alarm: null,
+    incident: null,
+  });
 });
 
-test.serial('the queue orders by priority, then by age', async (t) => {
-  await env.central.pool.query('UPDATE alarms SET status = $1', ['closed']);
-  const technical = sampleEvent({
-    eventType: 'water',
-    code: { cid: '113', sia: 'WA' },
-    class: 'technical',
-    priority: 3,
-  });
-  const safety = sampleEvent({
-    eventType: 'medical',
-    code: { cid: '100', sia: 'MA' },
-    class: 'safety',
-    priority: 2,
-  });
-  const security1 = sampleEvent();
-  const security2 = sampleEvent({ eventType: 'panic', code: { cid: '120', sia: 'PA' } });
-  for (const event of [technical, safety, security1, security2])
-    await storeEvent(env.central.pool, event, 'mqtt');
-  const queue = await openAlarmQueue(env.central.pool);
-  t.deepEqual(
-    queue.map((a) => a.eventId),
-    [security1.id, security2.id, safety.id, technical.id],
-  );
-});
+test.serial(
+  'the queue orders by class, then severity within the class, then age; another site is another incident',
+  async (t) => {
+    await env.central.pool.query('UPDATE alarms SET status = $1', ['closed']);
+    const technical = sampleEvent({
+      eventType: 'water',
+      code: { cid: '113', sia: 'WA' },
+      class: 'technical',
+      priority: 3,
+    });
+    const safety = sampleEvent({
+      eventType: 'medical',
+      code: { cid: '100', sia: 'MA' },
+      class: 'safety',
+      priority: 2,
+    });
+    const burglary = sampleEvent({ siteId: 'site-b' });
+    const panic = sampleEvent({ siteId: 'site-c', eventType: 'panic', code: { cid: '120', sia: 'PA' } });
+    const burglary2 = sampleEvent({ siteId: 'site-d' });
+    await env.addGateway('site-b', 'gw-b');
+    await env.addGateway('site-c', 'gw-c');
+    await env.addGateway('site-d', 'gw-d');
+    for (const event of [technical, safety, burglary, panic, burglary2])
+      await storeEvent(env.central.pool, event, 'mqtt');
+    const queue = await openAlarmQueue(env.central.pool);
+    t.deepEqual(
+      queue.map((a) => a.eventId),
+      [panic.id, burglary.id, burglary2.id, safety.id, technical.id],
+      'a panic above an older burglary; security, safety, technical',
+    );
+  },
+);
+
+test.serial(
+  'alarms of one site while its incident is open join it: one row, every event in its timeline',
+  async (t) => {
+    const pool = env.central.pool;
+    await pool.query('UPDATE alarms SET status = $1', ['closed']);
+    const hall = sampleEvent({ zone: 2 });
+    const landing = sampleEvent({ zone: 3, device: { id: 'landing-pir', name: 'Landing PIR' } });
+    const panic = sampleEvent({ eventType: 'panic', code: { cid: '120', sia: 'PA' }, zone: 9 });
+    const first = await storeEvent(pool, hall, 'mqtt');
+    const second = await storeEvent(pool, landing, 'mqtt');
+    const third = await storeEvent(pool, panic, 'mqtt');
+    t.like(first, { kind: 'stored', incident: { joined: false } });
+    t.like(second, { kind: 'stored', incident: { joined: true } });
+    const id = first.kind === 'stored' ? first.incident!.id : '';
+    t.is(second.kind === 'stored' ? second.incident!.id : '', id);
+    t.is(third.kind === 'stored' ? third.incident!.id : '', id);
+    const queue = await openAlarmQueue(pool);
+    t.is(queue.length, 1, 'one row in the queue');
+    t.like(queue[0], { alarmId: id, events: 3 });
+    t.true(
+      queue[0]!.rank < (await pool.query('SELECT rank FROM alarms WHERE id = $1', [id])).rows[0].rank + 1,
+    );
+    const { rows } = await pool.query(
+      'SELECT id FROM events WHERE alarm_id = $1 ORDER BY occurred_at, received_at',
+      [id],
+    );
+    t.deepEqual(
+      rows.map((r) => r.id),
+      [hall.id, landing.id, panic.id],
+    );
+    const fire = sampleEvent({
+      eventType: 'smoke',
+      code: { cid: '111', sia: 'FA' },
+      class: 'safety',
+      priority: 2,
+    });
+    const other = await storeEvent(pool, fire, 'mqtt');
+    t.not(
+      other.kind === 'stored' ? other.incident!.id : id,
+      id,
+      'a fire is an incident of its own (another merge group)',
+    );
+  },
+);
 
 test.serial('a verification update marks its alarm verified once', async (t) => {
   const pool = env.central.pool;
+  await pool.query('UPDATE alarms SET status = $1', ['closed']);
   const first = sampleEvent();
   await storeEvent(pool, first, 'mqtt');
   const update = sampleEvent({
@@ -127,7 +185,7 @@ test.serial('a verification update marks its alarm verified once', async (t) => 
     id: sampleEvent().id,
     verification: { ...update.verification, rule: 'camera' },
   });
-  t.deepEqual(
+  t.like(
     await storeEvent(pool, again, 'mqtt'),
     { kind: 'stored', alarm: null },
     'already verified: no change',
@@ -137,34 +195,35 @@ test.serial('a verification update marks its alarm verified once', async (t) => 
 });
 
 test.serial(
-  'a correct arming that names an exit error closes it; one naming anything else closes nothing',
+  "a correct arming joins its exit error's incident; closing it is the engine's decision, by area",
   async (t) => {
     const pool = env.central.pool;
-    const exitError = sampleEvent({ eventType: 'exit-error', code: { cid: '374', sia: 'EA' } });
-    await storeEvent(pool, exitError, 'mqtt');
-    const burglary = sampleEvent();
-    await storeEvent(pool, burglary, 'mqtt');
-    const closing = (relatesTo: string) =>
-      sampleEvent({
-        eventType: 'opening-closing',
-        qualifier: 'restore',
-        code: { cid: '401', sia: 'CL' },
-        class: 'schedule',
-        priority: 4,
-        device: null,
-        relatesTo,
-      });
-    const resolved = await storeEvent(pool, closing(exitError.id), 'mqtt');
-    t.like(resolved.kind === 'stored' ? resolved.alarm : null, {
-      eventId: exitError.id,
-      status: 'closed',
-      closeReason: 'resolved: correct arming followed',
+    await pool.query('UPDATE alarms SET status = $1', ['closed']);
+    const exitError = sampleEvent({
+      eventType: 'exit-error',
+      code: { cid: '374', sia: 'EA' },
+      class: 'schedule',
+      priority: 4,
     });
-    await storeEvent(pool, closing(burglary.id), 'mqtt');
-    const { rows } = await pool.query<{ status: string }>('SELECT status FROM alarms WHERE event_id = $1', [
-      burglary.id,
+    const stored = await storeEvent(pool, exitError, 'mqtt');
+    const closing = sampleEvent({
+      eventType: 'opening-closing',
+      qualifier: 'restore',
+      code: { cid: '401', sia: 'CL' },
+      class: 'schedule',
+      priority: 4,
+      device: null,
+      relatesTo: exitError.id,
+    });
+    const resolved = await storeEvent(pool, closing, 'mqtt');
+    t.like(resolved, {
+      kind: 'stored',
+      incident: { id: stored.kind === 'stored' ? stored.incident!.id : '' },
+    });
+    const { rows } = await pool.query<{ status: string }>('SELECT status FROM alarms WHERE id = $1', [
+      stored.kind === 'stored' ? stored.incident!.id : '',
     ]);
-    t.is(rows[0]!.status, 'open', 'a burglary is always handled (SPEC §5)');
+    t.is(rows[0]!.status, 'open', 'the store closes nothing by itself');
   },
 );
 

@@ -87,20 +87,28 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
   t.like((await other('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' })).body, {
     error: 'claimed by Alice',
   });
-  t.like(queue.proposal, { kind: 'call', target: 'premises' });
+  t.like(queue.proposal, { kind: 'call', startedAt: null });
+  t.regex(queue.proposal.label, /^call premises/);
 
+  // The answer time starts when the operator starts the call.
+  const ringing = await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'call-started' });
+  t.truthy(ringing.body.proposal.startedAt);
+  t.true(Date.parse(ringing.body.proposal.until) - Date.parse(ringing.body.proposal.startedAt) === 30_000);
   t.like((await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' })).body.proposal, {
     kind: 'call',
   });
   let detail = await api('GET', `/api/alarms/${alarmId}`);
-  t.regex(detail.body.proposal.target, /^keyholder:/);
+  t.regex(detail.body.proposal.label, /^call keyholder 1 Kees/);
+  // A step that is not proposed is refused with the reason, and nothing is recorded.
+  const refused = await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'consulted' });
+  t.is(refused.status, 409);
+  t.regex(refused.body.error, /no consultation is proposed/);
 
   // Kees gives a wrong PIN: no information, the procedure goes on to the next keyholder.
   const wrong = await api('POST', `/api/alarms/${alarmId}/code-check`, { idCode: kees.idCode, pin: '0000' });
   t.deepEqual(wrong.body.result, 'not-accepted');
   detail = await api('GET', `/api/alarms/${alarmId}`);
-  const lastCall = detail.body.actions.filter((a: { action: string }) => a.action === 'call').at(-1);
-  t.regex(lastCall.target, /keyholder 2 Karin/);
+  t.regex(detail.body.proposal.label, /keyholder 2 Karin/);
 
   // Restart the central in the middle of the handling: the same step is proposed again.
   const before = detail.body.proposal;
@@ -114,22 +122,44 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
   await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' });
   const valid = await api('POST', `/api/alarms/${alarmId}/code-check`, { idCode: kees.idCode, pin: '8642' });
   t.is(valid.body.result, 'valid');
-  t.like(valid.body.proposal, { kind: 'operator' });
+  t.like(valid.body.proposal, { kind: 'close' });
   const closed = await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'close-false' });
   t.is(closed.body.alarm.status, 'closed');
   t.is(closed.body.alarm.closeReason, 'closed by operator: false alarm');
 
   const trail = (await api('GET', `/api/alarms/${alarmId}`)).body.actions as Array<{
     actor: string;
+    sort: string;
     action: string;
+    target: string;
   }>;
+  // The trail says what the engine proposed and what the operator did — no call by "(engine)".
   t.deepEqual(
-    trail.map((a) => a.action),
-    ['start', 'call', 'claim', 'call', 'call', 'call', 'present', 'count-handling', 'close'],
+    trail.map(
+      (a) =>
+        `${a.sort} ${a.action}${a.sort === 'outcome' && a.action === 'recorded' ? ` ${a.target}` : ''} ${a.actor}`,
+    ),
+    [
+      'fact start system',
+      'proposal call engine',
+      'outcome claim operator:alice',
+      'outcome recorded call-started operator:alice',
+      'outcome recorded no-answer operator:alice',
+      'proposal call engine',
+      'outcome recorded answered-invalid-code operator:alice',
+      'proposal call engine',
+      'outcome recorded no-answer operator:alice',
+      'proposal call engine',
+      'outcome recorded answered-valid-code operator:alice',
+      'proposal present engine',
+      'outcome recorded close-false operator:alice',
+      'fact count-handling system',
+      'fact close system',
+    ],
   );
-  t.true(
-    trail.some((a) => a.actor === `operator:${OPERATOR.username}`),
-    'operator steps carry who',
+  t.false(
+    trail.some((a) => a.actor === 'engine' && a.sort !== 'proposal'),
+    'the engine only proposes',
   );
   await t.throwsAsync(c.pool.query('UPDATE alarm_actions SET reason = $1', ['x']), {
     message: /append-only/,

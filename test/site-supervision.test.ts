@@ -441,16 +441,14 @@ test.serial('site settings: supervisors only, validated with reasons, installers
       'SELECT action, target, reason FROM alarm_actions WHERE alarm_id = $1 ORDER BY id',
       [alarm.id],
     );
-    return rows.some((r) => r.action === 'close') ? rows : null;
+    return rows.some((r) => r.action === 'by-hand') ? rows : null;
   }, 'the override to run');
+  // This central has no SMTP server: the e-mail is an operator's task, never claimed as sent.
   t.deepEqual(
-    trail
-      .filter((r) => r.action !== 'delivery')
-      .map((r) => [r.action, r.action === 'close' ? r.reason : r.target]),
+    trail.map((r) => [r.action, r.target]),
     [
       ['start', 'technical'],
-      ['email', 'customer'],
-      ['close', 'e-mailed to the customer'],
+      ['by-hand', 'email customer'],
     ],
   );
   const { rows } = await env.central.pool.query(

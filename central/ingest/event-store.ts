@@ -219,8 +219,10 @@ async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<
     return rows[0]?.id ?? null;
   }
   if (event.qualifier === 'restore') {
+    // The incident of the restored event; it is "restored" when the event that opened it is.
     const { rows } = await client.query<{ id: string }>(
-      `UPDATE alarms SET restored_at = $3 WHERE event_id = $1 AND site_id = $2 AND restored_at IS NULL
+      `UPDATE alarms SET restored_at = CASE WHEN event_id = $1 THEN coalesce(restored_at, $3) ELSE restored_at END
+        WHERE id = (SELECT alarm_id FROM events WHERE id = $1 AND site_id = $2)
        RETURNING id::text`,
       [event.relatesTo, event.siteId, event.occurredAt],
     );

@@ -465,7 +465,7 @@ export class ProcedureEngine {
     if (names && event.eventType === 'alarm-verified' && !h.verified)
       this.#verify(h, now, event.verification.rule ?? 'verified at the premises');
     if (event.eventType !== 'opening-closing') return;
-    const sameArea = event.area === h.lead.area || event.area === 0;
+    const sameArea = event.area === 0 || h.lead.area === 0 || event.area === h.lead.area;
     if (event.qualifier === 'event' && sameArea) h.disarmed = true;
     // A correct arming of the same area ends an exit-error or arming-fault handling (SPEC §5).
     if (
@@ -473,7 +473,11 @@ export class ProcedureEngine {
       sameArea &&
       (h.procedure === 'exit-error' || h.procedure === 'arming-fault')
     )
-      this.#close(h, now, `a correct arming of area ${event.area} followed`);
+      this.#close(
+        h,
+        now,
+        event.area === 0 ? 'a correct arming followed' : `a correct arming of area ${event.area} followed`,
+      );
   }
 
   // --- the procedure ------------------------------------------------------------------------

@@ -25,3 +25,7 @@ ALTER TABLE alarms ADD COLUMN escalation text;
 ALTER TABLE alarms ADD COLUMN silent boolean NOT NULL DEFAULT false;
 CREATE INDEX alarms_open_site ON alarms (site_id) WHERE status <> 'closed';
 CREATE INDEX alarms_rank_queue ON alarms (rank, opened_at) WHERE status <> 'closed';
+-- An operator's claim is an input of the engine too (it stops the escalation).
+ALTER TABLE procedure_inputs DROP CONSTRAINT procedure_inputs_kind_check;
+ALTER TABLE procedure_inputs ADD CONSTRAINT procedure_inputs_kind_check
+  CHECK (kind IN ('event', 'outcome', 'sms', 'outage', 'claim'));
