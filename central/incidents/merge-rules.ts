@@ -55,45 +55,48 @@ export const DEFAULT_MERGE_RULES: MergeRules = MergeRulesSchema.parse({
   never: ['undefined-alarm'],
 });
 
-/** Groups past the listed ones: one per event type (it joins only its own kind). */
-const SAME_TYPE_BASE = 100;
-
-/** The merge group of an event type (its number), or null when it never merges. */
-export function mergeGroup(
-  rules: MergeRules,
-  eventType: EventTypeName,
-): { group: number; withinMinutes: number } | null {
-  if (rules.never.includes(eventType)) return null;
-  const index = rules.groups.findIndex((g) => g.types.includes(eventType));
-  if (index !== -1) return { group: index, withinMinutes: rules.groups[index]!.withinMinutes };
-  return {
-    group: SAME_TYPE_BASE + EVENT_TYPE_NAMES.indexOf(eventType),
-    withinMinutes: rules.sameType.withinMinutes,
-  };
+/** What the merge decision knows of an event: its type, and the device or zone it came from. */
+export interface MergeSubject {
+  readonly eventType: EventTypeName;
+  readonly deviceId: string | null;
+  readonly zone: number;
 }
 
-/** An open incident of a site, as the merge decision sees it. */
+/**
+ * The merge key of an event: events with the same key join one open incident. A group's types
+ * share the group's key; any other type shares a key only with the same type from the same device
+ * (or zone) — the backup path failing is not the primary failing again. Null: it never merges.
+ */
+export function mergeKey(rules: MergeRules, subject: MergeSubject): { key: string; withinMinutes: number } | null {
+  if (rules.never.includes(subject.eventType)) return null;
+  const group = rules.groups.find((g) => g.types.includes(subject.eventType));
+  if (group) return { key: `group:${group.name}`, withinMinutes: group.withinMinutes };
+  const source = subject.deviceId ?? `zone ${subject.zone}`;
+  return { key: `${subject.eventType}:${source}`, withinMinutes: rules.sameType.withinMinutes };
+}
+
+/** An open incident of a site, as the merge decision sees it: its first event and its last one's time. */
 export interface OpenIncident {
   readonly id: string;
-  readonly group: number | null;
+  readonly lead: MergeSubject;
   readonly lastEventAt: number;
 }
 
 /**
- * The incident an alarm-opening event joins, or null for a new one: the open incident of its
- * merge group whose last event is recent enough (the oldest such, so a site has one row).
+ * The incident an alarm-opening event joins, or null for a new one: the oldest open incident with
+ * the same merge key whose last event is recent enough, so a site has one row per incident.
  * The central (in the storing transaction) and the scenario runner both decide with this.
  */
 export function joinTarget(
   rules: MergeRules,
   open: readonly OpenIncident[],
-  eventType: EventTypeName,
+  subject: MergeSubject,
   occurredAt: number,
 ): string | null {
-  const group = mergeGroup(rules, eventType);
-  if (!group) return null;
-  const candidates = open.filter(
-    (i) => i.group === group.group && occurredAt - i.lastEventAt <= group.withinMinutes * 60_000,
+  const mine = mergeKey(rules, subject);
+  if (!mine) return null;
+  const candidate = open.find(
+    (i) => mergeKey(rules, i.lead)?.key === mine.key && occurredAt - i.lastEventAt <= mine.withinMinutes * 60_000,
   );
-  return candidates[0]?.id ?? null;
+  return candidate?.id ?? null;
 }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { EVENT_TYPES } from '../../protocols/event-codes.ts';
+import { EVENT_TYPES, type EventTypeName } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { type AlarmView, alarmById } from '../alarms.ts';
-import { DEFAULT_MERGE_RULES, joinTarget, type MergeRules, mergeGroup } from '../incidents/merge-rules.ts';
+import { DEFAULT_MERGE_RULES, joinTarget, type MergeRules } from '../incidents/merge-rules.ts';
 import { rankOf } from '../incidents/ranking.ts';
 import { PROCEDURE_FOR } from '../procedures/definitions.ts';
 
@@ -132,18 +132,18 @@ async function storeAlarmEvent(
   try {
     const results = (await client.query(
       `BEGIN; SELECT pg_advisory_xact_lock(${siteLock(event.siteId)});
-       SELECT id::text, merge_group, last_event_at FROM alarms
-        WHERE site_id = ${pg.escapeLiteral(event.siteId)} AND status <> 'closed' ORDER BY opened_at`,
+       SELECT a.id::text, a.last_event_at, e.event_type, e.device_id, e.zone
+         FROM alarms a JOIN events e ON e.id = a.event_id
+        WHERE a.site_id = ${pg.escapeLiteral(event.siteId)} AND a.status <> 'closed' ORDER BY a.opened_at`,
     )) as unknown as pg.QueryResult[];
-    const open = results[2]!.rows.map(
-      (r: { id: string; merge_group: number | null; last_event_at: Date | null }) => ({
-        id: r.id,
-        group: r.merge_group,
-        lastEventAt: r.last_event_at?.getTime() ?? 0,
-      }),
-    );
+    const open = results[2]!.rows.map((r: OpenRow) => ({
+      id: r.id,
+      lead: { eventType: r.event_type, deviceId: r.device_id, zone: r.zone },
+      lastEventAt: r.last_event_at?.getTime() ?? 0,
+    }));
     const occurredAt = Date.parse(event.occurredAt);
-    const target = joinTarget(rules, open, event.eventType, occurredAt);
+    const subject = { eventType: event.eventType, deviceId: event.device?.id ?? null, zone: event.zone };
+    const target = joinTarget(rules, open, subject, occurredAt);
     const rank = rankOf(event.eventType, event.verification.verified);
     const params = eventParams(event, via);
     const { rows } = target
@@ -161,7 +161,6 @@ async function storeAlarmEvent(
           event.verification.rule,
           ALARM_CHANNEL,
           rank,
-          mergeGroup(rules, event.eventType)?.group ?? null,
           event.eventType === 'duress',
         ]);
     if (!rows[0]?.view) {
@@ -183,17 +182,25 @@ async function storeAlarmEvent(
 
 type AlarmViewJson = Omit<AlarmView, 'openedAt'> & { openedAt: string };
 
+interface OpenRow {
+  id: string;
+  last_event_at: Date | null;
+  event_type: EventTypeName;
+  device_id: string | null;
+  zone: number;
+}
+
 /** A new incident: its id first, so the event row can point at it; then the alarm row; then the feed. */
 const NEW_INCIDENT = `WITH n AS (SELECT nextval('alarms_id_seq') AS id),
       e AS (${insertEvent('(SELECT id FROM n)')} RETURNING id),
-      a AS (INSERT INTO alarms (id, event_id, site_id, class, priority, verified, verification, rank, merge_group, last_event_at, silent)
-            SELECT (SELECT id FROM n), id, $2, $9, $10, $15, $16, $26, $27, $19, $28 FROM e RETURNING id, opened_at),
+      a AS (INSERT INTO alarms (id, event_id, site_id, class, priority, verified, verification, rank, last_event_at, silent)
+            SELECT (SELECT id FROM n), id, $2, $9, $10, $15, $16, $26, $19, $27 FROM e RETURNING id, opened_at),
       v AS (SELECT json_build_object(
               'alarmId', a.id::text, 'eventId', $1::uuid, 'siteId', s.id, 'siteName', s.name,
               'siteAddress', s.address, 'class', $9::text, 'priority', $10::smallint, 'rank', $26::smallint,
               'status', 'open', 'eventType', $5::text, 'title', $23::text, 'cid', $7::text, 'sia', $8::text,
               'zone', $13::int, 'area', $14::int, 'deviceName', $12::text, 'text', $18::text, 'verified', $15::boolean,
-              'verificationRule', $24::text, 'closeReason', NULL, 'escalation', NULL, 'silent', $28::boolean, 'events', 1,
+              'verificationRule', $24::text, 'closeReason', NULL, 'escalation', NULL, 'silent', $27::boolean, 'events', 1,
               'occurredAt', to_char($19::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
               'openedAt', to_char(a.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
               'restoredAt', NULL, 'claimedBy', NULL) AS view

@@ -4,7 +4,7 @@ import { newId } from '../../lib/ids.ts';
 import { CLASS_PRIORITY, EVENT_TYPE_NAMES, EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
-import { DEFAULT_MERGE_RULES, joinTarget, mergeGroup, type OpenIncident } from '../incidents/merge-rules.ts';
+import { DEFAULT_MERGE_RULES, joinTarget, type OpenIncident } from '../incidents/merge-rules.ts';
 import { OverridesSchema, PROCEDURE_FOR } from './definitions.ts';
 import { type Action, ProcedureEngine, type SiteProfile } from './engine.ts';
 import { OUTCOMES, type OutcomeDetail } from './model.ts';
@@ -137,7 +137,7 @@ export function simulate(
   const refs = new Map<string, string>();
   /** Incident ids by the ref of the event that opened them, and of every event that joined. */
   const incidentOf = new Map<string, string>();
-  const open: Array<OpenIncident & { lastEventAt: number }> = [];
+  const open: Array<{ -readonly [K in keyof OpenIncident]: OpenIncident[K] }> = [];
   const sorted = [...inputs].sort((a, b) => a.at - b.at);
   let incidentNumber = 0;
   const advanceTo = (target: number) => {
@@ -166,15 +166,12 @@ export function simulate(
       const opens = input.qualifier === 'event' && PROCEDURE_FOR[input.eventType] !== undefined;
       let alarmId: string | null = null;
       if (opens) {
-        alarmId = joinTarget(DEFAULT_MERGE_RULES, open, input.eventType, input.at);
+        const subject = { eventType: input.eventType, deviceId: null, zone: input.zone };
+        alarmId = joinTarget(DEFAULT_MERGE_RULES, open, subject, input.at);
         if (alarmId) open.find((i) => i.id === alarmId)!.lastEventAt = input.at;
         else {
           alarmId = input.ref ?? `incident-${++incidentNumber}`;
-          open.push({
-            id: alarmId,
-            group: mergeGroup(DEFAULT_MERGE_RULES, input.eventType)?.group ?? null,
-            lastEventAt: input.at,
-          });
+          open.push({ id: alarmId, lead: subject, lastEventAt: input.at });
         }
         if (input.ref) incidentOf.set(input.ref, alarmId);
       }

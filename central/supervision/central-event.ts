@@ -13,6 +13,8 @@ export function centralEvent(
   at: number,
   relatesTo: string | null,
   text: string,
+  /** What it is about (a transmission path, …): the incident's merge key tells them apart. */
+  device: { readonly id: string; readonly name: string } | null = null,
 ): AlarmEvent {
   const type = EVENT_TYPES[eventType];
   const time = new Date(at).toISOString();
@@ -28,7 +30,7 @@ export function centralEvent(
     code: { cid: type.cid, sia: qualifier === 'event' ? type.sia.event : type.sia.restore },
     class: type.class,
     priority: CLASS_PRIORITY[type.class],
-    device: null,
+    device: device ? { ...device } : null,
     zone: 0,
     area: 0,
     verification: { verified: false, rule: null, supportingEventIds: [] },

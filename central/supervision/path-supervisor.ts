@@ -133,7 +133,7 @@ function failureEvent(
   now: number,
   text: string,
 ): AlarmEvent {
-  return centralEvent(type, 'event', source(path), now, null, text);
+  return centralEvent(type, 'event', source(path), now, null, text, pathDevice(type, path));
 }
 
 function restoreEvent(
@@ -143,7 +143,14 @@ function restoreEvent(
   relatesTo: string | null,
   text: string,
 ): AlarmEvent {
-  return centralEvent(type, 'restore', source(path), now, relatesTo, text);
+  return centralEvent(type, 'restore', source(path), now, relatesTo, text, pathDevice(type, path));
+}
+
+/** A failure of one path is about that path of that gateway; all paths are about the gateway. */
+function pathDevice(type: 'path-failure' | 'all-paths-failure', path: PathRow) {
+  return type === 'path-failure'
+    ? { id: `${path.gateway_id}_${path.path}`, name: `${path.path} path of ${path.gateway_id}` }
+    : { id: path.gateway_id, name: `gateway ${path.gateway_id}` };
 }
 
 function source(path: PathRow) {

@@ -15,8 +15,7 @@ CREATE INDEX events_alarm ON events (alarm_id) WHERE alarm_id IS NOT NULL;
 -- The queue's order (docs/procedures.md): class, severity within the class, then age.
 ALTER TABLE alarms ADD COLUMN rank smallint NOT NULL DEFAULT 999;
 UPDATE alarms SET rank = priority * 100 + 50;
--- Which merge group it takes events of, and when its last event happened.
-ALTER TABLE alarms ADD COLUMN merge_group smallint;
+-- When its last event happened (events join an incident while it is recent: merge-rules.ts).
 ALTER TABLE alarms ADD COLUMN last_event_at timestamptz;
 UPDATE alarms a SET last_event_at = e.occurred_at FROM events e WHERE e.id = a.event_id;
 -- How far an unattended incident has escalated: attention, urgent, supervisor.
