@@ -104,10 +104,11 @@ test.serial(
     t.is(await bob.getByRole('button', { name: 'Claim' }).count(), 0);
     await bob.locator('tr.alarm.security .badge.claimed', { hasText: 'Alice' }).waitFor();
 
-    // One-click outcome by key: nobody answers at the premises, the keyholder is next.
+    // One key starts the call (the answer time runs from now), another records that nobody answered.
+    await alice.keyboard.press('1');
+    await detail.locator('.countdown').first().waitFor();
     await alice.keyboard.press('3');
     await detail.locator('#proposal', { hasText: 'Call keyholder 1 Kees +31611111111' }).waitFor();
-    await detail.locator('.countdown').first().waitFor();
 
     await alice.keyboard.press('n');
     await alice.keyboard.type('Neighbour reports a broken window');
@@ -139,8 +140,11 @@ test.serial(
     await alice.locator('tr.alarm.security').waitFor({ state: 'detached' });
     await bob.locator('tr.alarm.security').waitFor({ state: 'detached' });
     await detail.getByText('closed: closed by operator: false alarm').waitFor();
-    const trail = (await detail.locator('ol.trail').textContent()) ?? '';
-    t.regex(trail, /claim Alice[\s\S]*call[\s\S]*note Alice[\s\S]*close/);
+    const trail = (await detail.locator('#trail').textContent()) ?? '';
+    t.regex(
+      trail,
+      /proposed: call premises[\s\S]*claim Alice[\s\S]*recorded call-started[\s\S]*recorded no-answer[\s\S]*note Alice[\s\S]*close/,
+    );
   },
 );
 
@@ -193,6 +197,7 @@ test.serial('a queue of 1,000 open alarms renders, orders and navigates', async 
           base + i,
           null,
           `load ${i}`,
+          { id: `sensor-${i}`, name: `Sensor ${i}` },
         ),
         seq: i + 1,
       },
