@@ -99,7 +99,7 @@ test.serial(
       return a.status === 'closed' ? a : null;
     }, 'the alarm to close');
     t.regex(
-      closed.close_reason,
+      String(closed.close_reason),
       /^cancelled by Anna \(ID code \d\d····\) with a valid code$/,
       'who cancelled, never the whole code',
     );

@@ -19,7 +19,14 @@ test.before(async () => {
       areas: [{ id: 1, name: 'Flat', exitDelaySeconds: 0 }],
       devices: [{ id: 'door', name: 'Door', bus: 'simulated', type: 'contact', zone: 1, area: 1 }],
       users: [
-        { id: 'ann', name: 'Ann', role: 'user', codeHash: await hashCode('1357'), areas: [1] },
+        {
+          id: 'ann',
+          name: 'Ann',
+          role: 'user',
+          codeHash: await hashCode('1357'),
+          duressCodeHash: await hashCode('1358'),
+          areas: [1],
+        },
         { id: 'ian', name: 'Ian', role: 'installer', codeHash: await hashCode('864200'), areas: [1] },
       ],
     }),
@@ -62,6 +69,25 @@ test.serial('arming and disarming with codes over HTTP', async (t) => {
   t.is(armed.status, 200);
   t.like((armed.body.status as { areas: unknown[] }).areas[0], { id: 1, mode: 'away', phase: 'armed' });
   t.is((await call('POST', '/api/areas/1/disarm', { code: '1357' })).status, 200);
+});
+
+test.serial('a duress disarm looks like any disarm on the premises: nothing local reveals it', async (t) => {
+  t.is((await call('POST', '/api/areas/1/arm', { mode: 'away', code: '1357' })).status, 200);
+  const before = gw.gateway.outbox.pending().length;
+  const disarmed = await call('POST', '/api/areas/1/disarm', { code: '1358' });
+  t.is(disarmed.status, 200);
+  t.true(
+    gw.gateway.outbox
+      .pending()
+      .slice(before)
+      .some((e) => e.eventType === 'duress'),
+    'the central is told',
+  );
+  for (const path of ['/api/status', '/api/notices']) {
+    const { body } = await call('GET', path);
+    t.notRegex(JSON.stringify(body), /duress/i, `${path} says nothing of it`);
+  }
+  t.notRegex(JSON.stringify(disarmed.body), /duress/i);
 });
 
 test.serial('installer endpoints need an installer code and validate devices', async (t) => {

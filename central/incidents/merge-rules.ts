@@ -67,7 +67,10 @@ export interface MergeSubject {
  * share the group's key; any other type shares a key only with the same type from the same device
  * (or zone) — the backup path failing is not the primary failing again. Null: it never merges.
  */
-export function mergeKey(rules: MergeRules, subject: MergeSubject): { key: string; withinMinutes: number } | null {
+export function mergeKey(
+  rules: MergeRules,
+  subject: MergeSubject,
+): { key: string; withinMinutes: number } | null {
   if (rules.never.includes(subject.eventType)) return null;
   const group = rules.groups.find((g) => g.types.includes(subject.eventType));
   if (group) return { key: `group:${group.name}`, withinMinutes: group.withinMinutes };
@@ -96,7 +99,8 @@ export function joinTarget(
   const mine = mergeKey(rules, subject);
   if (!mine) return null;
   const candidate = open.find(
-    (i) => mergeKey(rules, i.lead)?.key === mine.key && occurredAt - i.lastEventAt <= mine.withinMinutes * 60_000,
+    (i) =>
+      mergeKey(rules, i.lead)?.key === mine.key && occurredAt - i.lastEventAt <= mine.withinMinutes * 60_000,
   );
   return candidate?.id ?? null;
 }

@@ -146,7 +146,8 @@ export class ProcedureEngine {
     const existing = alarmId ? this.#handlings.get(alarmId) : undefined;
     for (const h of this.#handlings.values())
       if (!h.closed && h.siteId === event.siteId && h !== existing) this.#relate(h, event, now);
-    if (existing && !existing.closed && event.qualifier === 'event') this.#join(existing, event, now);
+    const joins = event.qualifier === 'event' && EVENT_TYPES[event.eventType].handling !== 'verification';
+    if (existing && !existing.closed && joins) this.#join(existing, event, now);
     else if (existing) this.#relate(existing, event, now);
     else if (site && alarmId && event.qualifier === 'event') this.#start(site, memory, event, alarmId, now);
     return this.#actions;

@@ -39,7 +39,7 @@ export interface Proposal {
   readonly startedAt: string | null;
   readonly until: string | null;
   /** Dispatches proposed beside the current step: each must be recorded before a real close. */
-  readonly dispatches: readonly string[];
+  readonly dispatches: readonly { readonly service: string; readonly label: string }[];
   readonly escalation: string | null;
   readonly verified: boolean;
 }
@@ -144,7 +144,7 @@ export class ProcedureService {
     if (!h || h.closed) return null;
     const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
     const common = {
-      dispatches: [...h.openDispatches.values()].map((d) => describeTask(d)),
+      dispatches: [...h.openDispatches.values()].map((d) => ({ service: d.service, label: describeTask(d) })),
       escalation: h.escalation,
       verified: h.verified,
     };
@@ -153,6 +153,7 @@ export class ProcedureService {
       const startedAt = task.kind === 'call' ? task.startedAt : null;
       return {
         kind: task.kind,
+        ...(task.kind === 'dispatch' ? { service: task.service } : {}),
         label: describeTask(task),
         startedAt: iso(startedAt),
         until:
@@ -179,7 +180,7 @@ export class ProcedureService {
       };
     }
     return common.dispatches.length > 0
-      ? { kind: 'dispatch', label: common.dispatches[0]!, startedAt: null, until: null, ...common }
+      ? { kind: 'dispatch', label: common.dispatches[0]!.label, startedAt: null, until: null, ...common }
       : null;
   }
 
