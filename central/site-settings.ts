@@ -41,6 +41,8 @@ export const SiteSettingsSchema = z
       to: HHMM,
     }),
     actWindow: z.strictObject({ from: HHMM, to: HHMM }),
+    /** Zones whose detectors are next to each other: two of them verify a burglary (SPEC §4). */
+    adjacentZones: z.array(z.tuple([z.number().int().min(0).max(999), z.number().int().min(0).max(999)])).max(500),
   })
   .partial()
   .refine((settings) => Object.keys(settings).length > 0, 'nothing to change');
@@ -59,8 +61,8 @@ export async function createInstaller(
   return rows[0]!.id;
 }
 
-type ProfileKey = 'overrides' | 'workingHours' | 'actWindow';
-const PROFILE_KEYS: ReadonlySet<string> = new Set<ProfileKey>(['overrides', 'workingHours', 'actWindow']);
+type ProfileKey = 'overrides' | 'workingHours' | 'actWindow' | 'adjacentZones';
+const PROFILE_KEYS: ReadonlySet<string> = new Set<ProfileKey>(['overrides', 'workingHours', 'actWindow', 'adjacentZones']);
 const COLUMNS: Record<Exclude<keyof SiteSettings, ProfileKey>, string> = {
   kind: 'kind',
   formula: 'formula',
