@@ -17,7 +17,9 @@ export async function measureConsole(open: number, arrivals: number) {
   const source = { siteId: 'bench-console', gatewayId: 'gw-bench-console' };
   const base = Date.now() - 3_600_000;
   for (let i = 0; i < open; i++) {
-    const event = { ...centralEvent('water', 'event', source, base + i, null, `leak ${i}`), seq: i + 1 };
+    // One leak sensor each: a sensor's repeated alarms would join its own open incident.
+    const sensor = { id: `leak-${i}`, name: `Leak sensor ${i}` };
+    const event = { ...centralEvent('water', 'event', source, base + i, null, `leak ${i}`, sensor), seq: i + 1 };
     await storeEvent(pool, event, 'central');
   }
   const cookie = await loginCookie(env.central.httpUrl);

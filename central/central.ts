@@ -15,6 +15,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
 import { buildHttpServer, type RateLimits } from './http/server.ts';
+import type { EscalationTable } from './incidents/escalation.ts';
 import type { AfterStore } from './ingest/event-store.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
@@ -60,6 +61,8 @@ export interface CentralOptions {
   readonly behindTlsProxy?: boolean;
   /** Requests per minute per client address (defaults in http/server.ts). */
   readonly rateLimits?: Partial<RateLimits>;
+  /** How unattended incidents escalate (default: incidents/escalation.ts). */
+  readonly escalation?: EscalationTable;
   /** Listen for `vigil central add-…` on `<dataDir>/admin.sock` (default on). */
   readonly adminSocket?: boolean;
   /** How often path supervision runs (default 10 s). */
@@ -215,7 +218,12 @@ export class Central {
         logger.error({ err: error.message }, 'idle database connection failed'),
       );
       await migrate(this.#pool, logger);
-      const procedures = new ProcedureService(this.#pool, logger.child({ component: 'procedures' }), metrics);
+      const procedures = new ProcedureService(
+        this.#pool,
+        logger.child({ component: 'procedures' }),
+        metrics,
+        this.#o.escalation,
+      );
       this.#procedures = procedures;
       const pool = this.#pool;
       const push = new WebPushSender({

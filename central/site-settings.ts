@@ -42,7 +42,9 @@ export const SiteSettingsSchema = z
     }),
     actWindow: z.strictObject({ from: HHMM, to: HHMM }),
     /** Zones whose detectors are next to each other: two of them verify a burglary (SPEC §4). */
-    adjacentZones: z.array(z.tuple([z.number().int().min(0).max(999), z.number().int().min(0).max(999)])).max(500),
+    adjacentZones: z
+      .array(z.tuple([z.number().int().min(0).max(999), z.number().int().min(0).max(999)]))
+      .max(500),
   })
   .partial()
   .refine((settings) => Object.keys(settings).length > 0, 'nothing to change');
@@ -62,7 +64,12 @@ export async function createInstaller(
 }
 
 type ProfileKey = 'overrides' | 'workingHours' | 'actWindow' | 'adjacentZones';
-const PROFILE_KEYS: ReadonlySet<string> = new Set<ProfileKey>(['overrides', 'workingHours', 'actWindow', 'adjacentZones']);
+const PROFILE_KEYS: ReadonlySet<string> = new Set<ProfileKey>([
+  'overrides',
+  'workingHours',
+  'actWindow',
+  'adjacentZones',
+]);
 const COLUMNS: Record<Exclude<keyof SiteSettings, ProfileKey>, string> = {
   kind: 'kind',
   formula: 'formula',

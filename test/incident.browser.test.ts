@@ -19,8 +19,16 @@ let gw: RunningGateway;
 let browser: Browser;
 let kees: { idCode: string };
 
+// Fast escalation, so an unattended incident reaches the supervisor within the test.
+const ESCALATION = {
+  security: { attention: 1, urgent: 2, supervisor: 3 },
+  safety: { attention: 1, urgent: 2, supervisor: 3 },
+  technical: { attention: 60, urgent: 120, supervisor: 180 },
+  schedule: { attention: 60, urgent: 120, supervisor: 180 },
+};
+
 test.before(async () => {
-  env = await startTestCentral();
+  env = await startTestCentral({ escalation: ESCALATION });
   gw = await startTestGateway(
     env,
     'site-inc',
@@ -64,102 +72,145 @@ test.after.always(async () => {
   await env?.stop();
 });
 
-test('an operator works one incident: two detectors in one row, a no-answer, a keyholder with a valid code, a dispatch with its reference, the close; the trail and the customer history say exactly that', async (t) => {
-  const page = await browser.newPage();
-  await page.goto(`${env.central.httpUrl}/console`);
-  await page.getByLabel('Username').fill(OPERATOR.username);
-  await page.getByLabel('Password').fill(OPERATOR.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.locator('#conn', { hasText: 'live' }).waitFor();
+test.serial(
+  'an incident nobody takes escalates: amber, then red, then the supervisors are alerted; a claim ends it',
+  async (t) => {
+    const page = await browser.newPage();
+    await page.goto(`${env.central.httpUrl}/console`);
+    await page.getByLabel('Username').fill('sam');
+    await page.getByLabel('Password').fill('sam password 12');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#conn', { hasText: 'live' }).waitFor();
+    gw.gateway.simulatedBus.inject('hall', 'alarm');
+    const row = page.locator('tr.alarm.security');
+    await row.locator('.badge.escalation', { hasText: 'attention' }).waitFor();
+    await page.locator('tr.escalated-urgent').waitFor();
+    const banner = page.getByRole('alert').filter({ hasText: 'unattended' });
+    await banner.waitFor();
+    t.regex((await banner.textContent()) ?? '', /1 incident unattended: Interior burglary at Site site-inc/);
+    // The trail says it escalated; it has no call in it.
+    const alarmId = await row.getAttribute('data-alarm-id');
+    const { rows } = await env.central.pool.query(
+      `SELECT sort, action, target FROM alarm_actions WHERE alarm_id = $1 ORDER BY id`,
+      [alarmId],
+    );
+    t.deepEqual(
+      rows.filter((r) => r.action === 'escalate').map((r) => r.target),
+      ['attention', 'urgent', 'supervisor'],
+    );
+    t.false(rows.some((r) => r.sort !== 'proposal' && r.action === 'call'));
+    await row.click();
+    await page
+      .getByRole('complementary', { name: 'Alarm detail' })
+      .getByRole('button', { name: 'Claim' })
+      .click();
+    await banner.waitFor({ state: 'hidden' });
+    // Back to the queue, closed: the next test starts from an empty site.
+    await env.central.pool.query(`UPDATE alarms SET status = 'closed' WHERE site_id = 'site-inc'`);
+    await gw.gateway.simulatedBus.inject('hall', 'restore');
+    await page.close();
+  },
+);
 
-  gw.gateway.simulatedBus.inject('hall', 'alarm');
-  gw.gateway.simulatedBus.inject('landing', 'alarm');
-  const row = page.locator('tr.alarm.security');
-  await row.getByText('2 events').waitFor();
-  t.is(await row.count(), 1, 'one row for the incident');
-  // Verified: by the gateway's own dual-zone check, or by the central's, whichever is first.
-  await row.locator('.badge.verified').waitFor();
+test.serial(
+  'an operator works one incident: two detectors in one row, a no-answer, a keyholder with a valid code, a dispatch with its reference, the close; the trail and the customer history say exactly that',
+  async (t) => {
+    const page = await browser.newPage();
+    await page.goto(`${env.central.httpUrl}/console`);
+    await page.getByLabel('Username').fill(OPERATOR.username);
+    await page.getByLabel('Password').fill(OPERATOR.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#conn', { hasText: 'live' }).waitFor();
 
-  await row.click();
-  const detail = page.getByRole('complementary', { name: 'Alarm detail' });
-  await detail.getByRole('button', { name: 'Claim' }).click();
-  await detail.getByText('Claimed by you').waitFor();
-  const timeline = detail.locator('#timeline');
-  await timeline.getByText(/burglary-interior zone 2/).waitFor();
-  t.regex((await timeline.textContent()) ?? '', /zone 1 · Hall motion[\s\S]*zone 2 · Landing motion/);
+    gw.gateway.simulatedBus.inject('hall', 'alarm');
+    gw.gateway.simulatedBus.inject('landing', 'alarm');
+    const row = page.locator('tr.alarm.security');
+    await row.getByText('2 events').waitFor();
+    t.is(await row.count(), 1, 'one row for the incident');
+    // Verified: by the gateway's own dual-zone check, or by the central's, whichever is first.
+    await row.locator('.badge.verified').waitFor();
 
-  // The police are proposed beside the calls: record the dispatch with its reference.
-  const dispatch = detail.getByRole('form', { name: /Dispatch police/ });
-  await dispatch.getByLabel('Agency').fill('Politie Amsterdam');
-  await dispatch.getByLabel('Reference number').fill('PA-2026-3311');
-  await dispatch.getByRole('button', { name: 'Dispatched', exact: true }).click();
-  await detail.locator('#trail', { hasText: 'recorded dispatched' }).waitFor();
+    await row.click();
+    const detail = page.getByRole('complementary', { name: 'Alarm detail' });
+    await detail.getByRole('button', { name: 'Claim' }).click();
+    await detail.getByText('Claimed by you').waitFor();
+    const timeline = detail.locator('#timeline');
+    await timeline.getByText(/burglary-interior zone 2/).waitFor();
+    t.regex((await timeline.textContent()) ?? '', /zone 1 · Hall motion[\s\S]*zone 2 · Landing motion/);
 
-  // The premises: the call is started, nobody answers.
-  await detail.locator('#proposal', { hasText: 'Call premises +31201234567' }).waitFor();
-  await detail.getByRole('button', { name: /Calling now/ }).click();
-  await detail.locator('.countdown').first().waitFor();
-  await detail.getByRole('button', { name: /^No answer/ }).click();
-  await detail.locator('#proposal', { hasText: 'Call keyholder 1 Kees +31611111111' }).waitFor();
+    // The police are proposed beside the calls: record the dispatch with its reference.
+    const dispatch = detail.getByRole('form', { name: /Dispatch police/ });
+    await dispatch.getByLabel('Agency').fill('Politie Amsterdam');
+    await dispatch.getByLabel('Reference number').fill('PA-2026-3311');
+    await dispatch.getByRole('button', { name: 'Dispatched', exact: true }).click();
+    await detail.locator('#trail', { hasText: 'recorded dispatched' }).waitFor();
 
-  // Kees answers and gives his ID code and PIN.
-  await detail.getByRole('textbox', { name: 'ID code' }).fill(kees.idCode);
-  await detail.getByLabel('PIN', { exact: true }).fill('8642');
-  await detail.getByRole('button', { name: 'Check code' }).click();
-  await detail.locator('#proposal', { hasText: /close the incident with a reason/i }).waitFor();
+    // The premises: the call is started, nobody answers.
+    await detail.locator('#proposal', { hasText: 'Call premises +31201234567' }).waitFor();
+    await detail.getByRole('button', { name: /Calling now/ }).click();
+    await detail.locator('.countdown').first().waitFor();
+    await detail.getByRole('button', { name: /^No answer/ }).click();
+    await detail.locator('#proposal', { hasText: 'Call keyholder 1 Kees +31611111111' }).waitFor();
 
-  await detail.getByLabel('Close reason').selectOption({ label: 'Real alarm' });
-  await detail.getByRole('button', { name: 'Close alarm' }).click();
-  await detail.getByText('closed: closed by operator: real alarm').waitFor();
+    // Kees answers and gives his ID code and PIN.
+    await detail.getByRole('textbox', { name: 'ID code' }).fill(kees.idCode);
+    await detail.getByLabel('PIN', { exact: true }).fill('8642');
+    await detail.getByRole('button', { name: 'Check code' }).click();
+    await detail.locator('#proposal', { hasText: /close the incident with a reason/i }).waitFor();
 
-  const trail = await detail.locator('#trail li').allTextContents();
-  // What happened, by whom (the time and the detail after the dash left out); the engine's proposals apart.
-  const done = trail
-    .filter((line) => !line.includes('proposed: '))
-    .map((line) => line.replace(/^[\d:]+( [AP]M)? /, '').replace(/ — .*\(/, ' ('));
-  t.deepEqual(done, [
-    'start burglary (system)',
-    'join burglary-interior (system)',
-    'verify detectors in consecutive zones 1 and 2 (system)',
-    'claim Alice (operator:alice)',
-    'recorded dispatched (operator:alice)',
-    'recorded call-started (operator:alice)',
-    'recorded no-answer (operator:alice)',
-    'recorded answered-valid-code (operator:alice)',
-    'recorded close-real (operator:alice)',
-    'count-handling 1 of 12 (system)',
-    `close ${done.at(-1)?.split(' ')[1]} (system)`,
-  ]);
-  t.regex(
-    trail.find((line) => line.includes('recorded dispatched'))!,
-    /Politie Amsterdam, ref\. PA-2026-3311/,
-  );
-  t.regex(trail.find((line) => line.includes('answered-valid-code'))!, /by Kees/);
-  t.false(
-    trail.some((line) => !line.includes('proposed: ') && line.includes('(engine)')),
-    'the engine only proposes',
-  );
+    await detail.getByLabel('Close reason').selectOption({ label: 'Real alarm' });
+    await detail.getByRole('button', { name: 'Close alarm' }).click();
+    await detail.getByText('closed: closed by operator: real alarm').waitFor();
 
-  // The customer's history: what was done, by whom — no proposals.
-  const customer = apiClient(
-    env.central.httpUrl,
-    await loginCookie(env.central.httpUrl, 'carla', 'carla password 1'),
-  );
-  const history = await eventually(
-    async () => (await customer('GET', '/api/customer/alarms')).body.alarms[0],
-    'the history',
-  );
-  t.deepEqual(
-    history.steps.map(
-      (s: { action: string; target: string; by: string }) => `${s.action} ${s.target} by ${s.by}`,
-    ),
-    [
-      'recorded dispatched by Alice',
-      'recorded call-started by Alice',
-      'recorded no-answer by Alice',
-      'recorded answered-valid-code by Alice',
-      'recorded close-real by Alice',
-      `close ${history.alarmId} by system`,
-    ],
-  );
-});
+    const trail = await detail.locator('#trail li').allTextContents();
+    // What happened, by whom (the time and the detail after the dash left out); the engine's proposals apart.
+    const done = trail
+      .filter((line) => !line.includes('proposed: '))
+      .map((line) => line.replace(/^[\d:]+( [AP]M)? /, '').replace(/ — .*\(/, ' ('));
+    t.deepEqual(done, [
+      'start burglary (system)',
+      'join burglary-interior (system)',
+      'verify detectors in consecutive zones 1 and 2 (system)',
+      'claim Alice (operator:alice)',
+      'recorded dispatched (operator:alice)',
+      'recorded call-started (operator:alice)',
+      'recorded no-answer (operator:alice)',
+      'recorded answered-valid-code (operator:alice)',
+      'recorded close-real (operator:alice)',
+      'count-handling 1 of 12 (system)',
+      `close ${done.at(-1)?.split(' ')[1]} (system)`,
+    ]);
+    t.regex(
+      trail.find((line) => line.includes('recorded dispatched'))!,
+      /Politie Amsterdam, ref\. PA-2026-3311/,
+    );
+    t.regex(trail.find((line) => line.includes('answered-valid-code'))!, /by Kees/);
+    t.false(
+      trail.some((line) => !line.includes('proposed: ') && line.includes('(engine)')),
+      'the engine only proposes',
+    );
+
+    // The customer's history: what was done, by whom — no proposals.
+    const customer = apiClient(
+      env.central.httpUrl,
+      await loginCookie(env.central.httpUrl, 'carla', 'carla password 1'),
+    );
+    const history = await eventually(
+      async () => (await customer('GET', '/api/customer/alarms')).body.alarms[0],
+      'the history',
+    );
+    t.deepEqual(
+      history.steps.map(
+        (s: { action: string; target: string; by: string }) => `${s.action} ${s.target} by ${s.by}`,
+      ),
+      [
+        'recorded dispatched by Alice',
+        'recorded call-started by Alice',
+        'recorded no-answer by Alice',
+        'recorded answered-valid-code by Alice',
+        'recorded close-real by Alice',
+        `close ${history.alarmId} by system`,
+      ],
+    );
+  },
+);

@@ -646,3 +646,49 @@ test('event files are validated line by line; a reference to an unknown alarm or
   });
   t.throws(() => run({ timeZone: 'Mars/Olympus' }, []), { message: /timeZone/ });
 });
+
+// --- §5 The runner expresses what the central acts on ---------------------------------------------
+
+test('raw Contact ID / SIA codes map as the receiver maps them; each undefined code is told to the installer once', (t) => {
+  const code = (seconds: number, raw: Record<string, unknown>, ref: string) =>
+    ({ at: at(T, seconds), type: 'code', zone: 3, ref, ...raw }) as ScenarioInput;
+  const actions = run({}, [
+    code(0, { cid: '130' }, 'A'),
+    code(100, { sia: 'QQ' }, 'B'),
+    code(200, { sia: 'QQ' }, 'C'),
+    code(300, { cid: '987' }, 'D'),
+  ]);
+  t.is(actions[0], PREMISES, 'CID 130 is a burglary');
+  t.deepEqual(
+    actions.filter((a) => a.includes('notify-installer') || a.includes('close')),
+    [
+      '+100 notify-installer installer',
+      '+100 close B',
+      '+200 close C',
+      '+300 notify-installer installer',
+      '+300 close D',
+    ],
+  );
+});
+
+test('test-mode requests: by phone at most 24 h, in writing with a reference; while in test nothing is done', (t) => {
+  const request = (
+    seconds: number,
+    authority: string,
+    minutes: number,
+    extra: Record<string, unknown> = {},
+  ) => ({ at: at(T, seconds), type: 'test-mode', authority, minutes, by: 'Anna', ...extra }) as ScenarioInput;
+  t.deepEqual(
+    run({}, [request(0, 'phone', 120), ev(60, 'burglary')]),
+    ['+0 hold test mode', '+60 start burglary', '+60 close A'].filter((a) => !a.includes('start')),
+  );
+  t.is(
+    run({}, [request(0, 'phone', 120), ev(7260, 'burglary')]).at(-1),
+    '+7260 propose call premises +31201110000',
+  );
+  t.throws(() => run({}, [request(0, 'phone', 24 * 60 + 1)]), {
+    message: /by phone is at most 1440 minutes/,
+  });
+  t.throws(() => run({}, [request(0, 'written', 14 * 24 * 60)]), { message: /needs the letter's reference/ });
+  t.notThrows(() => run({}, [request(0, 'written', 14 * 24 * 60, { reference: 'letter 2026-118' })]));
+});

@@ -5,6 +5,7 @@ import type { Metrics } from '../../lib/metrics.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { alarmById } from '../alarms.ts';
 import { type CodeCheck, checkCode } from '../contacts.ts';
+import type { EscalationTable } from '../incidents/escalation.ts';
 import { rankOf } from '../incidents/ranking.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
 import type { Notifier, Recipients } from '../notify/notifier.ts';
@@ -70,17 +71,24 @@ export class ProcedureService {
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
-  #engine = new ProcedureEngine({ channels: { sms: false, email: false } });
+  #engine: ProcedureEngine;
   readonly #loaded = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #chain: Promise<unknown> = Promise.resolve();
 
   #notifier: Notifier | null = null;
 
-  constructor(pool: pg.Pool, logger: Logger, metrics: Metrics) {
+  readonly #escalation: EscalationTable | undefined;
+
+  constructor(pool: pg.Pool, logger: Logger, metrics: Metrics, escalation?: EscalationTable) {
     this.#pool = pool;
     this.#logger = logger;
     this.#metrics = metrics;
+    this.#escalation = escalation;
+    this.#engine = new ProcedureEngine({
+      channels: { sms: false, email: false },
+      ...(escalation ? { escalation } : {}),
+    });
   }
 
   /**
@@ -89,7 +97,10 @@ export class ProcedureService {
    */
   useNotifier(notifier: Notifier): void {
     this.#notifier = notifier;
-    this.#engine = new ProcedureEngine({ channels: notifier.channels });
+    this.#engine = new ProcedureEngine({
+      channels: notifier.channels,
+      ...(this.#escalation ? { escalation: this.#escalation } : {}),
+    });
   }
 
   /** A contact's SMS reply: the escalation waiting on that number gets it. */

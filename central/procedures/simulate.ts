@@ -1,10 +1,12 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { newId } from '../../lib/ids.ts';
+import { eventTypeForCid, eventTypeForSia } from '../../protocols/dc09/payload.ts';
 import { CLASS_PRIORITY, EVENT_TYPE_NAMES, EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { DEFAULT_MERGE_RULES, joinTarget, type OpenIncident } from '../incidents/merge-rules.ts';
+import { TEST_MODE_LIMITS_MINUTES } from '../site-settings.ts';
 import { OverridesSchema, PROCEDURE_FOR } from './definitions.ts';
 import { type Action, ProcedureEngine, type SiteProfile } from './engine.ts';
 import { OUTCOMES, type OutcomeDetail } from './model.ts';
@@ -96,6 +98,39 @@ const InputSchema = z.discriminatedUnion('type', [
   }),
   /** An operator takes the incident: it stops escalating. */
   z.strictObject({ at: Time, type: z.literal('claim'), alarm: z.string() }),
+  /**
+   * A test-mode request (SPEC §7): by phone (an authorised person's ID code + PIN checked) at most
+   * 24 h, in writing longer; capped exactly as the central caps them.
+   */
+  z.strictObject({
+    at: Time,
+    type: z.literal('test-mode'),
+    authority: z.enum(['phone', 'written']),
+    minutes: z.number().int().min(0),
+    by: z.string().min(1).max(120),
+    reference: z.string().max(120).optional(),
+  }),
+  /**
+   * A raw code as a third-party panel sends it (Contact ID event code `cid`, e.g. "130", or a SIA
+   * code `sia`, e.g. "BA"): mapped as the DC-09 receiver maps it; an unknown code is an undefined
+   * alarm, told to the installer once.
+   */
+  z.strictObject({
+    at: Time,
+    type: z.literal('code'),
+    cid: z
+      .string()
+      .regex(/^\d{3}$/)
+      .optional(),
+    qualifier: z.enum(['event', 'restore']).default('event'),
+    sia: z
+      .string()
+      .regex(/^[A-Z]{2}$/)
+      .optional(),
+    zone: z.number().int().min(0).default(0),
+    area: z.number().int().min(0).default(1),
+    ref: z.string().optional(),
+  }),
   z.strictObject({ at: Time, type: z.literal('sms-reply'), alarm: z.string(), text: z.string() }),
   z.strictObject({ at: Time, type: z.literal('regional-outage'), active: z.boolean() }),
 ]);
@@ -138,7 +173,8 @@ export function simulate(
   /** Incident ids by the ref of the event that opened them, and of every event that joined. */
   const incidentOf = new Map<string, string>();
   const open: Array<{ -readonly [K in keyof OpenIncident]: OpenIncident[K] }> = [];
-  const sorted = [...inputs].sort((a, b) => a.at - b.at);
+  const sorted = [...inputs].map(fromRawCode).sort((a, b) => a.at - b.at);
+  let current = site;
   let incidentNumber = 0;
   const advanceTo = (target: number) => {
     for (let due = engine.nextDue(); due !== null && due <= target; due = engine.nextDue()) {
@@ -192,6 +228,28 @@ export function simulate(
           target: outcome,
           reason: result.refused,
         });
+    } else if (input.type === 'test-mode') {
+      const limit = TEST_MODE_LIMITS_MINUTES[input.authority];
+      if (input.minutes > limit)
+        throw new Error(
+          `${line}: test mode by ${input.authority} is at most ${limit} minutes (asked ${input.minutes})`,
+        );
+      if (input.authority === 'written' && !input.reference)
+        throw new Error(`${line}: test mode in writing needs the letter's reference`);
+      current = { ...current, testModeUntil: input.minutes === 0 ? null : input.at + input.minutes * 60_000 };
+      engine.setSite(current);
+      actions.push({
+        time: new Date(input.at).toISOString(),
+        site: site.id,
+        alarm: '',
+        sort: 'fact',
+        action: 'hold',
+        target: 'test mode',
+        reason:
+          input.minutes === 0
+            ? `test mode ended by ${input.by}`
+            : `in test for ${input.minutes} min (${input.authority}, ${input.by}${input.reference ? `, ${input.reference}` : ''})`,
+      });
     } else if (input.type === 'claim') {
       record(engine.onClaim(incident(input.alarm, line), input.at));
     } else if (input.type === 'sms-reply') {
@@ -202,6 +260,29 @@ export function simulate(
   }
   advanceTo(until ?? (sorted.at(-1)?.at ?? 0) + 7 * 86_400_000);
   return actions;
+}
+
+type Parsed = z.infer<typeof InputSchema>;
+
+/** A raw panel code becomes the event the DC-09 receiver would make of it. */
+function fromRawCode(input: Parsed): Exclude<Parsed, { type: 'code' }> {
+  if (input.type !== 'code') return input;
+  const mapped = input.cid
+    ? { eventType: eventTypeForCid(input.cid), qualifier: input.qualifier }
+    : input.sia
+      ? (eventTypeForSia(input.sia) ?? { eventType: null, qualifier: input.qualifier })
+      : { eventType: null, qualifier: input.qualifier };
+  return {
+    at: input.at,
+    type: 'event',
+    eventType: mapped.eventType ?? 'undefined-alarm',
+    qualifier: mapped.eventType ? mapped.qualifier : 'event',
+    zone: input.zone,
+    area: input.area,
+    verified: false,
+    ...(input.ref ? { ref: input.ref } : {}),
+    ...(mapped.eventType ? {} : { rawCode: { cid: input.cid ?? '000', sia: input.sia ?? 'UX' } }),
+  } as Exclude<Parsed, { type: 'code' }>;
 }
 
 function scenarioEvent(
@@ -219,7 +300,11 @@ function scenarioEvent(
     seq: 0,
     eventType: input.eventType,
     qualifier: input.qualifier,
-    code: { cid: type.cid, sia: input.qualifier === 'event' ? type.sia.event : type.sia.restore },
+    // An undefined code keeps the code the panel sent: the installer is told once per code.
+    code: (input as { rawCode?: { cid: string; sia: string } }).rawCode ?? {
+      cid: type.cid,
+      sia: input.qualifier === 'event' ? type.sia.event : type.sia.restore,
+    },
     class: type.class,
     priority: CLASS_PRIORITY[type.class],
     device: null,

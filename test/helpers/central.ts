@@ -37,6 +37,7 @@ export async function startTestCentral(
     supervisionIntervalMs?: number;
     rateLimits?: CentralOptions['rateLimits'];
     httpTls?: boolean;
+    escalation?: CentralOptions['escalation'];
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
@@ -48,6 +49,7 @@ export async function startTestCentral(
     notify: options.notify,
     ...(options.supervisionIntervalMs ? { supervisionIntervalMs: options.supervisionIntervalMs } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.escalation ? { escalation: options.escalation } : {}),
     ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
