@@ -2,7 +2,7 @@ import { EVENT_TYPES } from '../../protocols/event-codes.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { DEFAULT_ESCALATION, type EscalationTable, nextEscalation } from '../incidents/escalation.ts';
 import { handlingClass, rankOf } from '../incidents/ranking.ts';
-import { nextWindowStart, yearAt } from './calendar.ts';
+import { nextWindowStart } from './calendar.ts';
 import {
   OPERATOR_IN_EVERY_FORMULA,
   PROCEDURE_FOR,
@@ -10,15 +10,7 @@ import {
   type ProcedureName,
   type Step,
 } from './definitions.ts';
-import {
-  describeTask,
-  type Handling,
-  holds,
-  type IncidentEvent,
-  keyholders,
-  type Service,
-  type Task,
-} from './handling.ts';
+import { describeTask, type Handling, holds, keyholders, type Service, type Task } from './handling.ts';
 import {
   type Action,
   type ActionKind,
@@ -31,9 +23,27 @@ import {
   type OutcomeDetail,
   type SiteProfile,
 } from './model.ts';
+import {
+  centralVerification,
+  incidentEvent,
+  openDispatch,
+  refusalOf,
+  SERVICE_NAMES,
+  taskTarget,
+} from './rules.ts';
+import {
+  countHandling,
+  newSiteMemory,
+  recordFalseAlarm,
+  type SiteMemory,
+  type SiteStatus,
+  siteStatusOf,
+  TEST_MISSING_LIMIT,
+} from './site-memory.ts';
 
 export type { Action, Contact, Outcome, SiteProfile } from './model.ts';
 export { CLOSE_OUTCOMES, OUTCOMES } from './model.ts';
+export type { SiteStatus } from './site-memory.ts';
 
 /**
  * The procedure engine (SPEC §5–§7): deterministic, no I/O, time passed in. For each incident it
@@ -42,26 +52,6 @@ export { CLOSE_OUTCOMES, OUTCOMES } from './model.ts';
  * only what the system does (SMS, e-mail and push through the notifier, holds, waits, windows),
  * and an incident nobody attends to escalates. Every entry it makes is an Action for the trail.
  */
-export interface SiteStatus {
-  readonly yellowCardAt: number | null;
-  readonly policeBlockedUntil: number | null;
-  readonly falseAlarmsInThreeMonths: number;
-  readonly missedTests: number;
-  readonly handlingsThisYear: number;
-  readonly includedHandlings: number | null;
-}
-
-interface SiteMemory {
-  handlingsThisYear: { year: number; count: number };
-  missedTests: number;
-  notifiedUndefined: Set<string>;
-  falseAlarms: Array<{ at: number; police: boolean }>;
-  yellowCardAt: number | null;
-  policeBlockedUntil: number | null;
-  regionalOutage: boolean;
-  mainsLost: boolean;
-}
-
 /** The engine's answer to an operator's outcome. */
 export interface OutcomeResult {
   readonly actions: Action[];
@@ -74,10 +64,7 @@ export interface EngineOptions {
   readonly escalation?: EscalationTable;
 }
 
-const TEST_MISSING_LIMIT = 3;
-const THREE_MONTHS_MS = 91 * 86_400_000;
 const SMS_REPLY_MS = 90_000;
-const SERVICE_NAMES: Record<Service, string> = { police: 'police', fire: 'fire brigade', guard: 'guard' };
 
 export class ProcedureEngine {
   readonly #sites = new Map<string, SiteProfile>();
@@ -168,7 +155,7 @@ export class ProcedureEngine {
     const h = this.#handlings.get(alarmId);
     if (!h) return { actions: [], refused: `no incident ${alarmId}` };
     if (h.closed) return { actions: [], refused: 'the incident is closed' };
-    const refused = this.#refusal(h, outcome, detail);
+    const refused = refusalOf(h, outcome, detail);
     if (refused) return { actions: [], refused };
     h.unattendedSince = null;
     this.#record(h, now, outcome, detail);
@@ -231,18 +218,7 @@ export class ProcedureEngine {
 
   /** What the site card shows of the engine's memory: cards, missed tests, handlings this year. */
   siteStatus(siteId: string, now: number): SiteStatus {
-    const memory = this.#memoryOf(siteId);
-    const year = new Date(now).getUTCFullYear();
-    return {
-      yellowCardAt:
-        memory.yellowCardAt && now - memory.yellowCardAt <= THREE_MONTHS_MS ? memory.yellowCardAt : null,
-      policeBlockedUntil:
-        memory.policeBlockedUntil && memory.policeBlockedUntil > now ? memory.policeBlockedUntil : null,
-      falseAlarmsInThreeMonths: memory.falseAlarms.filter((f) => now - f.at <= THREE_MONTHS_MS).length,
-      missedTests: memory.missedTests,
-      handlingsThisYear: memory.handlingsThisYear.year === year ? memory.handlingsThisYear.count : 0,
-      includedHandlings: this.#sites.get(siteId)?.includedHandlings ?? null,
-    };
+    return siteStatusOf(this.#memoryOf(siteId), this.#sites.get(siteId), now);
   }
 
   /** Time passes: system waits end, deadlines fall due, operators are prompted, escalations rise. */
@@ -295,16 +271,7 @@ export class ProcedureEngine {
   #memoryOf(siteId: string): SiteMemory {
     let memory = this.#memory.get(siteId);
     if (!memory) {
-      memory = {
-        handlingsThisYear: { year: 0, count: 0 },
-        missedTests: 0,
-        notifiedUndefined: new Set(),
-        falseAlarms: [],
-        yellowCardAt: null,
-        policeBlockedUntil: null,
-        regionalOutage: false,
-        mainsLost: false,
-      };
+      memory = newSiteMemory();
       this.#memory.set(siteId, memory);
     }
     return memory;
@@ -798,40 +765,6 @@ export class ProcedureEngine {
 
   // --- outcomes ----------------------------------------------------------------------------
 
-  #refusal(h: Handling, outcome: Outcome, detail: OutcomeDetail): string | null {
-    const task = h.task;
-    if (outcome === 'call-started' || (CALL_RESULTS as readonly string[]).includes(outcome)) {
-      return task?.kind === 'call' ? null : 'no call is proposed now';
-    }
-    if (outcome === 'dispatched' || outcome === 'not-dispatched') {
-      // Also without a proposal: an operator may alert an agency on their own judgement, or record
-      // why none was alerted (which a real close needs).
-      if (outcome === 'dispatched' && !(detail.agency && detail.reference))
-        return 'a dispatch needs the agency and its reference number';
-      if (outcome === 'not-dispatched' && !detail.reason) return '"not dispatched" needs a reason';
-      return null;
-    }
-    if (outcome === 'consulted') return task?.kind === 'consult' ? null : 'no consultation is proposed now';
-    if (outcome === 'sent-by-hand')
-      return task?.kind === 'by-hand' ? null : 'nothing is to be sent by hand now';
-    if (outcome === 'cancel-valid-code')
-      return h.silent && detail.via === 'portal' ? 'this alarm cannot be cancelled here' : null;
-    if (outcome === 'close-real') {
-      const open = this.#openDispatch(h);
-      if (open)
-        return `record the ${SERVICE_NAMES[open.service]} dispatch (agency and reference) or "not dispatched" with a reason first`;
-      const cls = handlingClass(h.lead.eventType);
-      if ((cls === 'security' || cls === 'safety') && h.dispatches.length === 0 && !h.noDispatch)
-        return 'a real alarm needs the dispatch record (agency and reference) or "not dispatched" with a reason';
-    }
-    return null;
-  }
-
-  #openDispatch(h: Handling): Extract<Task, { kind: 'dispatch' }> | null {
-    if (h.task?.kind === 'dispatch') return h.task;
-    return h.openDispatches.values().next().value ?? null;
-  }
-
   #record(h: Handling, now: number, outcome: Outcome, detail: OutcomeDetail): void {
     const task = h.task;
     const on = task?.kind === 'call' ? task.label : task ? describeTask(task) : h.alarmId;
@@ -878,7 +811,7 @@ export class ProcedureEngine {
       return;
     }
     if (outcome === 'dispatched' || outcome === 'not-dispatched') {
-      const service = detail.service ?? this.#openDispatch(h)?.service ?? 'police';
+      const service = detail.service ?? openDispatch(h)?.service ?? 'police';
       h.dispatches.push({
         service,
         dispatched: outcome === 'dispatched',
@@ -923,32 +856,23 @@ export class ProcedureEngine {
 
   #falseAlarm(h: Handling, memory: SiteMemory, now: number): void {
     const police = h.dispatches.some((d) => d.service === 'police' && d.dispatched);
-    memory.falseAlarms = [
-      ...memory.falseAlarms.filter((f) => now - f.at <= THREE_MONTHS_MS),
-      { at: now, police },
-    ];
-    if (memory.yellowCardAt !== null && now - memory.yellowCardAt <= THREE_MONTHS_MS && police) {
-      memory.policeBlockedUntil = now + THREE_MONTHS_MS;
+    const card = recordFalseAlarm(memory, police, now);
+    if (card === 'red')
       this.#fact(h, now, 'notify-installer', 'customer', 'red card: no police for this site for 3 months');
-    } else if (memory.yellowCardAt === null && memory.falseAlarms.length >= 2) {
-      memory.yellowCardAt = now;
+    if (card === 'yellow')
       this.#fact(h, now, 'notify-installer', 'customer', 'yellow card: 2 false alarms within 3 months');
-    }
   }
 
   #countHandling(h: Handling, now: number): void {
     const site = this.#sites.get(h.siteId)!;
-    const memory = this.#memoryOf(h.siteId);
-    const year = yearAt(site, now);
-    if (memory.handlingsThisYear.year !== year) memory.handlingsThisYear = { year, count: 0 };
-    memory.handlingsThisYear.count++;
-    const { count } = memory.handlingsThisYear;
+    const count = countHandling(this.#memoryOf(h.siteId), site, now);
+    const billable = count > site.includedHandlings;
     this.#fact(
       h,
       now,
       'count-handling',
       `${count} of ${site.includedHandlings}`,
-      count > site.includedHandlings ? 'billable extra handling' : 'included in the contract',
+      billable ? 'billable extra handling' : 'included in the contract',
     );
   }
 
@@ -1014,52 +938,3 @@ const PREMISES_STEPS: readonly Step[] = [
   { do: 'call-keyholders', rounds: 2, timeoutSeconds: 30, if: 'premises-not-valid' },
   { do: 'sms-keyholders', if: 'no-keyholder-reached' },
 ];
-
-function taskTarget(task: Task): string {
-  switch (task.kind) {
-    case 'call':
-      return task.label;
-    case 'dispatch':
-      return `${SERVICE_NAMES[task.service]}${task.priority === 'low' ? ' (low priority)' : ''}`;
-    case 'consult':
-      return SERVICE_NAMES[task.service];
-    case 'by-hand':
-      return `${task.channel} ${task.to}`;
-    case 'close':
-      return 'operator';
-  }
-}
-
-function incidentEvent(event: AlarmEvent): IncidentEvent {
-  return {
-    id: event.id,
-    eventType: event.eventType,
-    zone: event.zone,
-    area: event.area,
-    at: Date.parse(event.occurredAt),
-  };
-}
-
-const BURGLARY_TYPES: ReadonlySet<string> = new Set([
-  'burglary',
-  'burglary-perimeter',
-  'burglary-interior',
-  'camera-alarm',
-]);
-const TAMPER_TYPES: ReadonlySet<string> = new Set(['tamper', 'sensor-tamper']);
-
-/**
- * The central verifies too, for panels that do not (SPEC §4): a tamper together with another
- * priority alarm, or two detectors in consecutive zones (adjacency from the site record).
- */
-function centralVerification(site: SiteProfile, events: readonly IncidentEvent[]): string | null {
-  const tamper = events.some((e) => TAMPER_TYPES.has(e.eventType));
-  const priority = events.some(
-    (e) => !TAMPER_TYPES.has(e.eventType) && handlingClass(e.eventType) === 'security',
-  );
-  if (tamper && priority) return 'tamper with another alarm';
-  const zones = [...new Set(events.filter((e) => BURGLARY_TYPES.has(e.eventType)).map((e) => e.zone))];
-  for (const [a, b] of site.adjacentZones)
-    if (zones.includes(a) && zones.includes(b)) return `detectors in consecutive zones ${a} and ${b}`;
-  return null;
-}

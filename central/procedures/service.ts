@@ -391,6 +391,10 @@ export class ProcedureService {
           );
         }
       }
+      if (action.action === 'by-hand')
+        this.#metrics.increment('notifications_manual_total', {
+          kind: action.target.split(' ')[0] ?? 'message',
+        });
       if (action.action === 'verify') {
         await this.#pool.query(
           `UPDATE alarms SET verified = true, verification = jsonb_build_object('verified', true, 'rule', $2::text),
