@@ -19,7 +19,10 @@ export async function measureConsole(open: number, arrivals: number) {
   for (let i = 0; i < open; i++) {
     // One leak sensor each: a sensor's repeated alarms would join its own open incident.
     const sensor = { id: `leak-${i}`, name: `Leak sensor ${i}` };
-    const event = { ...centralEvent('water', 'event', source, base + i, null, `leak ${i}`, sensor), seq: i + 1 };
+    const event = {
+      ...centralEvent('water', 'event', source, base + i, null, `leak ${i}`, sensor),
+      seq: i + 1,
+    };
     await storeEvent(pool, event, 'central');
   }
   const cookie = await loginCookie(env.central.httpUrl);

@@ -9,7 +9,13 @@ import { Metrics } from '../lib/metrics.ts';
 import { buildFrame, FrameSplitter, keyBytes, parseFrame } from '../protocols/dc09/frame.ts';
 import { vigilXdata } from '../protocols/dc09/payload.ts';
 import { encode } from '../protocols/messages.ts';
-import { loginCookie, sessionHeaders, startTestCentral, type TestCentral } from './helpers/central.ts';
+import {
+  eventually,
+  loginCookie,
+  sessionHeaders,
+  startTestCentral,
+  type TestCentral,
+} from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 
 const KEY_HEX = '000102030405060708090A0B0C0D0E0F';
@@ -323,5 +329,55 @@ test.serial(
     t.is(idOf((await tcp([frame]))[0], keyBytes(body.key, 'hex')), '*ACK');
     const list = await (await fetch(`${url}/api/dc09-accounts`, { headers: { cookie } })).json();
     t.false(JSON.stringify(list).includes(body.key), 'the key is not listed');
+  },
+);
+
+test.serial(
+  'a panel that does not verify: tamper, then a burglary 20 s later, is one incident the central verifies, police proposed at once',
+  async (t) => {
+    const pool = env.central.pool;
+    await env.addGateway('site-dc7', 'gw-dc7');
+    await upsertDc09Account(pool, { account: '7777', prefix: '0', siteId: 'site-dc7' }, 'test');
+    await env.central.dc09.reloadAccounts();
+    const tamper = buildFrame({
+      id: 'ADM-CID',
+      seq: 31,
+      prefix: '0',
+      account: '7777',
+      data: '#7777|1137 01 009',
+    });
+    const burglary = buildFrame({
+      id: 'SIA-DCS',
+      seq: 32,
+      prefix: '0',
+      account: '7777',
+      data: '#7777|Nri1/BA004',
+    });
+    t.is(idOf((await tcp([tamper]))[0]), 'ACK');
+    await env.central.settled();
+    t.is(idOf((await tcp([burglary]))[0]), 'ACK', 'later, within the merge window');
+    const incident = await eventually(async () => {
+      const { rows } = await pool.query(
+        `SELECT a.id::text, a.verified, a.verification->>'rule' AS rule,
+              (SELECT count(*)::int FROM events e WHERE e.alarm_id = a.id) AS events
+         FROM alarms a WHERE a.site_id = 'site-dc7' AND a.status <> 'closed'`,
+      );
+      return rows.length === 1 && rows[0].verified ? rows[0] : null;
+    }, 'one verified incident');
+    t.like(incident, { events: 2, rule: 'tamper with another alarm' });
+    const proposal = env.central.procedures.proposal(incident.id);
+    t.truthy(proposal, 'a step is proposed');
+    const police = [proposal!.label, ...proposal!.dispatches.map((d) => d.label)].filter((l) =>
+      /dispatch police/.test(l),
+    );
+    t.is(police.length, 1, 'police proposed at once');
+    const { rows: trail } = await pool.query(
+      `SELECT sort, action FROM alarm_actions WHERE alarm_id = $1 ORDER BY id`,
+      [incident.id],
+    );
+    t.false(
+      trail.some((r) => r.sort !== 'proposal' && (r.action === 'call' || r.action === 'dispatch')),
+      'nothing claimed as done',
+    );
   },
 );

@@ -692,3 +692,31 @@ test('test-mode requests: by phone at most 24 h, in writing with a reference; wh
   t.throws(() => run({}, [request(0, 'written', 14 * 24 * 60)]), { message: /needs the letter's reference/ });
   t.notThrows(() => run({}, [request(0, 'written', 14 * 24 * 60, { reference: 'letter 2026-118' })]));
 });
+
+test('arming schedules are supervised as the central does: late arming, a correct arming closes it, a disarm outside the hours', (t) => {
+  const schedule = { marginMinutes: 15, open: { '1': { from: '08:00', to: '18:00' } } };
+  const closing = (seconds: number, qualifier: string, ref: string) =>
+    ev(seconds, 'opening-closing', { qualifier, ref, area: 1, zone: 0 }, MONDAY_10);
+  const actions = run(
+    { kind: 'business', schedule },
+    [closing(-6900, 'event', 'open'), closing(31_200, 'restore', 'armed'), closing(49_200, 'event', 'night')],
+    MONDAY_10,
+    ['start'],
+  );
+  t.deepEqual(actions, [
+    '+29700 start arming-fault',
+    '+29700 wait restore',
+    '+29760 propose call premises +31201110000',
+    '+31200 close incident-1',
+    '+49200 start arming-fault',
+    '+49200 wait restore',
+    '+49260 propose call premises +31201110000',
+    // The runner runs on a week after the last line: the next Monday, disarmed at night, is late too.
+    '+634500 start arming-fault',
+    '+634500 wait restore',
+    '+634560 propose call premises +31201110000',
+  ]);
+  t.throws(() => run({ schedule: { open: { '9': { from: '08:00', to: '18:00' } } } }, []), {
+    message: /schedule/,
+  });
+});

@@ -582,7 +582,7 @@ export class ProcedureEngine {
     if (!number) {
       if (target === 'premises') h.premises = 'not-reached';
       else h.counter = 'not-reached';
-      this.#fact(h, now, 'call', target, `no ${target} number on file: skipped`);
+      this.#fact(h, now, 'skip', `call ${target}`, `no ${target} number on file: skipped`);
       return true;
     }
     return this.#propose(

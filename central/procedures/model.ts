@@ -63,6 +63,7 @@ export type ActionKind =
   | 'release'
   | 'wait'
   | 'prompt'
+  | 'skip'
   | 'escalate'
   | 'present'
   | 'notify-installer'

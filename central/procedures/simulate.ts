@@ -7,6 +7,7 @@ import type { AlarmEvent } from '../../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { DEFAULT_MERGE_RULES, joinTarget, type OpenIncident } from '../incidents/merge-rules.ts';
 import { TEST_MODE_LIMITS_MINUTES } from '../site-settings.ts';
+import { armingDeadlines, disarmAllowed, WeeklyScheduleSchema } from '../supervision/schedule.ts';
 import { OverridesSchema, PROCEDURE_FOR } from './definitions.ts';
 import { type Action, ProcedureEngine, type SiteProfile } from './engine.ts';
 import { OUTCOMES, type OutcomeDetail } from './model.ts';
@@ -60,6 +61,8 @@ export const SiteProfileSchema = z
     /** Pairs of zones whose detectors are next to each other: two of them verify a burglary. */
     adjacentZones: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0)])).default([]),
     overrides: OverridesSchema.optional(),
+    /** Business sites: arming schedule (SPEC §7), supervised as the central supervises it. */
+    schedule: WeeklyScheduleSchema.nullable().default(null),
   })
   .transform((site) => ({
     ...site,
@@ -165,7 +168,7 @@ export function simulate(
 ): Action[] {
   const parsed = SiteProfileSchema.safeParse(siteInput);
   if (!parsed.success) throw new Error(`invalid site: ${z.prettifyError(parsed.error)}`);
-  const site = parsed.data as SiteProfile;
+  const site = parsed.data as SiteProfile & { schedule: z.infer<typeof WeeklyScheduleSchema> | null };
   const engine = new ProcedureEngine();
   engine.setSite(site);
   const actions: Action[] = [];
@@ -176,10 +179,27 @@ export function simulate(
   const sorted = [...inputs].map(fromRawCode).sort((a, b) => a.at - b.at);
   let current = site;
   let incidentNumber = 0;
+  const schedule = site.schedule;
+  /** Arming per area, from the opening/closing events (true: armed). */
+  const armed = new Map<number, boolean>();
+  let scheduleCheckedUntil = sorted[0]?.at ?? 0;
+  /** Time passes: the engine's timers, and the schedule's arming deadlines, in the order they fall due. */
   const advanceTo = (target: number) => {
-    for (let due = engine.nextDue(); due !== null && due <= target; due = engine.nextDue()) {
+    for (;;) {
+      const due = engine.nextDue();
+      const deadline = schedule
+        ? armingDeadlines(schedule, site.timeZone, scheduleCheckedUntil, target)[0]
+        : undefined;
+      if (deadline && (due === null || deadline.at <= due)) {
+        scheduleCheckedUntil = deadline.at;
+        const allArmed = armed.size > 0 && [...armed.values()].every(Boolean);
+        if (!allArmed) onEventInput({ ...eventInput('not-yet-armed', deadline.at), area: 0 });
+        continue;
+      }
+      if (due === null || due > target) break;
       actions.push(...engine.tick(due));
     }
+    if (schedule) scheduleCheckedUntil = Math.max(scheduleCheckedUntil, target);
   };
   const incident = (ref: string, line: string): string => {
     const id = incidentOf.get(ref);
@@ -191,27 +211,41 @@ export function simulate(
     for (const a of found)
       if (a.action === 'close') open.splice(open.findIndex((i) => i.id === a.alarm) >>> 0, 1);
   };
+  /** An event from the site (or one the central raises): it opens or joins an incident, or relates. */
+  const onEventInput = (input: EventInput) => {
+    if (input.qualifier === 'event' && input.eventType === 'opening-closing') armed.set(input.area, false);
+    if (input.qualifier === 'restore' && input.eventType === 'opening-closing') armed.set(input.area, true);
+    const event = scenarioEvent(site.id, input, input.relatesTo ? refs.get(input.relatesTo)! : null);
+    if (input.ref) refs.set(input.ref, event.id);
+    const opens = input.qualifier === 'event' && PROCEDURE_FOR[input.eventType] !== undefined;
+    let alarmId: string | null = null;
+    if (opens) {
+      const subject = { eventType: input.eventType, deviceId: null, zone: input.zone };
+      alarmId = joinTarget(DEFAULT_MERGE_RULES, open, subject, input.at);
+      if (alarmId) open.find((i) => i.id === alarmId)!.lastEventAt = input.at;
+      else {
+        alarmId = input.ref ?? `incident-${++incidentNumber}`;
+        open.push({ id: alarmId, lead: subject, lastEventAt: input.at });
+      }
+      if (input.ref) incidentOf.set(input.ref, alarmId);
+    }
+    record(engine.onEvent(event, alarmId, input.at));
+  };
   for (const input of sorted) {
     advanceTo(input.at);
     const line = `input at ${new Date(input.at).toISOString()}`;
     if (input.type === 'event') {
       if (input.relatesTo && !refs.has(input.relatesTo))
         throw new Error(`${line}: relatesTo "${input.relatesTo}" names no earlier event`);
-      const event = scenarioEvent(site.id, input, input.relatesTo ? refs.get(input.relatesTo)! : null);
-      if (input.ref) refs.set(input.ref, event.id);
-      const opens = input.qualifier === 'event' && PROCEDURE_FOR[input.eventType] !== undefined;
-      let alarmId: string | null = null;
-      if (opens) {
-        const subject = { eventType: input.eventType, deviceId: null, zone: input.zone };
-        alarmId = joinTarget(DEFAULT_MERGE_RULES, open, subject, input.at);
-        if (alarmId) open.find((i) => i.id === alarmId)!.lastEventAt = input.at;
-        else {
-          alarmId = input.ref ?? `incident-${++incidentNumber}`;
-          open.push({ id: alarmId, lead: subject, lastEventAt: input.at });
-        }
-        if (input.ref) incidentOf.set(input.ref, alarmId);
-      }
-      record(engine.onEvent(event, alarmId, input.at));
+      onEventInput(input);
+      // Schedule supervision, as the central's: a disarm outside the opening hours is raised at once.
+      if (
+        schedule &&
+        input.eventType === 'opening-closing' &&
+        input.qualifier === 'event' &&
+        !disarmAllowed(schedule, site.timeZone, input.at)
+      )
+        onEventInput({ ...eventInput('disarm-outside-schedule', input.at), area: input.area });
     } else if (input.type === 'outcome') {
       const { at, type, alarm, outcome, ...rest } = input;
       void type;
@@ -263,6 +297,12 @@ export function simulate(
 }
 
 type Parsed = z.infer<typeof InputSchema>;
+type EventInput = Extract<Parsed, { type: 'event' }>;
+
+/** An event the central itself raises (schedule supervision), in the runner's input form. */
+function eventInput(eventType: EventInput['eventType'], at: number): EventInput {
+  return { at, type: 'event', eventType, qualifier: 'event', zone: 0, area: 0, verified: false };
+}
 
 /** A raw panel code becomes the event the DC-09 receiver would make of it. */
 function fromRawCode(input: Parsed): Exclude<Parsed, { type: 'code' }> {
