@@ -67,10 +67,17 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     if (fresh) initialise(bin.initdb, databaseDir, password, owner);
     const port = await freePort();
     const server = await startServer(bin.postgres, databaseDir, port, owner, pgLog);
+    // The server has its own process group, so nothing stops it when this process ends without
+    // stopping it (an uncaught error, process.exit): stop it then. (After a kill -9, the next start does.)
+    const stopOnExit = () => {
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGINT');
+    };
+    process.once('exit', stopOnExit);
     const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
     try {
       if (fresh) await createDatabase(`${url}/postgres`, 'vigil');
     } catch (error) {
+      process.removeListener('exit', stopOnExit);
       await stopServer(server);
       throw error;
     }
@@ -78,6 +85,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     return {
       url: `${url}/vigil`,
       stop: async () => {
+        process.removeListener('exit', stopOnExit);
         await stopServer(server);
         lock.release();
       },

@@ -122,7 +122,7 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
                                         ORDER BY x.id)
                           FROM alarm_actions x LEFT JOIN operators o ON x.actor = 'operator:' || o.username
                          -- What was done, by whom: never the engine's proposals.
-                         WHERE x.alarm_id = a.id AND x.sort <> 'proposal'
+                         WHERE x.alarm_id = a.id AND x.sort IS DISTINCT FROM 'proposal'
                            AND x.action IN ('recorded', 'sms', 'push', 'email', 'close')),
                        '[]') AS steps
          FROM alarms a JOIN events e ON e.id = a.event_id WHERE a.site_id = $1 AND NOT a.silent
@@ -246,7 +246,7 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
         `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", a.opened_at AS "openedAt",
                 a.close_reason AS "closeReason",
                 (SELECT count(*)::int FROM alarm_actions x
-                  WHERE x.alarm_id = a.id AND x.sort <> 'proposal' AND x.action IN ('recorded', 'sms')) AS steps
+                  WHERE x.alarm_id = a.id AND x.sort IS DISTINCT FROM 'proposal' AND x.action IN ('recorded', 'sms')) AS steps
            FROM alarms a JOIN events e ON e.id = a.event_id
           WHERE a.site_id = $1 AND NOT a.silent AND a.opened_at > $2::timestamptz - $3::interval AND a.opened_at <= $2
           ORDER BY a.opened_at`,
