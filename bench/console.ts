@@ -68,9 +68,19 @@ export async function measureConsole(open: number, arrivals: number) {
   });
   const shown: number[] = [];
   for (let i = 0; i < arrivals; i++) {
+    // Each at a site of its own: a second burglary at one site would join its open incident.
+    const site = `bench-arrival-${i}`;
+    await env.addGateway(site, `gw-${site}`);
     const event = {
-      ...centralEvent('burglary', 'event', source, Date.now(), null, `intruder ${i}`),
-      seq: open + i + 1,
+      ...centralEvent(
+        'burglary',
+        'event',
+        { siteId: site, gatewayId: `gw-${site}` },
+        Date.now(),
+        null,
+        `intruder ${i}`,
+      ),
+      seq: 1,
     };
     await storeEvent(pool, event, 'central');
     const committed = Date.now();

@@ -364,7 +364,9 @@ export class ProcedureEngine {
       ? (event.verification.rule ?? 'verified at the premises')
       : event.eventType === 'duress'
         ? 'duress code'
-        : centralVerification(site, h.events);
+        : h.verified
+          ? null // already verified: no need to look through its events again
+          : centralVerification(site, h.events);
     const procedure = PROCEDURE_FOR[event.eventType];
     const outranks =
       procedure !== undefined &&
