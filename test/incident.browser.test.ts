@@ -53,6 +53,11 @@ test.before(async () => {
   kees = contact;
   await upsertOperator(
     pool,
+    { username: 'sam', displayName: 'Sam', password: 'sam password 12', role: 'supervisor' },
+    'test',
+  );
+  await upsertOperator(
+    pool,
     {
       username: 'carla',
       displayName: 'Carla',
