@@ -183,7 +183,8 @@ test('SIGKILL mid-burst loses no durable event, keeps order and resurrects no ac
       }
     });
   });
-  await new Promise((resolve) => child.once('exit', resolve));
+  // 'close', not 'exit': every line the child wrote before the kill (acks included) is read first.
+  await new Promise((resolve) => child.once('close', resolve));
 
   const outbox = open(dir, 8192);
   const pending = outbox.pending();
