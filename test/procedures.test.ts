@@ -101,11 +101,22 @@ test('a claim stops the escalation; the answer time runs from when the operator 
       ev(0, 'burglary-interior'),
       { at: at(T, 20), type: 'claim', alarm: 'A' } as ScenarioInput,
       outcome(25, 'call-started'),
+      outcome(70, 'no-answer'),
     ],
     T,
     ['escalate', 'prompt'],
   );
-  t.deepEqual(actions, [PREMISES, '+25 recorded call-started', '+55 prompt premises +31201110000']);
+  t.deepEqual(
+    actions,
+    [
+      PREMISES,
+      '+25 recorded call-started',
+      '+55 prompt premises +31201110000',
+      '+70 recorded no-answer',
+      '+70 propose call keyholder 1 Kees +31600000011',
+    ],
+    'no escalation once someone has it, not even for the next step',
+  );
 });
 
 test('outcomes that do not fit the step are refused and change nothing', (t) => {

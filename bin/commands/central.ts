@@ -62,9 +62,13 @@ async function simulateCommand(args: string[]): Promise<void> {
   if (!values.site || !values.events)
     throw new Error('usage: vigil central simulate --site SITE.json --events EVENTS.jsonl');
   const site = JSON.parse(readFileSync(values.site, 'utf8'));
-  for (const action of simulate(site, parseLines(readFileSync(values.events, 'utf8')))) {
-    process.stdout.write(`${JSON.stringify(action)}\n`);
-  }
+  const actions = simulate(site, parseLines(readFileSync(values.events, 'utf8')));
+  for (const action of actions) process.stdout.write(`${JSON.stringify(action)}\n`);
+  const refused = actions.filter((a) => a.action === 'refused');
+  if (refused.length > 0)
+    throw new Error(
+      `${refused.length} input(s) refused: ${refused.map((a) => `${a.time} ${a.target}: ${a.reason}`).join('; ')}`,
+    );
 }
 
 /** Where each command's positional arguments go. */

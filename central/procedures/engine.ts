@@ -144,7 +144,10 @@ export class ProcedureEngine {
   onClaim(alarmId: string, now: number): Action[] {
     this.#actions = [];
     const h = this.#handlings.get(alarmId);
-    if (h && !h.closed) h.unattendedSince = null;
+    if (h && !h.closed) {
+      h.attended = true;
+      h.unattendedSince = null;
+    }
     void now;
     return this.#actions;
   }
@@ -157,6 +160,7 @@ export class ProcedureEngine {
     if (h.closed) return { actions: [], refused: 'the incident is closed' };
     const refused = refusalOf(h, outcome, detail);
     if (refused) return { actions: [], refused };
+    h.attended = true;
     h.unattendedSince = null;
     this.#record(h, now, outcome, detail);
     this.#apply(h, outcome, detail, now);
@@ -176,7 +180,7 @@ export class ProcedureEngine {
       return this.#actions;
     }
     this.#fact(h, now, 'present', 'operator', `reply "${text.slice(0, 40)}" from ${name} ${number}: act now`);
-    h.unattendedSince = now;
+    if (!h.attended) h.unattendedSince = now;
     h.pc++;
     this.#run(h, now);
     return this.#actions;
@@ -309,6 +313,7 @@ export class ProcedureEngine {
       deadline: null,
       cancelRequested: null,
       operatorInvolved: false,
+      attended: false,
       unattendedSince: null,
       escalation: null,
     };
@@ -561,7 +566,7 @@ export class ProcedureEngine {
   #propose(h: Handling, now: number, task: Task, reason: string): false {
     h.task = task;
     h.operatorInvolved ||= task.kind !== 'close';
-    if (h.unattendedSince === null && h.escalation === null) h.unattendedSince = now;
+    if (!h.attended && h.unattendedSince === null && h.escalation === null) h.unattendedSince = now;
     this.#emit(
       h,
       now,
@@ -684,7 +689,7 @@ export class ProcedureEngine {
     if (blocking) return this.#propose(h, now, task, why);
     h.openDispatches.set(service, task);
     h.operatorInvolved = true;
-    if (h.unattendedSince === null && h.escalation === null) h.unattendedSince = now;
+    if (!h.attended && h.unattendedSince === null && h.escalation === null) h.unattendedSince = now;
     this.#emit(
       h,
       now,
@@ -756,7 +761,7 @@ export class ProcedureEngine {
     if (!contact) {
       h.smsCursor = null;
       this.#fact(h, now, 'present', 'operator', 'no "ok" from any contact: call them');
-      if (h.unattendedSince === null) h.unattendedSince = now;
+      if (!h.attended && h.unattendedSince === null) h.unattendedSince = now;
       return true;
     }
     h.smsCursor = index;

@@ -91,6 +91,8 @@ export interface Handling {
   cancelRequested: string | null;
   /** Counted against the contract once an operator worked it. */
   operatorInvolved: boolean;
+  /** An operator claimed it or recorded something: it no longer escalates. */
+  attended: boolean;
   /** Since when it needs an operator nobody has given it (null: someone has, or nobody needs to). */
   unattendedSince: number | null;
   escalation: EscalationLevel | null;
