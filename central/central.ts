@@ -13,6 +13,7 @@ import { CameraService } from './cameras/camera-service.ts';
 import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
+import { endPool } from './db/pool.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
 import { buildHttpServer, type RateLimits } from './http/server.ts';
 import type { EscalationTable } from './incidents/escalation.ts';
@@ -404,7 +405,7 @@ export class Central {
     await this.#broker?.close();
     await this.#dynsec?.close();
     this.#dynsec = null;
-    await this.#pool?.end();
+    if (this.#pool) await endPool(this.#pool);
     await this.#embedded?.stop();
     this.#http = null;
     this.#ingest = null;

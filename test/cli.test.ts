@@ -83,6 +83,18 @@ test('a refused simulator file exits 1 with the reason', async (t) => {
   const result = await vigil(['central', 'simulate', '--site', site, '--events', events]);
   t.is(result.code, 1);
   t.regex(result.stderr, /^vigil: /m);
+  const refusedOutcome = path.join(dir, 'refused.jsonl');
+  writeFileSync(
+    refusedOutcome,
+    [
+      '{"at":"2026-11-21T02:00:00Z","type":"event","eventType":"burglary","ref":"A"}',
+      '{"at":"2026-11-21T02:00:10Z","type":"outcome","alarm":"A","outcome":"close-real"}',
+    ].join('\n'),
+  );
+  const refused = await vigil(['central', 'simulate', '--site', site, '--events', refusedOutcome]);
+  t.is(refused.code, 1, 'an outcome the engine refuses fails the run');
+  t.regex(refused.stderr, /1 input\(s\) refused: .*close-real: a real alarm needs the dispatch record/);
+  t.regex(refused.stdout, /"action":"refused"/);
   const missing = await vigil([
     'central',
     'simulate',

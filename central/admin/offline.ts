@@ -6,6 +6,7 @@ import { DynsecProvisioner } from '../broker/dynsec.ts';
 import { loadOrCreateGrantSigner } from '../cameras/grant-signer.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
+import { endPool } from '../db/pool.ts';
 import { issueGatewaySecret } from '../records.ts';
 import { externalBrokerFromEnv } from '../tls/material.ts';
 import type { AdminContext } from './admin-commands.ts';
@@ -24,7 +25,7 @@ export async function openOfflineAdmin(
   let dynsec: DynsecProvisioner | null = null;
   const close = async () => {
     await dynsec?.close();
-    await pool.end();
+    await endPool(pool);
     await embedded?.stop();
   };
   try {
