@@ -41,7 +41,8 @@ export const SEVERITY: Readonly<Record<(typeof CLASS_ORDER)[number], readonly st
   schedule: ['exit-error', 'failed-arming', 'not-yet-armed', 'disarm-outside-schedule'],
 };
 
-const BURGLARY: ReadonlySet<string> = new Set([
+/** The detectors of a break-in (a verified one outranks the rest). */
+export const BURGLARY_TYPES: ReadonlySet<string> = new Set([
   'burglary',
   'burglary-perimeter',
   'burglary-interior',
@@ -57,7 +58,10 @@ export function handlingClass(eventType: EventTypeName): (typeof CLASS_ORDER)[nu
 export function rankOf(eventType: EventTypeName, verified: boolean): number {
   const cls = handlingClass(eventType);
   const list = SEVERITY[cls];
-  const key = verified && BURGLARY.has(eventType) ? 'burglary (verified)' : eventType;
+  const key = verified && BURGLARY_TYPES.has(eventType) ? 'burglary (verified)' : eventType;
   const place = list.indexOf(key);
   return CLASS_ORDER.indexOf(cls) * 100 + (place === -1 ? list.length : place);
 }
+
+/** The rank an incident takes at least once it is verified: that of a verified burglary. */
+export const VERIFIED_RANK = rankOf('burglary', true);

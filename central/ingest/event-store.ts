@@ -4,7 +4,7 @@ import { EVENT_TYPES, type EventTypeName } from '../../protocols/event-codes.ts'
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { type AlarmView, alarmById } from '../alarms.ts';
 import { DEFAULT_MERGE_RULES, joinTarget, type MergeRules } from '../incidents/merge-rules.ts';
-import { rankOf } from '../incidents/ranking.ts';
+import { rankOf, VERIFIED_RANK } from '../incidents/ranking.ts';
 import { PROCEDURE_FOR } from '../procedures/definitions.ts';
 
 export const ALARM_CHANNEL = 'vigil_alarms';
@@ -215,13 +215,7 @@ async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<
     const { rows } = await client.query<{ id: string }>(
       `UPDATE alarms SET verified = true, verification = $3, verified_at = $4, rank = LEAST(rank, $5)
         WHERE id = (SELECT alarm_id FROM events WHERE id = $1 AND site_id = $2) AND NOT verified RETURNING id::text`,
-      [
-        event.relatesTo,
-        event.siteId,
-        JSON.stringify(event.verification),
-        event.occurredAt,
-        rankOf('burglary', true),
-      ],
+      [event.relatesTo, event.siteId, JSON.stringify(event.verification), event.occurredAt, VERIFIED_RANK],
     );
     return rows[0]?.id ?? null;
   }

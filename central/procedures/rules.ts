@@ -1,5 +1,5 @@
 import type { AlarmEvent } from '../../protocols/messages.ts';
-import { handlingClass } from '../incidents/ranking.ts';
+import { BURGLARY_TYPES, handlingClass } from '../incidents/ranking.ts';
 import type { Handling, IncidentEvent, Service, Task } from './handling.ts';
 import { CALL_RESULTS, type Outcome, type OutcomeDetail, type SiteProfile } from './model.ts';
 
@@ -71,12 +71,6 @@ export function incidentEvent(event: AlarmEvent): IncidentEvent {
   };
 }
 
-const BURGLARY_TYPES: ReadonlySet<string> = new Set([
-  'burglary',
-  'burglary-perimeter',
-  'burglary-interior',
-  'camera-alarm',
-]);
 const TAMPER_TYPES: ReadonlySet<string> = new Set(['tamper', 'sensor-tamper']);
 
 /**
