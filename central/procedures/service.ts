@@ -6,7 +6,7 @@ import type { AlarmEvent } from '../../protocols/messages.ts';
 import { alarmById } from '../alarms.ts';
 import { type CodeCheck, checkCode } from '../contacts.ts';
 import type { EscalationTable } from '../incidents/escalation.ts';
-import { rankOf } from '../incidents/ranking.ts';
+import { VERIFIED_RANK } from '../incidents/ranking.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
 import type { Notifier, Recipients } from '../notify/notifier.ts';
 import { subscriptionsOf } from '../notify/push-subscriptions.ts';
@@ -398,8 +398,8 @@ export class ProcedureService {
       if (action.action === 'verify') {
         await this.#pool.query(
           `UPDATE alarms SET verified = true, verification = jsonb_build_object('verified', true, 'rule', $2::text),
-                  verified_at = $3, rank = LEAST(rank, $4) WHERE id = $1`,
-          [action.alarm, action.target, action.time, rankOf('burglary', true)],
+                  verified_at = $3, rank = LEAST(rank, $4) WHERE id = $1 AND NOT verified`,
+          [action.alarm, action.target, action.time, VERIFIED_RANK],
         );
       }
       if (action.action === 'escalate') {

@@ -197,7 +197,7 @@ export function simulate(
         continue;
       }
       if (due === null || due > target) break;
-      actions.push(...engine.tick(due));
+      record(engine.tick(due));
     }
     if (schedule) scheduleCheckedUntil = Math.max(scheduleCheckedUntil, target);
   };
@@ -208,8 +208,10 @@ export function simulate(
   };
   const record = (found: Action[]) => {
     actions.push(...found);
-    for (const a of found)
-      if (a.action === 'close') open.splice(open.findIndex((i) => i.id === a.alarm) >>> 0, 1);
+    for (const a of found) {
+      const index = a.action === 'close' ? open.findIndex((i) => i.id === a.alarm) : -1;
+      if (index !== -1) open.splice(index, 1);
+    }
   };
   /** An event from the site (or one the central raises): it opens or joins an incident, or relates. */
   const onEventInput = (input: EventInput) => {
