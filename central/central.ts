@@ -7,7 +7,7 @@ import type { Metrics } from '../lib/metrics.ts';
 import type { Command } from '../protocols/messages.ts';
 import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
 import { newSecret } from './auth/secrets.ts';
-import { type RunningBroker, startBroker } from './broker/broker.ts';
+import { CENTRAL_MQTT_USER, type RunningBroker, startBroker } from './broker/broker.ts';
 import { DynsecProvisioner } from './broker/dynsec.ts';
 import { CameraService } from './cameras/camera-service.ts';
 import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
@@ -125,6 +125,11 @@ export class Central {
 
   /** Commission a gateway: issue its secret, and on an external broker create its client and role. */
   async issueGatewaySecret(siteId: string, gatewayId: string, actor: string): Promise<string> {
+    // A gateway named like one of the broker's own accounts would log in as it, or overwrite its password.
+    const external = this.#o.externalBroker;
+    const reserved = [CENTRAL_MQTT_USER, external?.centralUsername, external?.adminUsername];
+    if (reserved.includes(gatewayId))
+      throw new Error(`"${gatewayId}" is reserved for the central's own MQTT account`);
     const secret = await issueGatewaySecret(this.pool, siteId, gatewayId, actor);
     await this.#dynsec?.provisionGateway(siteId, gatewayId, secret);
     return secret;

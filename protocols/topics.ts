@@ -35,3 +35,16 @@ export function parseTopic(topic: string): ParsedTopic | null {
   if (!siteId || !gatewayId || !CHANNELS.has(channel)) return null;
   return { siteId, gatewayId, channel: channel as Channel };
 }
+
+/**
+ * The only MQTT client id a gateway may connect with. Gateway ids are unique across the central,
+ * so the id is unambiguous; brokers bind it to the gateway's username (a session can be taken
+ * over, or its queued messages read, only by whoever holds that id). Central clients use
+ * `central-…`, which no gateway id can produce here.
+ */
+export function gatewayClientId(gatewayId: string): string {
+  return `gw-${gatewayId}`;
+}
+
+/** Client ids of the central's own connections (ingest, provisioning): `central-<role>-<random>`. */
+export const CENTRAL_CLIENT_ID_PREFIX = 'central-';

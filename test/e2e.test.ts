@@ -2,7 +2,7 @@ import test from 'ava';
 import mqtt from 'mqtt';
 import type { RunningGateway } from '../gateway/main.ts';
 import { encode } from '../protocols/messages.ts';
-import { topicFor } from '../protocols/topics.ts';
+import { gatewayClientId, topicFor } from '../protocols/topics.ts';
 import {
   connectAsGateway,
   eventually,
@@ -166,6 +166,34 @@ test.serial('the broker refuses bad credentials, foreign topics and foreign subs
   t.is(await count('SELECT count(*)::int AS n FROM events', []), before);
   await client.endAsync(true);
 });
+
+test.serial(
+  'a client id is bound to its gateway: valid credentials of one gateway cannot take over another',
+  async (t) => {
+    const victim = await connectAsGateway(env, 'site-victim', 'gw-victim');
+    const secret = await env.addGateway('site-attacker', 'gw-attacker');
+    let victimDropped = false;
+    victim.on('close', () => {
+      victimDropped = true;
+    });
+    const before = env.metrics.get('broker_refused_total', { what: 'connect' });
+    const attempt = (clientId: string, username = 'gw-attacker', password = secret) =>
+      mqtt
+        .connectAsync(env.central.mqttUrl, { username, password, clientId, clean: false, reconnectPeriod: 0 })
+        .then(
+          (c) => c.endAsync().then(() => 'connected'),
+          (error: Error) => error.message,
+        );
+    t.regex(await attempt(gatewayClientId('gw-victim')), /bad username or password/i);
+    t.regex(await attempt('gw-site-victim-gw-victim'), /bad username or password/i, 'nor any other id');
+    t.regex(await attempt('central-ingest-0000'), /bad username or password/i, "nor the central's");
+    t.is(await attempt(gatewayClientId('gw-attacker')), 'connected', 'its own id works');
+    t.is(env.metrics.get('broker_refused_total', { what: 'connect' }), before + 3);
+    t.false(victimDropped, 'the victim was never disconnected');
+    t.true(victim.connected);
+    await victim.endAsync(true);
+  },
+);
 
 test.serial('the operator API needs a session and validates its input', async (t) => {
   const url = env.central.httpUrl;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import mqtt from 'mqtt';
 import { encode } from '../protocols/messages.ts';
-import { topicFor } from '../protocols/topics.ts';
+import { gatewayClientId, topicFor } from '../protocols/topics.ts';
 import { eventually, startTestCentral, startTestGateway, tempDir } from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 import { startMosquitto } from './helpers/mosquitto.ts';
@@ -9,15 +9,16 @@ import { startMosquitto } from './helpers/mosquitto.ts';
 test('external broker: a real mosquitto, gateways provisioned by the central, ACLs enforced by mosquitto', async (t) => {
   const mosquitto = await startMosquitto(tempDir('mosquitto'));
   t.teardown(() => mosquitto.stop());
-  const env = await startTestCentral({
-    externalBroker: {
-      url: mosquitto.url,
-      centralUsername: 'vigil-central',
-      centralPassword: 'central-password-for-tests',
-      adminUsername: mosquitto.admin.username,
-      adminPassword: mosquitto.admin.password,
-    },
-  });
+  const externalBroker = {
+    url: mosquitto.url,
+    centralUsername: 'vigil-central',
+    centralPassword: 'central-password-for-tests',
+    adminUsername: mosquitto.admin.username,
+    adminPassword: mosquitto.admin.password,
+  };
+  // Every start provisions again what an earlier start left on the broker (it failed from the second on).
+  await (await startTestCentral({ externalBroker })).stop();
+  const env = await startTestCentral({ externalBroker });
   t.teardown(() => env.stop());
   t.is(env.central.mqttUrl, mosquitto.url);
 
@@ -40,10 +41,26 @@ test('external broker: a real mosquitto, gateways provisioned by the central, AC
   const intruder = await mqtt.connectAsync(mosquitto.url, {
     username: 'gw-x',
     password: secret,
-    clientId: 'gw-x',
+    clientId: gatewayClientId('gw-x'),
     reconnectPeriod: 0,
   });
   t.teardown(() => intruder.endAsync(true));
+  // With its own valid secret but gw-m's client id it would take gw-m off the air (session takeover)
+  // and, with a persistent session, receive what is queued for gw-m: mosquitto refuses the CONNECT.
+  const hijack = await mqtt
+    .connectAsync(mosquitto.url, {
+      username: 'gw-x',
+      password: secret,
+      clientId: gatewayClientId('gw-m'),
+      clean: false,
+      reconnectPeriod: 0,
+    })
+    .then(
+      (c) => c.endAsync().then(() => 'connected'),
+      (error: Error) => error.message,
+    );
+  t.regex(hijack, /not authori[sz]ed|bad user/i);
+  t.true(gw.gateway.uplinkConnected, 'gw-m stays connected');
   const refused = await intruder.subscribeAsync(topicFor('site-m', 'gw-m', 'ack'), { qos: 1 }).then(
     (granted) => granted[0]?.qos,
     (error: { packet?: { granted?: number[] } }) => error.packet?.granted?.[0],

@@ -7,7 +7,7 @@ import { upsertOperator, upsertSite } from '../central/records.ts';
 import { createLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 import { encode } from '../protocols/messages.ts';
-import { topicFor } from '../protocols/topics.ts';
+import { gatewayClientId, topicFor } from '../protocols/topics.ts';
 import { apiClient, eventually, loginCookie, OPERATOR, tempDir } from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 
@@ -56,7 +56,12 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
   );
 
   const secret = await c.issueGatewaySecret('site-op', 'gw-op', 'test');
-  const gw = await mqtt.connectAsync(c.mqttUrl, { username: 'gw-op', password: secret, reconnectPeriod: 0 });
+  const gw = await mqtt.connectAsync(c.mqttUrl, {
+    username: 'gw-op',
+    password: secret,
+    clientId: gatewayClientId('gw-op'),
+    reconnectPeriod: 0,
+  });
   const event = sampleEvent({ siteId: 'site-op', gatewayId: 'gw-op' });
   await gw.publishAsync(topicFor('site-op', 'gw-op', 'event'), encode(event), { qos: 1 });
   await gw.endAsync();

@@ -5,6 +5,7 @@ import { Aedes, type Client } from 'aedes';
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { CENTRAL_CLIENT_ID_PREFIX, gatewayClientId } from '../../protocols/topics.ts';
 import { secretMatches } from '../auth/secrets.ts';
 import { mayPublish, maySubscribe, type Principal } from './acl.ts';
 
@@ -32,8 +33,9 @@ export interface RunningBroker {
 const BAD_CREDENTIALS = 4;
 
 /**
- * The embedded MQTT broker. Every connection is authenticated (gateway id + issued secret) and
- * every publish and subscribe authorized by the ACL; refusals are logged and counted.
+ * The embedded MQTT broker. Every connection is authenticated (gateway id + issued secret, and the
+ * client id bound to that gateway, so no one else can take over its session or read what is queued
+ * for it) and every publish and subscribe authorized by the ACL; refusals are logged and counted.
  */
 export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
   const { pool, logger, metrics } = options;
@@ -55,12 +57,13 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       if (username === CENTRAL_MQTT_USER) {
         const a = Buffer.from(secret);
         const b = Buffer.from(options.centralSecret);
-        if (a.length === b.length && timingSafeEqual(a, b)) {
-          principals.set(client, { kind: 'central' });
-          return done(null, true);
-        }
-        return fail('bad central secret');
+        if (!(a.length === b.length && timingSafeEqual(a, b))) return fail('bad central secret');
+        if (!client.id.startsWith(CENTRAL_CLIENT_ID_PREFIX)) return fail("client id not the central's");
+        principals.set(client, { kind: 'central' });
+        return done(null, true);
       }
+      // Checked before the secret: a client id bound to another gateway says nothing about this one.
+      if (client.id !== gatewayClientId(username)) return fail('client id not bound to this gateway');
       pool
         .query<{ site_id: string; secret_sha256: string }>(
           'SELECT site_id, secret_sha256 FROM gateways WHERE id = $1',

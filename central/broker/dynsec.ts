@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../lib/logger.ts';
-import { allGatewaysFilter, DOWNLINK_CHANNELS, topicFor, UPLINK_CHANNELS } from '../../protocols/topics.ts';
+import {
+  allGatewaysFilter,
+  DOWNLINK_CHANNELS,
+  gatewayClientId,
+  topicFor,
+  UPLINK_CHANNELS,
+} from '../../protocols/topics.ts';
 
 const CONTROL = '$CONTROL/dynamic-security/v1';
 
@@ -94,13 +100,13 @@ export class DynsecProvisioner {
 
   async ensureCentral(username: string, password: string): Promise<void> {
     await this.#upsertRole('vigil-central', centralAcls());
-    await this.#upsertClient(username, password, 'vigil-central');
+    await this.#upsertClient(username, password, 'vigil-central', null);
   }
 
   async provisionGateway(siteId: string, gatewayId: string, secret: string): Promise<void> {
     const role = `vigil-gw-${gatewayId}`;
     await this.#upsertRole(role, gatewayAcls(siteId, gatewayId));
-    await this.#upsertClient(gatewayId, secret, role);
+    await this.#upsertClient(gatewayId, secret, role, gatewayClientId(gatewayId));
     this.#logger.info({ siteId, gatewayId }, 'gateway provisioned on the external broker');
   }
 
@@ -116,19 +122,28 @@ export class DynsecProvisioner {
     for (const acl of acls) await this.#checked({ command: 'addRoleACL', rolename, ...acl });
   }
 
-  async #upsertClient(username: string, password: string, rolename: string): Promise<void> {
+  /**
+   * `clientid` binds the username to one client id (mosquitto refuses any other at CONNECT), so no
+   * other credential can take over the gateway's session or its queued messages.
+   */
+  async #upsertClient(username: string, password: string, rolename: string, clientid: string | null) {
     const created = await this.#command({
       command: 'createClient',
       username,
       password,
+      ...(clientid ? { clientid } : {}),
       roles: [{ rolename }],
     });
     if (!created.error) return;
     if (!/already exists/i.test(created.error)) throw new Error(`createClient ${username}: ${created.error}`);
     await this.#checked({ command: 'setClientPassword', username, password });
-    const added = await this.#command({ command: 'addClientRole', username, rolename });
-    if (added.error && !/already/i.test(added.error))
-      throw new Error(`addClientRole ${username}: ${added.error}`);
+    await this.#checked({ command: 'setClientId', username, ...(clientid ? { clientid } : {}) });
+    // mosquitto answers adding a role the client already has with "Internal error": look first.
+    const existing = await this.#command({ command: 'getClient', username });
+    const roles = (existing.data as { client?: { roles?: Array<{ rolename: string }> } } | undefined)?.client
+      ?.roles;
+    if (!roles?.some((r) => r.rolename === rolename))
+      await this.#checked({ command: 'addClientRole', username, rolename });
   }
 
   async #checked(command: Record<string, unknown>): Promise<void> {

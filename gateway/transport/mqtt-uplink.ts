@@ -14,7 +14,7 @@ import {
   type Heartbeat,
   type Media,
 } from '../../protocols/messages.ts';
-import { parseTopic, topicFor } from '../../protocols/topics.ts';
+import { gatewayClientId, parseTopic, topicFor } from '../../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import type { JournalOutbox } from '../outbox/journal-outbox.ts';
 
@@ -73,7 +73,7 @@ export class MqttUplink {
     const statusTopic = topicFor(siteId, gatewayId, 'status');
     const client = mqtt.connect(this.#o.url, {
       ...SMALL_FOOTPRINT,
-      clientId: `gw-${siteId}-${gatewayId}`,
+      clientId: gatewayClientId(gatewayId),
       username: gatewayId,
       password: this.#o.secret,
       // A persistent session: acks and commands queued by the broker while the gateway was away are

@@ -11,6 +11,7 @@ import type { ArmingMode } from '../../gateway/domain/panel.ts';
 import { type RunningGateway, runGateway } from '../../gateway/main.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { Metrics } from '../../lib/metrics.ts';
+import { gatewayClientId } from '../../protocols/topics.ts';
 
 export const OPERATOR = { username: 'alice', password: 'correct horse battery' };
 
@@ -182,7 +183,7 @@ export async function connectAsGateway(
   return mqtt.connectAsync(env.central.mqttUrl, {
     username: gatewayId,
     password: secret,
-    clientId: `raw-${gatewayId}`,
+    clientId: gatewayClientId(gatewayId),
     reconnectPeriod: 0,
   });
 }
