@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
+import { checkSecret, contactTarget } from './auth/lockout.ts';
 import { hashPassword, verifyPassword } from './auth/secrets.ts';
 import { audit } from './records.ts';
 
@@ -83,53 +84,35 @@ export async function createContact(
 
 export type CodeCheck = 'valid' | 'invalid' | 'locked' | 'must-change-pin';
 
-/**
- * Check an ID code + PIN given on the phone for a site. A default PIN that was never changed is
- * refused. The answer never says whether the ID code exists (SPEC §2: no information given).
- */
-export async function checkCode(
-  pool: pg.Pool,
+const masked = (siteId: string, idCode: string) => `${siteId}/${idCode.replace(/\d(?=\d{2})/g, '*')}`;
+
+/** ID code + PIN under the shared lockout (auth/lockout.ts), in the caller's transaction. */
+async function verifyCode(
+  client: pg.PoolClient,
   siteId: string,
   idCode: string,
   pin: string,
-  by: string,
-): Promise<CodeCheck> {
+  source: string,
+): Promise<{ check: 'ok' | 'invalid' | 'locked'; contact: { id: string; pin_must_change: boolean } | null }> {
+  const { rows } = await client.query<{ id: string; pin_hash: string; pin_must_change: boolean }>(
+    'SELECT id::text, pin_hash, pin_must_change FROM contacts WHERE site_id = $1 AND id_code = $2',
+    [siteId, idCode],
+  );
+  const contact = rows[0] ?? null;
+  const check = await checkSecret(
+    client,
+    { target: contactTarget(siteId, idCode), source },
+    PIN_POLICY,
+    async () => (contact && PIN_PATTERN.test(pin) ? verifyPassword(pin, contact.pin_hash) : false),
+  );
+  return { check, contact };
+}
+
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const { rows } = await client.query<{
-      id: string;
-      pin_hash: string;
-      pin_must_change: boolean;
-      failed_attempts: number;
-      locked: boolean;
-    }>(
-      `SELECT id::text, pin_hash, pin_must_change, failed_attempts, coalesce(locked_until > now(), false) AS locked
-         FROM contacts WHERE site_id = $1 AND id_code = $2 FOR UPDATE`,
-      [siteId, idCode],
-    );
-    const contact = rows[0];
-    let result: CodeCheck;
-    if (!contact || !PIN_PATTERN.test(pin)) {
-      result = 'invalid';
-    } else if (contact.locked) {
-      result = 'locked';
-    } else if (!(await verifyPassword(pin, contact.pin_hash))) {
-      const failures = contact.failed_attempts + 1;
-      const lock = failures >= PIN_POLICY.maxFailures;
-      await client.query(
-        `UPDATE contacts SET failed_attempts = $2,
-           locked_until = CASE WHEN $3 THEN now() + make_interval(mins => $4) ELSE locked_until END WHERE id = $1`,
-        [contact.id, lock ? 0 : failures, lock, PIN_POLICY.lockoutMinutes],
-      );
-      result = lock ? 'locked' : 'invalid';
-    } else {
-      await client.query('UPDATE contacts SET failed_attempts = 0 WHERE id = $1', [contact.id]);
-      result = contact.pin_must_change ? 'must-change-pin' : 'valid';
-    }
-    await audit(client, by, `code-check.${result}`, `${siteId}/${idCode.replace(/\d(?=\d{2})/g, '*')}`, {
-      contact: contact?.id ?? null,
-    });
+    const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
@@ -140,7 +123,32 @@ export async function checkCode(
   }
 }
 
-/** Change a PIN: needs the current one; the new one may not be the default pattern of repeats. */
+/**
+ * Check an ID code + PIN given on the phone for a site. A default PIN that was never changed is
+ * refused. The answer never says whether the ID code exists (SPEC §2: no information given).
+ * `source` is who is trying (the operator at the phone, the portal account, the app's address):
+ * failures lock that source out first (auth/lockout.ts).
+ */
+export async function checkCode(
+  pool: pg.Pool,
+  siteId: string,
+  idCode: string,
+  pin: string,
+  by: string,
+  source: string = by,
+): Promise<CodeCheck> {
+  return inTransaction(pool, async (client) => {
+    const { check, contact } = await verifyCode(client, siteId, idCode, pin, source);
+    const result: CodeCheck = check !== 'ok' ? check : contact?.pin_must_change ? 'must-change-pin' : 'valid';
+    await audit(client, by, `code-check.${result}`, masked(siteId, idCode), {
+      contact: contact?.id ?? null,
+      ...(source !== by ? { from: source } : {}),
+    });
+    return result;
+  });
+}
+
+/** Change a PIN: needs the current one (checked under the same lockout); the new one may not be a row of repeats. */
 export async function changePin(
   pool: pg.Pool,
   siteId: string,
@@ -148,24 +156,25 @@ export async function changePin(
   currentPin: string,
   newPin: string,
   by: string,
+  source: string = by,
 ): Promise<void> {
   if (!PIN_PATTERN.test(newPin) || /^(\d)\1+$/.test(newPin) || newPin === currentPin) {
     throw new Error('a new PIN is 4 to 8 digits, not all the same, and differs from the current one');
   }
-  const { rows } = await pool.query<{ id: string; pin_hash: string; locked: boolean }>(
-    `SELECT id::text, pin_hash, coalesce(locked_until > now(), false) AS locked FROM contacts WHERE site_id = $1 AND id_code = $2`,
-    [siteId, idCode],
-  );
-  const contact = rows[0];
-  if (!contact || contact.locked || !(await verifyPassword(currentPin, contact.pin_hash))) {
-    await audit(pool, by, 'pin-change.refused', `${siteId}/${idCode.replace(/\d(?=\d{2})/g, '*')}`);
-    throw new Error('ID code or PIN not accepted');
-  }
-  await pool.query(
-    'UPDATE contacts SET pin_hash = $2, pin_must_change = false, failed_attempts = 0 WHERE id = $1',
-    [contact.id, await hashPassword(newPin)],
-  );
-  await audit(pool, by, 'pin-change.ok', `${siteId}/${contact.id}`);
+  const refused = await inTransaction(pool, async (client) => {
+    const { check, contact } = await verifyCode(client, siteId, idCode, currentPin, source);
+    if (check !== 'ok' || !contact) {
+      await audit(client, by, 'pin-change.refused', masked(siteId, idCode), { reason: check });
+      return check;
+    }
+    await client.query('UPDATE contacts SET pin_hash = $2, pin_must_change = false WHERE id = $1', [
+      contact.id,
+      await hashPassword(newPin),
+    ]);
+    await audit(client, by, 'pin-change.ok', `${siteId}/${contact.id}`);
+    return null;
+  });
+  if (refused) throw Object.assign(new Error('ID code or PIN not accepted'), { reason: refused });
 }
 
 /** An ID code + PIN checked as `checkCode` does; when valid, whose they are. */
@@ -175,8 +184,9 @@ export async function checkContact(
   idCode: string,
   pin: string,
   by: string,
+  source: string = by,
 ): Promise<{ ok: true; contactId: string; role: ContactInput['role'] } | { ok: false; reason: CodeCheck }> {
-  const result = await checkCode(pool, siteId, idCode, pin, by);
+  const result = await checkCode(pool, siteId, idCode, pin, by, source);
   if (result !== 'valid') return { ok: false, reason: result };
   const { rows } = await pool.query<{ id: string; role: ContactInput['role'] }>(
     'SELECT id::text, role FROM contacts WHERE site_id = $1 AND id_code = $2',

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { IdentifierSchema } from '../protocols/messages.ts';
+import { accountTarget, clearTarget } from './auth/lockout.ts';
 import { hashPassword, newSecret, sha256 } from './auth/secrets.ts';
 import { category } from './supervision/categories.ts';
 
@@ -74,7 +75,7 @@ export async function upsertOperator(pool: pg.Pool, account: AccountInput, actor
      VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (username) DO UPDATE SET display_name = EXCLUDED.display_name,
        password_hash = EXCLUDED.password_hash, role = EXCLUDED.role, site_id = EXCLUDED.site_id,
-       installer_id = EXCLUDED.installer_id, failed_logins = 0, locked_until = NULL`,
+       installer_id = EXCLUDED.installer_id`,
     [
       account.username,
       account.displayName,
@@ -84,6 +85,8 @@ export async function upsertOperator(pool: pg.Pool, account: AccountInput, actor
       account.installerId ?? null,
     ],
   );
+  // A new password from an administrator lifts every lock on the account.
+  await clearTarget(pool, accountTarget(account.username));
   await audit(pool, actor, 'account.upsert', account.username, {
     role: account.role,
     ...(account.siteId ? { siteId: account.siteId } : {}),

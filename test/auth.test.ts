@@ -1,4 +1,5 @@
 import test from 'ava';
+import { login } from '../central/auth/operator-auth.ts';
 import { upsertOperator } from '../central/records.ts';
 import {
   apiClient,
@@ -80,3 +81,32 @@ test.serial('logins and other secret checks are rate-limited per address', async
   // The limit is per route: reading the queue still works.
   t.is((await fetch(`${url}/api/health`)).status, 200);
 });
+
+test.serial(
+  'a login lockout looks the same for unknown and real usernames, and locks out the source first',
+  async (t) => {
+    const pool = env.central.pool;
+    const policy = { maxFailures: 5, lockoutMinutes: 15, sessionHours: 1 };
+    const tries = async (username: string, from: string) => {
+      const reasons: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const result = await login(pool, username, 'wrong password', from, policy);
+        reasons.push(result.ok ? 'ok' : result.reason);
+      }
+      return reasons;
+    };
+    const real = await tries('carla', '203.0.113.1');
+    const unknown = await tries('nobody-here', '203.0.113.2');
+    t.deepEqual(real, ['invalid', 'invalid', 'invalid', 'invalid', 'locked', 'locked']);
+    t.deepEqual(unknown, real, 'the answers do not tell which username exists');
+    t.like(await login(pool, 'carla', 'customer pass 1', '203.0.113.1', policy), {
+      ok: false,
+      reason: 'locked',
+    });
+    t.like(
+      await login(pool, 'carla', 'customer pass 1', '198.51.100.1', policy),
+      { ok: true },
+      'from elsewhere',
+    );
+  },
+);

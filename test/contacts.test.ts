@@ -7,6 +7,7 @@ let env: TestCentral;
 test.before(async () => {
   env = await startTestCentral();
   await upsertSite(env.central.pool, { id: 'site-c', name: 'Jansen' }, 'test');
+  await upsertSite(env.central.pool, { id: 'site-d', name: 'De Vries' }, 'test');
 });
 test.after.always(() => env?.stop());
 
@@ -79,3 +80,76 @@ test.serial('wrong PINs lock the contact; every attempt is audited without the f
     'the audit trail does not spell out ID codes',
   );
 });
+
+test.serial('a PIN change checks the current PIN under the same lockout', async (t) => {
+  const pool = env.central.pool;
+  const c = await createContact(
+    pool,
+    { siteId: 'site-d', name: 'Piet', role: 'keyholder', order: 3 },
+    'test',
+  );
+  await changePin(pool, 'site-d', c.idCode, c.defaultPin, '5173', 'customer:piet');
+  const results: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const wrong = String(1000 + i);
+    results.push(
+      await changePin(pool, 'site-d', c.idCode, wrong, '9462', 'customer:piet').then(
+        () => 'changed',
+        (error: { reason?: string }) => error.reason ?? 'error',
+      ),
+    );
+  }
+  t.deepEqual(results.slice(0, 3), ['invalid', 'invalid', 'locked']);
+  t.true(
+    results.slice(3).every((r) => r === 'locked'),
+    results.join(','),
+  );
+  await t.throwsAsync(changePin(pool, 'site-d', c.idCode, '5173', '9462', 'customer:piet'), {
+    message: 'ID code or PIN not accepted',
+  });
+  t.is(await checkCode(pool, 'site-d', c.idCode, '5173', 'customer:piet'), 'locked', 'one lockout for both');
+});
+
+test.serial(
+  'failures lock their source out, not the person; many sources lock the target; unknown codes alike',
+  async (t) => {
+    const pool = env.central.pool;
+    const c = await createContact(pool, { siteId: 'site-d', name: 'Saskia', role: 'authorised' }, 'test');
+    await changePin(pool, 'site-d', c.idCode, c.defaultPin, '2468', 'test');
+    for (let i = 0; i < 3; i++) await checkCode(pool, 'site-d', c.idCode, '1357', 'app', 'ip:203.0.113.9');
+    t.is(await checkCode(pool, 'site-d', c.idCode, '2468', 'app', 'ip:203.0.113.9'), 'locked');
+    t.is(
+      await checkCode(pool, 'site-d', c.idCode, '2468', 'phone'),
+      'valid',
+      'the real person is not locked out',
+    );
+
+    // A guess spread over addresses: 4 × 3 failures lock the contact for everyone.
+    for (let i = 0; i < 12; i++)
+      await checkCode(pool, 'site-d', c.idCode, '1357', 'app', `ip:198.51.100.${i % 6}`);
+    t.is(await checkCode(pool, 'site-d', c.idCode, '2468', 'phone'), 'locked');
+    const { rows } = await pool.query<{ locked: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM secret_lockouts WHERE target = $1 AND source = '*' AND locked_until > now()) AS locked`,
+      [`contact:site-d/${c.idCode}`],
+    );
+    t.true(rows[0]?.locked);
+
+    // One address trying many codes is locked out of all of them.
+    const unknown = ['111111', '222222', '333333', '444444'];
+    const answers: string[] = [];
+    for (const code of unknown)
+      for (let i = 0; i < 3; i++)
+        answers.push(await checkCode(pool, 'site-d', code, '9999', 'app', 'ip:192.0.2.7'));
+    t.deepEqual(
+      answers.slice(0, 3),
+      ['invalid', 'invalid', 'locked'],
+      'an unknown code locks like a real one',
+    );
+    t.is(answers.at(-1), 'locked');
+    t.is(
+      await checkCode(pool, 'site-d', '555555', '9999', 'app', 'ip:192.0.2.7'),
+      'locked',
+      'the address is out',
+    );
+  },
+);

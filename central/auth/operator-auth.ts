@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { audit } from '../records.ts';
+import { accountTarget, checkSecret, type LockoutPolicy } from './lockout.ts';
 import { hashPassword, newSecret, sha256, verifyPassword } from './secrets.ts';
 
 /** Lockout and session policy: data, so an ARC can tune it. */
-export interface AuthPolicy {
-  readonly maxFailures: number;
-  readonly lockoutMinutes: number;
+export interface AuthPolicy extends LockoutPolicy {
   readonly sessionHours: number;
 }
 
@@ -62,43 +61,29 @@ export async function login(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const { rows } = await client.query<
-      AccountRow & { password_hash: string; failed_logins: number; locked: boolean }
-    >(
-      `SELECT id::text, username, display_name, password_hash, role, site_id, installer_id::text, failed_logins,
-              coalesce(locked_until > now(), false) AS locked
-         FROM operators WHERE username = $1 FOR UPDATE`,
+    const { rows } = await client.query<AccountRow & { password_hash: string }>(
+      `SELECT id::text, username, display_name, password_hash, role, site_id, installer_id::text
+         FROM operators WHERE username = $1`,
       [username],
     );
     const row = rows[0];
-    if (!row) {
-      await verifyPassword(password, await DUMMY_HASH);
-      await audit(client, username, 'login.failed', username, { from, reason: 'unknown user' });
-      await client.query('COMMIT');
-      return { ok: false, reason: 'invalid' };
-    }
-    if (row.locked) {
-      await audit(client, username, 'login.refused', username, { from, reason: 'locked' });
-      await client.query('COMMIT');
-      return { ok: false, reason: 'locked' };
-    }
-    if (!(await verifyPassword(password, row.password_hash))) {
-      const failures = row.failed_logins + 1;
-      const lock = failures >= policy.maxFailures;
-      await client.query(
-        `UPDATE operators SET failed_logins = $2,
-           locked_until = CASE WHEN $3 THEN now() + make_interval(mins => $4) ELSE locked_until END
-         WHERE id = $1`,
-        [row.id, lock ? 0 : failures, lock, policy.lockoutMinutes],
-      );
-      await audit(client, username, 'login.failed', username, {
+    // An unknown username is checked, counted and locked exactly like a real one.
+    const check = await checkSecret(
+      client,
+      { target: accountTarget(username), source: from },
+      policy,
+      async () =>
+        row
+          ? verifyPassword(password, row.password_hash)
+          : verifyPassword(password, await DUMMY_HASH).then(() => false),
+    );
+    if (check !== 'ok' || !row) {
+      await audit(client, username, check === 'locked' ? 'login.refused' : 'login.failed', username, {
         from,
-        reason: 'bad password',
-        failures,
-        locked: lock,
+        reason: check === 'locked' ? 'locked' : row ? 'bad password' : 'unknown user',
       });
       await client.query('COMMIT');
-      return { ok: false, reason: lock ? 'locked' : 'invalid' };
+      return { ok: false, reason: check === 'locked' ? 'locked' : 'invalid' };
     }
     const token = newSecret();
     const { rows: session } = await client.query<{ expires_at: Date }>(
@@ -106,7 +91,6 @@ export async function login(
        VALUES ($1, $2, now() + make_interval(hours => $3)) RETURNING expires_at`,
       [sha256(token), row.id, policy.sessionHours],
     );
-    await client.query('UPDATE operators SET failed_logins = 0, locked_until = NULL WHERE id = $1', [row.id]);
     await audit(client, username, 'login.ok', username, { from });
     await client.query('COMMIT');
     return {

@@ -29,7 +29,8 @@ export function registerPushRoutes(
 
   app.post('/api/push/subscriptions', { config: secretCheck }, async (request, reply) => {
     const body = parseOr400(SubscribeSchema, request.body);
-    const contact = await checkContact(pool, body.siteId, body.idCode, body.pin, 'app');
+    // Anyone may try: failures lock this address out, not the contact (auth/lockout.ts).
+    const contact = await checkContact(pool, body.siteId, body.idCode, body.pin, 'app', `ip:${request.ip}`);
     if (!contact.ok) return reply.code(403).send({ error: 'code not accepted' });
     await saveSubscription(
       pool,

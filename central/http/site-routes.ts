@@ -106,7 +106,8 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
     const { id } = parseOr400(SiteParams, request.params);
     const { rows } = await pool.query(
       `SELECT id::text, name, role, call_order AS "order", phone, mobile, email, pin_must_change AS "pinMustChange",
-              coalesce(locked_until > now(), false) AS locked
+              EXISTS (SELECT 1 FROM secret_lockouts l WHERE l.target = 'contact:' || site_id || '/' || id_code
+                         AND l.source = '*' AND l.locked_until > now()) AS locked
          FROM contacts WHERE site_id = $1 ORDER BY role DESC, call_order, id`,
       [id],
     );

@@ -222,7 +222,9 @@ export class ProcedureService {
   ): Promise<CodeCheck> {
     const alarm = await alarmById(this.#pool, alarmId);
     if (!alarm) throw new Error(`no alarm ${alarmId}`);
-    const result = await checkCode(this.#pool, alarm.siteId, idCode, pin, operator);
+    // Whoever is on the phone is the one guessing, not the operator: every operator counts as one source.
+    const source = operator.startsWith('customer:') ? operator : 'phone';
+    const result = await checkCode(this.#pool, alarm.siteId, idCode, pin, operator, source);
     const outcome: Outcome =
       result === 'valid' ? (cancel ? 'cancel-valid-code' : 'answered-valid-code') : 'answered-invalid-code';
     const by = result === 'valid' ? await this.#contactName(alarm.siteId, idCode) : undefined;
