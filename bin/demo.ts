@@ -12,7 +12,7 @@ import { type GatewayConfig, parseGatewayConfig } from '../gateway/config.ts';
 import { openConfigStore } from '../gateway/config-store.ts';
 import { type RunningGateway, runGateway } from '../gateway/main.ts';
 import { SimulatedCamera } from '../hardware/camera/simulated-camera.ts';
-import type { Env } from '../lib/env.ts';
+import { type Env, trustedProxies } from '../lib/env.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 
@@ -147,7 +147,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     mqttPort: env.VIGIL_MQTT_PORT,
     notify: notifyFromEnv(env),
     httpTls: await httpTlsFromEnv(env, path.join(dataDir, 'central')),
-    behindTlsProxy: env.VIGIL_BEHIND_TLS_PROXY === 'on',
+    trustedProxies: trustedProxies(env),
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     logger: logger.child({ process: 'central' }),

@@ -58,8 +58,8 @@ export interface CentralOptions {
   readonly dc09Port: number;
   /** The web application over HTTPS (key and certificate), or plain HTTP when null. */
   readonly httpTls?: { readonly key: string; readonly cert: string } | null;
-  /** Behind a TLS-terminating proxy: trust its forwarded headers and mark cookies Secure. */
-  readonly behindTlsProxy?: boolean;
+  /** Behind TLS-terminating proxies (addresses/CIDRs): believe their forwarded headers, cookies Secure. */
+  readonly trustedProxies?: readonly string[];
   /** Requests per minute per client address (defaults in http/server.ts). */
   readonly rateLimits?: Partial<RateLimits>;
   /** How unattended incidents escalate (default: incidents/escalation.ts). */
@@ -351,7 +351,7 @@ export class Central {
         logger,
         metrics,
         tls: this.#o.httpTls ?? null,
-        behindTlsProxy: this.#o.behindTlsProxy ?? false,
+        trustedProxies: this.#o.trustedProxies ?? [],
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
         procedures,
         pushPublicKey: push.publicKey,

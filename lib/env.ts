@@ -1,7 +1,21 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Process configuration from the environment, validated once, with errors that name the variable. */
 const Port = z.coerce.number().int().min(0).max(65_535);
+const ProxyAddress = z
+  .string()
+  .refine(
+    (entry) =>
+      ['loopback', 'linklocal', 'uniquelocal'].includes(entry) || isIP(entry.replace(/\/\d{1,3}$/, '')) !== 0,
+    'an address, a CIDR, or loopback/linklocal/uniquelocal',
+  );
+
+/** Which proxy hops the web application believes (none when it is not behind a proxy). */
+export function trustedProxies(env: Env): string[] {
+  if (env.VIGIL_TRUSTED_PROXIES) return env.VIGIL_TRUSTED_PROXIES;
+  return env.VIGIL_BEHIND_TLS_PROXY === 'on' ? ['loopback'] : [];
+}
 
 const EnvSchema = z.object({
   VIGIL_DATA_DIR: z.string().min(1).default('./data'),
@@ -12,8 +26,23 @@ const EnvSchema = z.object({
   VIGIL_HTTP_TLS: z.enum(['on', 'off']).default('off'),
   VIGIL_HTTP_TLS_CERT: z.string().optional(),
   VIGIL_HTTP_TLS_KEY: z.string().optional(),
-  /** Behind a TLS-terminating reverse proxy (trust X-Forwarded-*, Secure cookies). */
+  /** Behind a TLS-terminating reverse proxy (trust its X-Forwarded-*, Secure cookies). */
   VIGIL_BEHIND_TLS_PROXY: z.enum(['on', 'off']).default('off'),
+  /**
+   * The proxies whose X-Forwarded-For is believed, one hop each: addresses, CIDRs, or `loopback`,
+   * `linklocal`, `uniquelocal`. The client's address is the first one, from the right, not in this
+   * list. Default with VIGIL_BEHIND_TLS_PROXY=on: loopback (a proxy on the same machine).
+   */
+  VIGIL_TRUSTED_PROXIES: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(ProxyAddress).min(1))
+    .optional(),
   VIGIL_MQTT_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_MQTT_PORT: Port.default(1883),
   VIGIL_MQTT_TLS: z.enum(['on', 'off']).default('on'),

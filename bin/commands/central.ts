@@ -8,7 +8,7 @@ import {
   parseAdminInput,
 } from '../../central/admin/admin-commands.ts';
 import { adminSocketPath, sendAdminCommand } from '../../central/admin/admin-socket.ts';
-import { readEnv } from '../../lib/env.ts';
+import { readEnv, trustedProxies } from '../../lib/env.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { Metrics } from '../../lib/metrics.ts';
 import { SystemdNotifier } from '../../lib/systemd.ts';
@@ -41,7 +41,7 @@ async function runCentral(): Promise<void> {
     mqttPort: env.VIGIL_MQTT_PORT,
     notify: notifyFromEnv(env),
     httpTls: await httpTlsFromEnv(env, dataDir),
-    behindTlsProxy: env.VIGIL_BEHIND_TLS_PROXY === 'on',
+    trustedProxies: trustedProxies(env),
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     logger,

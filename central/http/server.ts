@@ -79,8 +79,11 @@ export interface HttpOptions {
   readonly metrics: Metrics;
   /** Serve HTTPS with this key and certificate. */
   readonly tls?: { readonly key: string; readonly cert: string } | null;
-  /** Behind a TLS-terminating proxy: trust its X-Forwarded-* headers, cookies `Secure`. */
-  readonly behindTlsProxy?: boolean;
+  /**
+   * The TLS-terminating proxies in front (addresses, CIDRs, `loopback`…): only their X-Forwarded-*
+   * is believed, hop by hop from the right, so a client cannot name its own address. Cookies Secure.
+   */
+  readonly trustedProxies?: readonly string[];
   /** Reload the DC-09 receiver's accounts after a change through the API. */
   readonly onDc09AccountsChanged?: () => Promise<void>;
   readonly procedures: ProcedureService;
@@ -106,13 +109,14 @@ declare module 'fastify' {
  */
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const { pool, feed, metrics } = options;
+  const proxies = options.trustedProxies ?? [];
   // HTTPS itself, or behind a TLS terminator that sets X-Forwarded-*: either way cookies are Secure.
   const app = Fastify({
     ...httpServerOptions(options.logger, 'http'),
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
-    trustProxy: options.behindTlsProxy ?? false,
+    trustProxy: proxies.length > 0 ? [...proxies] : false,
   }) as unknown as FastifyInstance;
-  const secure = options.tls !== null && options.tls !== undefined ? true : (options.behindTlsProxy ?? false);
+  const secure = (options.tls !== null && options.tls !== undefined) || proxies.length > 0;
   if (secure) {
     app.addHook('onSend', async (_request, reply) => {
       reply.header('strict-transport-security', 'max-age=31536000');

@@ -39,6 +39,7 @@ export async function startTestCentral(
     rateLimits?: CentralOptions['rateLimits'];
     httpTls?: boolean;
     escalation?: CentralOptions['escalation'];
+    trustedProxies?: string[];
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
@@ -51,6 +52,7 @@ export async function startTestCentral(
     ...(options.supervisionIntervalMs ? { supervisionIntervalMs: options.supervisionIntervalMs } : {}),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.escalation ? { escalation: options.escalation } : {}),
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,

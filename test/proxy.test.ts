@@ -1,0 +1,41 @@
+import test from 'ava';
+import { readEnv, trustedProxies } from '../lib/env.ts';
+import { startTestCentral } from './helpers/central.ts';
+
+test('behind a proxy only its hop of X-Forwarded-For is believed: a client cannot pick its own address', async (t) => {
+  const env = await startTestCentral({
+    trustedProxies: ['127.0.0.1'],
+    rateLimits: { perMinute: 120, secretChecksPerMinute: 3 },
+  });
+  t.teardown(() => env.stop());
+  const url = env.central.httpUrl;
+  // What the proxy sends: whatever the client claimed, then the address it really came from.
+  const login = (claimed: string, real: string) =>
+    fetch(`${url}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': `${claimed}, ${real}` },
+      body: JSON.stringify({ username: 'alice', password: 'wrong password' }),
+    });
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push((await login(`10.9.9.${i}`, '203.0.113.50')).status);
+  t.deepEqual(statuses.slice(3), [429, 429], 'a new claimed address each time does not reset the limit');
+  t.is((await login('10.9.9.9', '198.51.100.20')).status, 401, 'another real client is not limited');
+  const { rows } = await env.central.pool.query<{ from: string }>(
+    `SELECT DISTINCT detail->>'from' AS "from" FROM audit_log WHERE action = 'login.failed' ORDER BY 1`,
+  );
+  t.deepEqual(
+    rows.map((r) => r.from),
+    ['198.51.100.20', '203.0.113.50'],
+    'the audit trail has the real addresses, never the claimed ones',
+  );
+});
+
+test('trusted proxies are configuration, validated with the variable named', (t) => {
+  t.deepEqual(trustedProxies(readEnv({})), []);
+  t.deepEqual(trustedProxies(readEnv({ VIGIL_BEHIND_TLS_PROXY: 'on' })), ['loopback']);
+  t.deepEqual(trustedProxies(readEnv({ VIGIL_TRUSTED_PROXIES: '10.0.0.2, 192.168.0.0/16' })), [
+    '10.0.0.2',
+    '192.168.0.0/16',
+  ]);
+  t.throws(() => readEnv({ VIGIL_TRUSTED_PROXIES: 'proxy.example' }), { message: /VIGIL_TRUSTED_PROXIES/ });
+});
