@@ -256,7 +256,13 @@ export class Central {
       const afterStore: AfterStore = async (event, result) => {
         // The incident the event opened or joined (restores and verifications find theirs in the engine).
         const incident = result.kind === 'stored' ? (result.incident?.id ?? null) : null;
-        const procedure = procedures.onEventStored(event, incident);
+        // A restore or verification that overtook its alarm reaches the engine after the alarm
+        // (inputs are queued in call order).
+        const late = result.kind === 'stored' ? (result.lateArrivals ?? []) : [];
+        const procedure = Promise.all([
+          procedures.onEventStored(event, incident),
+          ...late.map((earlier) => procedures.onEventStored(earlier, null)),
+        ]);
         this.#track(
           procedure.then(async () => {
             await onTestReport(pool, event, afterStore);

@@ -105,7 +105,7 @@ async function verifyCode(
     PIN_POLICY,
     async () => (contact && PIN_PATTERN.test(pin) ? verifyPassword(pin, contact.pin_hash) : false),
   );
-  return { check, contact };
+  return { check: check === 'refused' ? 'locked' : check, contact };
 }
 
 async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -163,6 +163,45 @@ test.serial(
   },
 );
 
+test.serial(
+  'a restore or verification stored before its alarm is applied when the alarm arrives',
+  async (t) => {
+    const pool = env.central.pool;
+    await pool.query('UPDATE alarms SET status = $1', ['closed']);
+    const alarm = sampleEvent({ seq: 10 });
+    const restore = sampleEvent({
+      seq: 12,
+      qualifier: 'restore',
+      code: { cid: '132', sia: 'BH' },
+      relatesTo: alarm.id,
+      occurredAt: '2026-11-21T10:02:00.000Z',
+    });
+    const verified = sampleEvent({
+      seq: 11,
+      eventType: 'alarm-verified',
+      code: { cid: '139', sia: 'BV' },
+      relatesTo: alarm.id,
+      verification: { verified: true, rule: 'dual-zone', supportingEventIds: [] },
+    });
+    // The order a reconnect's resend can produce: the later events first.
+    t.like(await storeEvent(pool, restore, 'mqtt'), { kind: 'stored', incident: null });
+    t.like(await storeEvent(pool, verified, 'mqtt'), { kind: 'stored', incident: null });
+    const result = await storeEvent(pool, alarm, 'mqtt');
+    if (result.kind !== 'stored') return t.fail(result.kind);
+    t.like(result.alarm, { eventId: alarm.id, restoredAt: '2026-11-21T10:02:00.000Z', verified: true });
+    t.deepEqual(
+      result.lateArrivals?.map((e) => e.id),
+      [verified.id, restore.id],
+      'told on, in sequence order',
+    );
+    const { rows } = await pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM events WHERE alarm_id = $1',
+      [result.incident?.id],
+    );
+    t.is(rows[0]?.n, 3, 'all three belong to the incident');
+  },
+);
+
 test.serial('a verification update marks its alarm verified once', async (t) => {
   const pool = env.central.pool;
   await pool.query('UPDATE alarms SET status = $1', ['closed']);
@@ -256,7 +295,7 @@ test.serial(
       { action: 'login.ok', n: 1 },
       { action: 'login.refused', n: 1 },
     ]);
-    await pool.query('UPDATE operators SET locked_until = NULL');
+    await pool.query('DELETE FROM secret_lockouts');
   },
 );
 

@@ -36,7 +36,8 @@ function keys({ target, source }: SecretAttempt): Array<[string, string, number]
   ];
 }
 
-export type SecretCheck = 'ok' | 'invalid' | 'locked';
+/** `locked`: this failure locked it; `refused`: it was locked, the secret was not looked at. */
+export type SecretCheck = 'ok' | 'invalid' | 'locked' | 'refused';
 
 /**
  * Check a secret under the lockout. Runs inside the caller's transaction: attempts on one target
@@ -50,7 +51,7 @@ export async function checkSecret(
   verify: () => Promise<boolean>,
 ): Promise<SecretCheck> {
   await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 42))', [attempt.target]);
-  if (await isLockedOut(db, attempt)) return 'locked';
+  if (await isLockedOut(db, attempt)) return 'refused';
   if (await verify()) {
     await db.query('DELETE FROM secret_lockouts WHERE target = $1 AND source = $2', [
       attempt.target,

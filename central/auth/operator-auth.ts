@@ -78,12 +78,13 @@ export async function login(
           : verifyPassword(password, await DUMMY_HASH).then(() => false),
     );
     if (check !== 'ok' || !row) {
-      await audit(client, username, check === 'locked' ? 'login.refused' : 'login.failed', username, {
+      await audit(client, username, check === 'refused' ? 'login.refused' : 'login.failed', username, {
         from,
-        reason: check === 'locked' ? 'locked' : row ? 'bad password' : 'unknown user',
+        reason: check === 'refused' ? 'locked' : row ? 'bad password' : 'unknown user',
+        ...(check === 'locked' ? { locked: true } : {}),
       });
       await client.query('COMMIT');
-      return { ok: false, reason: check === 'locked' ? 'locked' : 'invalid' };
+      return { ok: false, reason: check === 'invalid' ? 'invalid' : 'locked' };
     }
     const token = newSecret();
     const { rows: session } = await client.query<{ expires_at: Date }>(

@@ -15,6 +15,11 @@ export type StoreResult =
       alarm: AlarmView | null;
       /** The incident the event opened or joined (null: it belongs to none by itself). */
       incident: { id: string; joined: boolean } | null;
+      /**
+       * Events stored before this one that name it (its restore or verification, delivered first):
+       * now applied to its incident, and to be told to whoever follows the incident.
+       */
+      lateArrivals?: AlarmEvent[];
     }
   | { kind: 'duplicate' }
   | { kind: 'rejected'; reason: string };
@@ -134,8 +139,11 @@ async function storeAlarmEvent(
       `BEGIN; SELECT pg_advisory_xact_lock(${siteLock(event.siteId)});
        SELECT a.id::text, a.last_event_at, e.event_type, e.device_id, e.zone
          FROM alarms a JOIN events e ON e.id = a.event_id
-        WHERE a.site_id = ${pg.escapeLiteral(event.siteId)} AND a.status <> 'closed' ORDER BY a.opened_at`,
+        WHERE a.site_id = ${pg.escapeLiteral(event.siteId)} AND a.status <> 'closed' ORDER BY a.opened_at;
+       SELECT payload FROM events WHERE relates_to = ${pg.escapeLiteral(event.id)}
+          AND site_id = ${pg.escapeLiteral(event.siteId)} AND alarm_id IS NULL ORDER BY seq`,
     )) as unknown as pg.QueryResult[];
+    const late = results[3]!.rows.map((r: { payload: AlarmEvent }) => r.payload);
     const open = results[2]!.rows.map((r: OpenRow) => ({
       id: r.id,
       lead: { eventType: r.event_type, deviceId: r.device_id, zone: r.zone },
@@ -168,10 +176,24 @@ async function storeAlarmEvent(
       return notStored(pool, event);
     }
     const alarmId = rows[0].view.alarmId;
-    const alarm = target ? await alarmById(client, alarmId) : ({ ...rows[0].view } as unknown as AlarmView);
-    if (target) await client.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
+    // Delivered ahead of the event they name (a resend can overtake): apply them now.
+    if (late.length > 0) {
+      await client.query(
+        'UPDATE events SET alarm_id = $1 WHERE relates_to = $2 AND site_id = $3 AND alarm_id IS NULL',
+        [alarmId, event.id, event.siteId],
+      );
+      for (const earlier of late) await applyToAlarms(client, earlier);
+    }
+    const reread = target !== null || late.length > 0;
+    const alarm = reread ? await alarmById(client, alarmId) : ({ ...rows[0].view } as unknown as AlarmView);
+    if (reread) await client.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
     await client.query('COMMIT');
-    return { kind: 'stored', alarm, incident: { id: alarmId, joined: target !== null } };
+    return {
+      kind: 'stored',
+      alarm,
+      incident: { id: alarmId, joined: target !== null },
+      ...(late.length > 0 ? { lateArrivals: late } : {}),
+    };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
