@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DSC_ADDRESS } from '../hardware/serial/dsc-it100.ts';
 import { IEEE_ADDRESS } from '../hardware/zigbee/ias-zone.ts';
 import { EVENT_TYPE_NAMES } from '../protocols/event-codes.ts';
-import { IdentifierSchema } from '../protocols/messages.ts';
+import { IdentifierSchema, Text } from '../protocols/messages.ts';
 
 export const DEVICE_TYPES = [
   'motion',
@@ -36,7 +36,7 @@ export type ZoneKind = (typeof ZONE_KINDS)[number];
 
 export const DeviceConfigSchema = z.strictObject({
   id: IdentifierSchema,
-  name: z.string().min(1).max(120),
+  name: Text(120).min(1),
   bus: z.enum(['simulated', 'gpio', 'serial', 'zigbee', 'camera']),
   type: z.enum(DEVICE_TYPES),
   zone: z.number().int().min(1).max(999),
@@ -58,7 +58,7 @@ export const DeviceConfigSchema = z.strictObject({
     .nullable()
     .optional(),
   /** Bus-specific address (serial `zone:N`, Zigbee IEEE address…), used by the drivers. */
-  address: z.string().max(120).optional(),
+  address: Text(120).optional(),
   /** Wiring of a zone on the `gpio` bus (docs/hardware.md). */
   gpio: z
     .strictObject({
@@ -93,7 +93,7 @@ export function supervisionSeconds(device: DeviceConfig): number | null {
 
 export const AreaConfigSchema = z.strictObject({
   id: z.number().int().min(1).max(99),
-  name: z.string().min(1).max(120),
+  name: Text(120).min(1),
   exitDelaySeconds: z.number().int().min(0).max(600).default(30),
   entryDelaySeconds: z.number().int().min(0).max(600).default(30),
 });
@@ -104,7 +104,7 @@ export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 export const OutputConfigSchema = z.strictObject({
   id: IdentifierSchema,
-  name: z.string().min(1).max(120),
+  name: Text(120).min(1),
   kind: z.enum(OUTPUT_KINDS),
   bus: z.enum(['simulated', 'gpio']),
   /** For `gpio` outputs: the BCM pin and whether the driver stage is active-low. */
@@ -130,7 +130,7 @@ export type OutputRule = z.infer<typeof OutputRuleSchema>;
 
 export const UserSchema = z.strictObject({
   id: IdentifierSchema,
-  name: z.string().min(1).max(120),
+  name: Text(120).min(1),
   role: z.enum(['user', 'master', 'installer']),
   /** scrypt hashes (`vigil gateway hash-code`); the codes themselves are never stored. */
   codeHash: z.string().min(20),
@@ -241,7 +241,7 @@ export const GatewayConfigSchema = z
       .array(
         z.strictObject({
           id: IdentifierSchema,
-          name: z.string().min(1).max(120),
+          name: Text(120).min(1),
           area: z.number().int().min(1).max(99),
           /** Secret the camera sends with its HTTP alarm notification (query `token` or header `x-vigil-token`). */
           eventToken: z.string().min(16).max(200).optional(),

@@ -13,7 +13,7 @@ import type { Metrics } from '../lib/metrics.ts';
 import { grantKeyFromRaw } from '../protocols/camera-grant.ts';
 import { keyBytes } from '../protocols/dc09/frame.ts';
 import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
-import { type AlarmEvent, AlarmEventSchema, type Command } from '../protocols/messages.ts';
+import { type AlarmEvent, AlarmEventSchema, type Command, toStorableText } from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
 import { type Identified, identify } from './auth/user-codes.ts';
 import { createBuses, createOutputs } from './buses.ts';
@@ -609,7 +609,8 @@ export class Gateway {
       area: draft.area,
       verification: draft.verification,
       relatesTo: draft.relatesTo,
-      text: draft.text,
+      // A panel's or device's text may carry bytes the central cannot store: made storable, never refused.
+      text: toStorableText(draft.text.slice(0, 256)),
       occurredAt: new Date(draft.occurredAt).toISOString(),
       recordedAt: new Date(this.#o.clock.now()).toISOString(),
     });

@@ -175,6 +175,18 @@ export const EVENT_TYPES = {
     handling: 'alarm',
     title: 'External technical alarm',
   },
+  /**
+   * The central could not read or store a message from a gateway (raised by the central; the raw
+   * message is kept): it may have been any alarm, so an operator looks at once. CID 354, failure
+   * to communicate an event.
+   */
+  'message-rejected': {
+    cid: '354',
+    sia: { event: 'YC', restore: 'YK' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Message from the premises not readable',
+  },
   water: {
     cid: '113',
     sia: { event: 'WA', restore: 'WH' },

@@ -10,6 +10,24 @@ export const IdentifierSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, "-" and "_" only');
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+/** Text PostgreSQL, logs and browsers take as it is: no NUL or other control characters, no unpaired surrogates. */
+export function isStorableText(value: string): boolean {
+  return value.isWellFormed() && !CONTROL_CHARACTERS.test(value);
+}
+
+/** The same text made storable (for what the gateway itself did not write, e.g. a panel's frame). */
+export function toStorableText(value: string): string {
+  return value.toWellFormed().replace(new RegExp(CONTROL_CHARACTERS.source, 'g'), '\uFFFD');
+}
+
+/** Free text in a message or a config file, up to `max` characters, storable. */
+export function Text(max: number) {
+  return z.string().max(max).refine(isStorableText, 'control characters or unpaired surrogates');
+}
+
 const Timestamp = z.iso.datetime({ offset: true });
 const Version = z.literal(PROTOCOL_VERSION);
 
@@ -36,13 +54,13 @@ export const AlarmEventSchema = z.strictObject({
   }),
   class: z.enum(EVENT_CLASSES),
   priority: z.number().int().min(1).max(9),
-  device: z.strictObject({ id: IdentifierSchema, name: z.string().max(120) }).nullable(),
+  device: z.strictObject({ id: IdentifierSchema, name: Text(120) }).nullable(),
   zone: z.number().int().min(0).max(999),
   area: z.number().int().min(0).max(99),
   verification: VerificationSchema,
   /** The earlier event this one restores or verifies. */
   relatesTo: z.uuid().nullable(),
-  text: z.string().max(256).default(''),
+  text: Text(256).default(''),
   /** When the bus reported the signal (the device's or driver's clock). */
   occurredAt: Timestamp,
   /** When the gateway recorded the event in its outbox. */
@@ -60,13 +78,13 @@ export const HeartbeatSchema = z.strictObject({
   sentAt: Timestamp,
   /** Events written but not yet acknowledged by the central. */
   outboxDepth: z.number().int().nonnegative(),
-  firmware: z.string().max(64),
+  firmware: Text(64),
   /** The gateway's cameras, for the operator's view of an alarm (access still needs a grant). */
   cameras: z
     .array(
       z.strictObject({
         id: IdentifierSchema,
-        name: z.string().max(120),
+        name: Text(120),
         snapshot: z.boolean(),
         /** The camera has its own (MJPEG) stream for live view. */
         live: z.boolean().optional(),
@@ -92,7 +110,7 @@ export const CommandSchema = z.strictObject({
   id: z.uuid(),
   issuedAt: Timestamp,
   /** Who at the central asked for it, for the gateway's own audit log. */
-  issuedBy: z.string().min(1).max(120),
+  issuedBy: Text(120).min(1),
   command: z.discriminatedUnion('name', [
     z.strictObject({
       name: z.literal('arm'),
@@ -154,7 +172,7 @@ export const MediaSchema = z.strictObject({
       contentType: z.string().regex(/^image\/[a-z0-9.+-]+$/),
       data: z.base64().max(Math.ceil(MAX_MEDIA_BYTES / 3) * 4),
     }),
-    z.strictObject({ ok: z.literal(false), error: z.string().max(300) }),
+    z.strictObject({ ok: z.literal(false), error: Text(300) }),
   ]),
 });
 export type Media = z.infer<typeof MediaSchema>;
@@ -170,8 +188,8 @@ export const GatewayStatusSchema = z.strictObject({
     .array(
       z.strictObject({
         id: IdentifierSchema,
-        name: z.string().max(120),
-        type: z.string().max(40),
+        name: Text(120),
+        type: Text(40),
         zone: z.number().int().min(0).max(999),
         area: z.number().int().min(0).max(99),
       }),

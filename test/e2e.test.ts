@@ -1,5 +1,6 @@
 import test from 'ava';
 import mqtt from 'mqtt';
+import { isPermanentStoreError } from '../central/ingest/mqtt-ingest.ts';
 import type { RunningGateway } from '../gateway/main.ts';
 import { encode } from '../protocols/messages.ts';
 import { gatewayClientId, topicFor } from '../protocols/topics.ts';
@@ -126,8 +127,105 @@ test.serial('malformed and mismatched messages are refused, counted, and never b
   t.is(env.metrics.get('ingest_rejected_total', { reason: 'invalid-event' }), 2);
   t.is(env.metrics.get('ingest_rejected_total', { reason: 'topic-mismatch' }), 1);
   t.is(env.metrics.get('ingest_rejected_total', { reason: 'invalid-heartbeat' }), 1);
-  t.is(await count(`SELECT count(*)::int AS n FROM events WHERE site_id = 'site-bad'`, []), 0);
+  t.is(
+    await count(
+      `SELECT count(*)::int AS n FROM events WHERE site_id = 'site-bad' AND event_type <> 'message-rejected'`,
+      [],
+    ),
+    0,
+    'none of them is stored as an event',
+  );
+  t.is(await count(`SELECT count(*)::int AS n FROM rejected_messages WHERE site_id = 'site-bad'`, []), 3);
   await client.endAsync();
+});
+
+test.serial(
+  'a poison message is kept as rejected and acked: the fire alarm behind it is not held up',
+  async (t) => {
+    const client = await connectAsGateway(env, 'site-poison', 'gw-poison');
+    const acks: string[] = [];
+    client.on('message', (_topic, payload) =>
+      acks.push(...(JSON.parse(payload.toString()) as { eventIds: string[] }).eventIds),
+    );
+    await client.subscribeAsync(topicFor('site-poison', 'gw-poison', 'ack'), { qos: 1 });
+    const topic = topicFor('site-poison', 'gw-poison', 'event');
+    const at = { siteId: 'site-poison', gatewayId: 'gw-poison' };
+    const nul = sampleEvent({ ...at, seq: 1, device: { id: 'pir', name: 'Hall\u0000PIR' } });
+    const surrogate = sampleEvent({ ...at, seq: 2, text: 'broken \ud800 text' });
+    const fire = sampleEvent({
+      ...at,
+      seq: 3,
+      eventType: 'fire',
+      code: { cid: '110', sia: 'FA' },
+      class: 'safety',
+      priority: 2,
+    });
+    for (const message of [nul, surrogate, fire])
+      await client.publishAsync(topic, encode(message), { qos: 1 });
+    await eventually(() => acks.length === 3, 'all three acked');
+    t.deepEqual(acks, [nul.id, surrogate.id, fire.id]);
+    t.is(
+      await count(`SELECT count(*)::int AS n FROM events WHERE id = $1`, [fire.id]),
+      1,
+      'the fire alarm stored',
+    );
+    const { rows } = await env.central.pool.query<{ event_id: string; reason: string; payload: Buffer }>(
+      `SELECT event_id::text, reason, payload FROM rejected_messages WHERE site_id = 'site-poison' ORDER BY id`,
+    );
+    t.deepEqual(
+      rows.map((r) => [r.event_id, r.reason]),
+      [
+        [nul.id, 'invalid-event'],
+        [surrogate.id, 'invalid-event'],
+      ],
+    );
+    t.deepEqual(rows[0]?.payload, encode(nul), 'kept byte for byte');
+    t.is(
+      await count(
+        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id
+        WHERE a.site_id = 'site-poison' AND e.event_type = 'message-rejected'`,
+        [],
+      ),
+      1,
+      'an operator is told, once for the burst',
+    );
+    await client.endAsync();
+  },
+);
+
+test.serial(
+  "the central derives an event's class, priority and codes from its type, not from the gateway",
+  async (t) => {
+    const client = await connectAsGateway(env, 'site-claims', 'gw-claims');
+    const panic = sampleEvent({
+      siteId: 'site-claims',
+      gatewayId: 'gw-claims',
+      eventType: 'panic',
+      code: { cid: '110', sia: 'FA' },
+      class: 'technical',
+      priority: 9,
+    });
+    await client.publishAsync(topicFor('site-claims', 'gw-claims', 'event'), encode(panic), { qos: 1 });
+    const { rows } = await eventually(async () => {
+      const result = await env.central.pool.query<{
+        class: string;
+        priority: number;
+        cid: string;
+        sia: string;
+      }>('SELECT class, priority, cid, sia FROM events WHERE id = $1', [panic.id]);
+      return result.rows.length > 0 ? result : null;
+    }, 'the panic stored');
+    t.deepEqual({ ...rows[0] }, { class: 'security', priority: 1, cid: '120', sia: 'PA' });
+    t.true(env.metrics.get('ingest_derived_total') >= 1);
+    await client.endAsync();
+  },
+);
+
+test.serial('a store error caused by the content is told apart from a lost database', async (t) => {
+  const error = await t.throwsAsync(env.central.pool.query('SELECT $1::jsonb', ['{"a":"\\u0000"}']));
+  t.true(isPermanentStoreError(error), String((error as { code?: string }).code));
+  t.false(isPermanentStoreError(Object.assign(new Error('terminating connection'), { code: '57P01' })));
+  t.false(isPermanentStoreError(new Error('connect ECONNREFUSED')));
 });
 
 test.serial('the broker refuses bad credentials, foreign topics and foreign subscriptions', async (t) => {

@@ -8,6 +8,7 @@ import {
   encode,
   parseTopic,
   topicFor,
+  toStorableText,
 } from '../protocols/index.ts';
 import { sampleEvent } from './helpers/events.ts';
 
@@ -65,4 +66,16 @@ test('every event type has a 3-digit Contact ID code, two-letter SIA codes and a
   }
   t.true(CLASS_PRIORITY.security < CLASS_PRIORITY.safety);
   t.true(CLASS_PRIORITY.safety < CLASS_PRIORITY.technical);
+});
+
+test('free text that PostgreSQL or a browser cannot take is refused by the schema on both sides', (t) => {
+  const nul = AlarmEventSchema.safeParse(sampleEvent({ device: { id: 'pir', name: 'Hall\u0000PIR' } }));
+  t.false(nul.success);
+  t.false(AlarmEventSchema.safeParse(sampleEvent({ text: 'lone \ud800 surrogate' })).success);
+  t.true(AlarmEventSchema.safeParse(sampleEvent({ text: 'Zone 3 – keuken 🔥' })).success, 'real text passes');
+  t.is(
+    toStorableText('a\u0000b\ud800c'),
+    'a\uFFFDb\uFFFDc',
+    'what the gateway did not write is made storable',
+  );
 });

@@ -23,6 +23,7 @@ export const SEVERITY: Readonly<Record<(typeof CLASS_ORDER)[number], readonly st
   ],
   safety: ['fire', 'smoke', 'heat', 'gas', 'medical'],
   technical: [
+    'message-rejected',
     'all-paths-failure',
     'path-failure',
     'communication-trouble',

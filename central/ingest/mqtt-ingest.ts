@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type pg from 'pg';
+import { type Clock, systemClock } from '../../lib/clock.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -19,7 +20,18 @@ import { allGatewaysFilter, type ParsedTopic, parseTopic, topicFor } from '../..
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
 import { recordPathHeard } from '../paths.ts';
-import { type AfterStore, storeEvent } from './event-store.ts';
+import { type AfterStore, type StoreResult, storeEvent } from './event-store.ts';
+import { deriveFromType } from './normalize.ts';
+import { Quarantine } from './quarantine.ts';
+
+/**
+ * Errors the database gives for the content itself (data exceptions, constraint and syntax
+ * errors: SQLSTATE classes 22, 23, 42) — unlike a lost connection, they come back on every resend.
+ */
+export function isPermanentStoreError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|42)/.test(code);
+}
 
 export interface IngestOptions {
   readonly brokerUrl: string;
@@ -32,6 +44,7 @@ export interface IngestOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly afterStore?: AfterStore;
+  readonly clock?: Clock;
   /** A camera answer from a gateway (its topic already checked against the gateway's site). */
   readonly onMedia?: (gateway: { siteId: string; gatewayId: string }, media: Media) => void;
 }
@@ -46,10 +59,16 @@ export class MqttIngest {
   readonly #perGateway = new Map<string, Promise<void>>();
   /** Which site each gateway belongs to, from the database (cached; gateways do not move). */
   readonly #siteOf = new Map<string, string | null>();
+  readonly #quarantined: Quarantine;
 
   constructor(options: IngestOptions) {
     this.#o = options;
     const { metrics } = options;
+    this.#quarantined = new Quarantine({ ...options, clock: options.clock ?? systemClock });
+    metrics.describe(
+      'ingest_derived_total',
+      'Events whose class, priority or codes the central derived otherwise',
+    );
     metrics.describe('ingest_rejected_total', 'Uplink messages refused, by reason');
     metrics.describe('ingest_events_stored_total', 'Events committed to PostgreSQL');
     metrics.describe('ingest_events_duplicate_total', 'Events received again and acked without storing');
@@ -124,29 +143,50 @@ export class MqttIngest {
   }
 
   async #handleEvent(topic: ParsedTopic, payload: Buffer): Promise<void> {
+    const where = `${topic.siteId}/${topic.gatewayId}`;
     const decoded = decode(AlarmEventSchema, payload);
-    if (!decoded.ok)
-      return this.#reject('invalid-event', `${topic.siteId}/${topic.gatewayId}`, decoded.reason);
-    const event = decoded.value;
-    if (event.siteId !== topic.siteId || event.gatewayId !== topic.gatewayId) {
-      return this.#reject(
-        'topic-mismatch',
-        `${topic.siteId}/${topic.gatewayId}`,
-        'payload names another site or gateway',
+    if (!decoded.ok) return this.#quarantine(topic, payload, 'invalid-event', decoded.reason);
+    if (decoded.value.siteId !== topic.siteId || decoded.value.gatewayId !== topic.gatewayId)
+      return this.#quarantine(topic, payload, 'topic-mismatch', 'payload names another site or gateway');
+    const { event, overridden } = deriveFromType(decoded.value);
+    if (overridden.length > 0) {
+      this.#o.metrics.increment('ingest_derived_total');
+      this.#o.logger.warn(
+        { subject: where, eventId: event.id, eventType: event.eventType, overridden },
+        'event fields the central derives itself differed from what the gateway sent',
       );
     }
-    const result = await storeEvent(this.#o.pool, event, 'mqtt');
+    let result: StoreResult;
+    try {
+      result = await storeEvent(this.#o.pool, event, 'mqtt');
+    } catch (error) {
+      // The database refuses this message's content: it would be refused on every resend.
+      if (isPermanentStoreError(error))
+        return this.#quarantine(topic, payload, 'store-failed', errorMessage(error));
+      throw error;
+    }
     await recordPathHeard(this.#o.pool, event.gatewayId, 'primary');
-    if (result.kind === 'rejected') return this.#reject('event-refused', event.id, result.reason);
+    if (result.kind === 'rejected') return this.#quarantine(topic, payload, 'event-refused', result.reason);
     if (result.kind === 'stored') await this.#o.afterStore?.(event, result);
     this.#o.metrics.increment(
       result.kind === 'stored' ? 'ingest_events_stored_total' : 'ingest_events_duplicate_total',
     );
+    await this.#ack(event.siteId, event.gatewayId, event.id);
+  }
+
+  async #ack(siteId: string, gatewayId: string, eventId: string): Promise<void> {
     await this.#client?.publishAsync(
-      topicFor(event.siteId, event.gatewayId, 'ack'),
-      encode({ v: PROTOCOL_VERSION, type: 'ack', eventIds: [event.id], storedAt: new Date().toISOString() }),
+      topicFor(siteId, gatewayId, 'ack'),
+      encode({ v: PROTOCOL_VERSION, type: 'ack', eventIds: [eventId], storedAt: new Date().toISOString() }),
       { qos: 1 },
     );
+  }
+
+  /** Refused, but kept and acked: the gateway's queue moves on and an operator is told. */
+  async #quarantine(topic: ParsedTopic, payload: Buffer, reason: string, detail: string): Promise<void> {
+    this.#reject(reason, `${topic.siteId}/${topic.gatewayId}`, detail);
+    const eventId = await this.#quarantined.keep({ ...topic, payload, reason, detail });
+    if (eventId) await this.#ack(topic.siteId, topic.gatewayId, eventId);
   }
 
   async #handleHeartbeat(topic: ParsedTopic, payload: Buffer): Promise<void> {

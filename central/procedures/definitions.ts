@@ -186,11 +186,16 @@ export const PROCEDURE_FOR: Partial<Record<EventTypeName, ProcedureName>> = {
   'sensor-trouble': 'technical',
   water: 'technical',
   'external-technical': 'technical',
+  'message-rejected': 'technical',
   'undefined-alarm': 'undefined',
 };
 
 /** Technical alarms an operator handles in every formula (seed 002: "Extern technisch alarm: OP"). */
-export const OPERATOR_IN_EVERY_FORMULA: ReadonlySet<EventTypeName> = new Set(['external-technical']);
+export const OPERATOR_IN_EVERY_FORMULA: ReadonlySet<EventTypeName> = new Set([
+  'external-technical',
+  // What the premises sent could not be read: it may have been any alarm.
+  'message-rejected',
+]);
 
 /** Automatic fire detectors, as opposed to a manual call point or fire key. */
 export const AUTOMATIC_FIRE: ReadonlySet<EventTypeName> = new Set(['smoke', 'heat']);
