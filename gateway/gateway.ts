@@ -38,6 +38,7 @@ import {
 } from './domain/panel.ts';
 import { JournalOutbox } from './outbox/journal-outbox.ts';
 import { openStateStore, type StateStore } from './state-store.ts';
+import { StorageHealth } from './storage-health.ts';
 import { Dc09Uplink } from './transport/dc09-uplink.ts';
 import { MqttUplink } from './transport/mqtt-uplink.ts';
 
@@ -81,6 +82,7 @@ export class Gateway {
   #ctx: PanelContext;
   #state: PanelState;
   #outbox: JournalOutbox | null = null;
+  #storage: StorageHealth | null = null;
   #uplink: MqttUplink | null = null;
   #backup: Dc09Uplink | null = null;
   #stateStore: StateStore | null = null;
@@ -174,6 +176,13 @@ export class Gateway {
     this.#state = initialPanel(this.#ctx, clock.now(), modes);
     this.#savedModes = JSON.stringify(modes);
     this.#outbox = JournalOutbox.open({ dir: path.join(dataDir, 'outbox'), logger, metrics });
+    this.#storage = new StorageHealth({
+      outbox: this.#outbox,
+      record: (draft) => this.#enqueue(() => this.#record(draft)),
+      clock,
+      logger,
+    });
+    await this.#storage.start();
     this.#uplink = new MqttUplink({
       url: config.central.mqttUrl,
       siteId: config.siteId,
@@ -255,6 +264,11 @@ export class Gateway {
     await this.#backup?.stop();
     await this.#outbox?.close();
     this.#o.logger.info('gateway stopped');
+  }
+
+  /** What a person on site is told when the gateway cannot keep events on its card (null: it can). */
+  get storageTrouble(): string | null {
+    return this.#storage?.describe() ?? null;
   }
 
   /** Resolves once every input received so far has been stepped and its events made durable. */
@@ -437,6 +451,7 @@ export class Gateway {
       firmware: FIRMWARE_VERSION,
       uplink: this.uplinkConnected ? 'connected' : 'disconnected',
       outboxDepth: this.#outbox?.depth ?? 0,
+      storage: this.#storage?.describe() ?? 'ok',
       areas: config.areas.map((a) => ({
         ...a,
         mode: state.areas[a.id]?.mode,
@@ -570,8 +585,14 @@ export class Gateway {
     const modes = Object.fromEntries(Object.entries(this.#state.areas).map(([id, a]) => [id, a.mode]));
     const serialized = JSON.stringify(modes);
     if (serialized === this.#savedModes) return;
-    this.#savedModes = serialized;
-    await this.#stateStore?.saveAreas(modes);
+    try {
+      await this.#stateStore?.saveAreas(modes);
+      this.#savedModes = serialized;
+    } catch (error) {
+      // A full card must not stop the panel: the modes are saved on the next step that can.
+      this.#o.metrics.increment('gateway_state_save_errors_total');
+      this.#o.logger.error({ err: error }, 'could not save the arming state');
+    }
   }
 
   #schedule(now: number): void {

@@ -229,6 +229,14 @@ export const EVENT_TYPES = {
     handling: 'alarm',
     title: 'Sensor trouble',
   },
+  /** The gateway itself is in trouble (its journal cannot be written, or lost data): CID 300. */
+  'system-trouble': {
+    cid: '300',
+    sia: { event: 'YX', restore: 'YZ' },
+    class: 'technical',
+    handling: 'alarm',
+    title: 'Gateway trouble',
+  },
   'communication-trouble': {
     cid: '350',
     sia: { event: 'YC', restore: 'YK' },

@@ -8,6 +8,7 @@ import { silentLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 import type { AlarmEvent } from '../protocols/messages.ts';
 import { sampleEvent } from './helpers/events.ts';
+import { smallDisk } from './helpers/small-disk.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-outbox-'));
@@ -134,7 +135,7 @@ test('segments rotate when full and are deleted once fully acked, oldest first',
   t.is(outbox.segmentCount, segments);
   await outbox.ack([events[0]!.id]);
   t.is(outbox.segmentCount, 1, 'only the active segment remains');
-  t.is(fs.readdirSync(dir).length, 1);
+  t.is(fs.readdirSync(dir).filter((f) => f.endsWith('.jrnl')).length, 1);
   await outbox.close();
 
   const reopened = open(dir, 2048);
@@ -231,4 +232,76 @@ test('past its limit the outbox keeps every alarm and coalesces only repeated te
   t.is(metrics.get('outbox_coalesced_total', { eventType: 'periodic-test' }), 1);
   t.is(outbox.nextSeq, 5, 'a coalesced event takes no sequence number, so the central sees no gap');
   await outbox.close();
+});
+
+test('a full card: events are held in memory and offered for sending, then written when space returns', async (t) => {
+  const disk = smallDisk(256);
+  t.teardown(() => disk.unmount());
+  const metrics = new Metrics();
+  const outbox = open(disk.dir, undefined, metrics);
+  const changes: boolean[] = [];
+  outbox.onHealthChange((health) => changes.push(health.failing !== null));
+  const before = await add(outbox);
+  disk.fill();
+  const held: AlarmEvent[] = [];
+  for (let i = 0; i < 30; i++) held.push(await add(outbox));
+  // The last page of the segment may still take a few; the rest are held.
+  const inMemory = held.filter((e) => !outbox.isDurable(e.id));
+  t.true(inMemory.length >= 20, `${inMemory.length} held`);
+  t.like(outbox.health.failing, { reason: 'ENOSPC', heldInMemory: inMemory.length });
+  t.deepEqual(
+    outbox.pending().map((e) => e.id),
+    [before.id, ...held.map((e) => e.id)],
+    'nothing is lost: every event is offered for sending, in order',
+  );
+  await outbox.ack([held[0]!.id]);
+  t.is(outbox.depth, 30, 'an ack still applies, even when it cannot be written');
+  disk.free();
+  t.true(await outbox.retryHeld());
+  t.is(outbox.health.failing, null);
+  t.true(inMemory.slice(1).every((e) => outbox.isDurable(e.id)));
+  t.deepEqual(changes, [true, false]);
+  t.true(metrics.get('outbox_held_in_memory_total') >= inMemory.length);
+  await outbox.close();
+
+  const reopened = open(disk.dir);
+  t.deepEqual(
+    reopened.pending().map((e) => e.id),
+    [before.id, ...held.slice(1).map((e) => e.id)],
+    'what was held is on disk now',
+  );
+  await reopened.close();
+});
+
+test('a zero-length newest segment is detected, counted and reported; sequence numbers are never reused', async (t) => {
+  const dir = tempDir();
+  const outbox = open(dir, 4096);
+  for (let i = 0; i < 100; i++) await add(outbox);
+  const lastSeq = outbox.nextSeq - 1;
+  await outbox.close();
+  const segments = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.jrnl'))
+    .sort();
+  // What a power cut can leave of a file the card had not yet written back: nothing.
+  fs.truncateSync(path.join(dir, segments.at(-1)!), 0);
+
+  const metrics = new Metrics();
+  const reopened = open(dir, 4096, metrics);
+  t.regex(reopened.health.lost?.reason ?? '', /without their header/);
+  t.is(metrics.get('outbox_data_lost_total'), 1);
+  t.true(reopened.nextSeq > lastSeq, `continues at ${reopened.nextSeq}, above ${lastSeq}`);
+  const next = await add(reopened);
+  t.true(next.seq > lastSeq);
+  await reopened.close();
+
+  // Everything gone (a new card with the old floor file, or all segments lost): still no reuse.
+  for (const f of fs.readdirSync(dir).filter((name) => name.endsWith('.jrnl'))) fs.rmSync(path.join(dir, f));
+  const emptied = open(dir, 4096);
+  t.regex(emptied.health.lost?.reason ?? '', /below the reserved/);
+  t.true(emptied.nextSeq > next.seq);
+  await emptied.close();
+  const clean = open(dir, 4096);
+  t.is(clean.health.lost, null, 'a clean restart reports nothing');
+  await clean.close();
 });

@@ -24,6 +24,7 @@ export const SEVERITY: Readonly<Record<(typeof CLASS_ORDER)[number], readonly st
   safety: ['fire', 'smoke', 'heat', 'gas', 'medical'],
   technical: [
     'message-rejected',
+    'system-trouble',
     'all-paths-failure',
     'path-failure',
     'communication-trouble',

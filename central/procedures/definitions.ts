@@ -187,6 +187,7 @@ export const PROCEDURE_FOR: Partial<Record<EventTypeName, ProcedureName>> = {
   water: 'technical',
   'external-technical': 'technical',
   'message-rejected': 'technical',
+  'system-trouble': 'technical',
   'undefined-alarm': 'undefined',
 };
 
@@ -195,6 +196,8 @@ export const OPERATOR_IN_EVERY_FORMULA: ReadonlySet<EventTypeName> = new Set([
   'external-technical',
   // What the premises sent could not be read: it may have been any alarm.
   'message-rejected',
+  // The gateway cannot keep what it sends (full or failing card, lost journal data).
+  'system-trouble',
 ]);
 
 /** Automatic fire detectors, as opposed to a manual call point or fire key. */

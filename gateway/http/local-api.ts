@@ -81,6 +81,7 @@ export async function startLocalApi(
       gatewayId: config.gatewayId,
       uplink: gateway.uplinkConnected ? 'connected' : 'disconnected',
       outboxDepth: gateway.outbox.depth,
+      storage: gateway.storageTrouble ?? 'ok',
       keypadLocked: keypadLocked(panel, Date.now()),
       walkTest: panel.walkTest !== null,
       areas: config.areas.map((a) => ({
@@ -127,6 +128,15 @@ export async function startLocalApi(
     return answer(await gateway.bypass(request.params.id!, bypassed, auth(request, code)));
   });
 
+  // A signal is acknowledged as accepted only once its events are on the card; held in memory
+  // (card full or failing), the answer says so: the central is told and gets them all the same.
+  const accepted = (json: Record<string, unknown>): Reply => {
+    const trouble = gateway.storageTrouble;
+    return trouble
+      ? { status: 507, json: { ...json, durable: false, error: trouble } }
+      : { status: 202, json: { ...json, durable: true } };
+  };
+
   // Cameras push their alarm notifications here (many can only send a GET with query parameters),
   // some with XML or multipart bodies we do not need: any type, up to 256 KiB, read and dropped.
   const cameraEvent = async (request: Request): Promise<Reply> => {
@@ -136,7 +146,7 @@ export async function startLocalApi(
     if (!gateway.notifyCamera(request.params.id!, token, state))
       return { status: 403, json: { error: 'unknown camera or wrong token' } };
     await gateway.settled();
-    return { status: 202, json: { ok: true } };
+    return accepted({ ok: true });
   };
   route('GET', '/api/cameras/:id/events', cameraEvent);
   route('POST', '/api/cameras/:id/events', cameraEvent, { bodyLimit: CAMERA_BODY_LIMIT });
@@ -198,7 +208,7 @@ export async function startLocalApi(
       try {
         const signal = gateway.simulatedBus.inject(request.params.id!, kind);
         await gateway.settled();
-        return { status: 202, json: { accepted: signal, outboxDepth: gateway.outbox.depth } };
+        return accepted({ accepted: signal, outboxDepth: gateway.outbox.depth });
       } catch (error) {
         throw new Refusal(404, errorMessage(error));
       }

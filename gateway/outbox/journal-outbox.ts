@@ -16,6 +16,12 @@ import { admit } from './admission.ts';
  * that fdatasync. Nothing is rewritten in place (kind to SD cards): a full segment is closed
  * and a new one started; the oldest segment is deleted once every event in it is acked.
  * A torn record at the end of the newest segment (power cut mid-write) is cut off on open.
+ *
+ * When the journal cannot be written (a full or failing SD card), events are held in memory and
+ * sent all the same; `health` says so (the gateway raises a trouble and answers signals with
+ * 507), and every write retries them until the card takes them again. Sequence numbers are never
+ * reused: a floor reserved ahead in `seq.floor` survives the loss of journal data, which is
+ * detected on open (a segment without its header, a journal behind the floor) and reported.
  */
 export interface OutboxOptions {
   readonly dir: string;
@@ -28,6 +34,25 @@ export interface OutboxOptions {
 }
 
 type JournalRecord = { k: 'e'; event: AlarmEvent } | { k: 'a'; ids: string[] } | { k: 'h'; nextSeq: number };
+
+/** Why the journal is not durable right now, or what was found lost on open. */
+export interface OutboxHealth {
+  /** The journal cannot be written: how many events are held in memory only, since when, why. */
+  readonly failing: { readonly since: number; readonly reason: string; readonly heldInMemory: number } | null;
+  /** Journal data found missing on open (reported once by whoever starts the outbox). */
+  readonly lost: { readonly reason: string; readonly seqFrom: number } | null;
+}
+
+type Durability = 'writing' | 'durable' | 'held';
+interface PendingEntry {
+  readonly event: AlarmEvent;
+  segment: Segment | null;
+  durability: Durability;
+}
+
+/** Sequence numbers reserved ahead on disk: a restart after lost journal data continues above them. */
+const SEQ_BLOCK = 1000;
+const RETRY_HELD_MS = 5000;
 
 interface Segment {
   readonly file: string;
@@ -52,8 +77,17 @@ export class JournalOutbox {
   readonly #limit: number;
   readonly #segments: Segment[] = [];
   /** Unacked events in sequence order (Map keeps insertion order, and seq grows with insertion). */
-  readonly #pending = new Map<string, { event: AlarmEvent; segment: Segment; durable: boolean }>();
+  readonly #pending = new Map<string, PendingEntry>();
   readonly #listeners: Array<() => void> = [];
+  readonly #healthListeners: Array<(health: OutboxHealth) => void> = [];
+  #failing: { since: number; reason: string } | null = null;
+  #lost: OutboxHealth['lost'] = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #retrying: Promise<boolean> | null = null;
+  /** Acks applied in memory whose record could not be written yet. */
+  readonly #heldAcks = new Set<string>();
+  /** Sequence numbers below this are reserved on disk (`seq.floor`). */
+  #seqReserved = 0;
   #fd = -1;
   #nextSeq = 0;
   #queue: QueuedWrite[] = [];
@@ -87,11 +121,33 @@ export class JournalOutbox {
     return this.#segments.length;
   }
 
-  /** Unacked events that are on disk, oldest first: nothing is sent before it is durable. */
+  /**
+   * Unacked events, oldest first: on disk, or held in memory because the disk failed (sent all
+   * the same); never one whose write is still under way.
+   */
   pending(): AlarmEvent[] {
     const events: AlarmEvent[] = [];
-    for (const entry of this.#pending.values()) if (entry.durable) events.push(entry.event);
+    for (const entry of this.#pending.values()) if (entry.durability !== 'writing') events.push(entry.event);
     return events;
+  }
+
+  get health(): OutboxHealth {
+    let held = 0;
+    for (const entry of this.#pending.values()) if (entry.durability === 'held') held++;
+    return {
+      failing: this.#failing ? { ...this.#failing, heldInMemory: held } : null,
+      lost: this.#lost,
+    };
+  }
+
+  /** Told when the journal starts or stops failing. */
+  onHealthChange(listener: (health: OutboxHealth) => void): void {
+    this.#healthListeners.push(listener);
+  }
+
+  /** Whether this event is on disk (false: held in memory only, or unknown). */
+  isDurable(eventId: string): boolean {
+    return this.#pending.get(eventId)?.durability === 'durable';
   }
 
   has(eventId: string): boolean {
@@ -128,18 +184,21 @@ export class JournalOutbox {
       );
     }
     this.#nextSeq += 1;
-    this.#rotateIfFull();
-    const segment = this.#active();
-    segment.unacked.add(event.id);
-    const entry = { event, segment, durable: false };
+    const entry: PendingEntry = { event, segment: null, durability: 'writing' };
     this.#pending.set(event.id, entry);
     try {
+      this.#reserveSeq();
+      this.#rotateIfFull();
+      const segment = this.#active();
       await this.#write({ k: 'e', event });
-      entry.durable = true;
+      entry.segment = segment;
+      segment.unacked.add(event.id);
+      entry.durability = 'durable';
+      this.#recovered();
     } catch (error) {
-      this.#pending.delete(event.id);
-      segment.unacked.delete(event.id);
-      throw error;
+      // Never lose it: held in memory, sent all the same, written when the card takes it again.
+      entry.durability = 'held';
+      this.#failed(error);
     }
     for (const listener of this.#listeners) listener();
     return event;
@@ -150,19 +209,127 @@ export class JournalOutbox {
     this.#assertOpen();
     const known = ids.filter((id) => this.#pending.has(id));
     if (known.length === 0) return 0;
-    await this.#write({ k: 'a', ids: known });
+    try {
+      await this.#write({ k: 'a', ids: known });
+      this.#recovered();
+    } catch (error) {
+      // Written with the held events once the card takes it; lost meanwhile, it would cost only a
+      // resend after a restart (the central dedups).
+      for (const id of known) this.#heldAcks.add(id);
+      this.#failed(error);
+    }
     for (const id of known) {
       const entry = this.#pending.get(id);
       if (!entry) continue;
       this.#pending.delete(id);
-      entry.segment.unacked.delete(id);
+      entry.segment?.unacked.delete(id);
     }
     this.#dropAckedSegments();
     return known.length;
   }
 
+  /** Write what is held in memory; true when nothing is held any more. */
+  async retryHeld(): Promise<boolean> {
+    if (this.#closed) return false;
+    if (this.#retrying) return this.#retrying;
+    this.#retrying = this.#writeHeld().finally(() => {
+      this.#retrying = null;
+    });
+    return this.#retrying;
+  }
+
+  async #writeHeld(): Promise<boolean> {
+    const held = [...this.#pending.values()].filter((entry) => entry.durability === 'held');
+    const acks = [...this.#heldAcks];
+    if (held.length === 0 && acks.length === 0) return true;
+    try {
+      this.#rotateIfFull();
+      const segment = this.#active();
+      await Promise.all([
+        ...held.map((entry) => this.#write({ k: 'e', event: entry.event })),
+        ...(acks.length > 0 ? [this.#write({ k: 'a', ids: acks })] : []),
+      ]);
+      for (const id of acks) this.#heldAcks.delete(id);
+      for (const entry of held) {
+        // Acked meanwhile: its record is harmless on disk (replay applies the later ack or none).
+        if (!this.#pending.has(entry.event.id)) continue;
+        entry.segment = segment;
+        entry.durability = 'durable';
+        segment.unacked.add(entry.event.id);
+      }
+      this.#logger.info({ written: held.length }, 'outbox: events held in memory are on disk again');
+      this.#recovered();
+      return true;
+    } catch (error) {
+      this.#failed(error);
+      return false;
+    }
+  }
+
+  #failed(error: unknown): void {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    this.#metrics.increment('outbox_held_in_memory_total');
+    if (!this.#failing) {
+      this.#failing = { since: Date.now(), reason };
+      this.#logger.error({ reason }, 'outbox cannot write its journal: holding events in memory');
+      this.#notifyHealth();
+    }
+    if (!this.#retryTimer && !this.#closed) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = null;
+        void this.retryHeld();
+      }, RETRY_HELD_MS);
+      this.#retryTimer.unref();
+    }
+  }
+
+  #recovered(): void {
+    if (!this.#failing) return;
+    if (this.#heldAcks.size > 0 || [...this.#pending.values()].some((entry) => entry.durability === 'held')) {
+      void this.retryHeld();
+      return;
+    }
+    this.#logger.info({ since: this.#failing.since }, 'outbox journal writable again');
+    this.#failing = null;
+    this.#notifyHealth();
+  }
+
+  #notifyHealth(): void {
+    const health = this.health;
+    for (const listener of this.#healthListeners) listener(health);
+  }
+
+  /** Keep `seq.floor` ahead of every sequence number handed out. */
+  #reserveSeq(): void {
+    if (this.#nextSeq < this.#seqReserved) return;
+    const reserved = this.#nextSeq + SEQ_BLOCK;
+    const file = path.join(this.#dir, 'seq.floor');
+    const temp = `${file}.tmp`;
+    const fd = fs.openSync(temp, 'w');
+    try {
+      fs.writeSync(fd, `${reserved}\n`);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, file);
+    fsyncDir(this.#dir);
+    this.#seqReserved = reserved;
+  }
+
+  #readSeqFloor(): number {
+    try {
+      const value = Number.parseInt(fs.readFileSync(path.join(this.#dir, 'seq.floor'), 'utf8'), 10);
+      return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+    } catch {
+      return 0;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
     if (this.#queue.length > 0) this.#flush();
     this.#closed = true;
     if (this.#fd >= 0) fs.closeSync(this.#fd);
@@ -207,6 +374,12 @@ export class JournalOutbox {
       this.#metrics.increment('outbox_fsyncs_total');
       for (const write of batch) write.resolve();
     } catch (error) {
+      // A partial record must not stay: the next record would run into it and both be lost.
+      try {
+        if (this.#fd >= 0) fs.ftruncateSync(this.#fd, this.#active().bytes);
+      } catch {
+        // Cut off on the next open as a torn or corrupt record.
+      }
       this.#logger.error({ err: error }, 'outbox write failed');
       this.#metrics.increment('outbox_write_errors_total');
       for (const write of batch) write.reject(error as Error);
@@ -245,12 +418,32 @@ export class JournalOutbox {
       .filter((name) => SEGMENT_PATTERN.test(name))
       .sort()
       .map((name) => path.join(this.#dir, name));
+    const headerless: string[] = [];
     files.forEach((file, index) => {
       const segment: Segment = { file, unacked: new Set(), bytes: 0 };
       this.#segments.push(segment);
-      this.#replay(segment, index === files.length - 1);
+      if (!this.#replay(segment, index === files.length - 1)) headerless.push(path.basename(file));
     });
-    if (this.#segments.length === 0) {
+    // Every segment starts with its header, and the journal never falls behind the reserved floor:
+    // anything else means the card lost data (a zero-length file after a power cut, say).
+    const floor = this.#readSeqFloor();
+    const behind = floor > 0 && this.#nextSeq < floor - SEQ_BLOCK;
+    if (headerless.length > 0 || behind) {
+      const reason =
+        headerless.length > 0
+          ? `journal segment(s) without their header (data lost): ${headerless.join(', ')}`
+          : `journal ends at sequence ${this.#nextSeq}, below the reserved ${floor - SEQ_BLOCK}`;
+      this.#lost = { reason, seqFrom: Math.max(this.#nextSeq, floor) };
+      this.#metrics.increment('outbox_data_lost_total');
+      this.#logger.error({ reason, continueAt: this.#lost.seqFrom }, 'outbox: journal data lost');
+    }
+    // Never hand out a number that may have been used before.
+    if (this.#lost) this.#nextSeq = Math.max(this.#nextSeq, floor);
+    this.#seqReserved = floor;
+    const newest = this.#segments.at(-1);
+    if (!newest || headerless.includes(path.basename(newest.file))) {
+      // Start a new segment, whose header carries the sequence on.
+      if (newest) newest.bytes = Number.POSITIVE_INFINITY;
       this.#rotateIfFull();
     } else {
       this.#fd = fs.openSync(this.#active().file, 'a');
@@ -260,9 +453,12 @@ export class JournalOutbox {
       this.#logger.info({ pending: this.#pending.size }, 'outbox recovered unacked events');
   }
 
-  #replay(segment: Segment, isNewest: boolean): void {
+  /** Apply a segment's records; false when it does not start with its header. */
+  #replay(segment: Segment, isNewest: boolean): boolean {
     const content = fs.readFileSync(segment.file);
     let offset = 0;
+    let first = true;
+    let headed = false;
     while (offset < content.length) {
       const newline = content.indexOf(0x0a, offset);
       const end = newline === -1 ? content.length : newline + 1;
@@ -279,17 +475,22 @@ export class JournalOutbox {
         offset = end;
         continue;
       }
+      if (first) headed = record.k === 'h';
+      first = false;
       this.#apply(record, segment);
       offset = end;
     }
     segment.bytes = offset;
+    return headed;
   }
 
   #apply(record: JournalRecord, segment: Segment): void {
     if (record.k === 'h') {
       this.#nextSeq = Math.max(this.#nextSeq, record.nextSeq);
     } else if (record.k === 'e') {
-      this.#pending.set(record.event.id, { event: record.event, segment, durable: true });
+      // Written again after a disk failure: the later copy is the one that counts.
+      this.#pending.get(record.event.id)?.segment?.unacked.delete(record.event.id);
+      this.#pending.set(record.event.id, { event: record.event, segment, durability: 'durable' });
       segment.unacked.add(record.event.id);
       this.#nextSeq = Math.max(this.#nextSeq, record.event.seq + 1);
     } else {
@@ -297,7 +498,7 @@ export class JournalOutbox {
         const entry = this.#pending.get(id);
         if (!entry) continue;
         this.#pending.delete(id);
-        entry.segment.unacked.delete(id);
+        entry.segment?.unacked.delete(id);
       }
     }
   }

@@ -153,6 +153,7 @@ export async function startTestGateway(
   devices: Array<Pick<DeviceConfig, 'id' | 'name' | 'type'>>,
   initialMode?: ArmingMode,
   extra: Record<string, unknown> = {},
+  dataDir: string = tempDir('gateway'),
 ): Promise<RunningGateway> {
   const secret = await env.addGateway(siteId, gatewayId);
   const config = parseGatewayConfig({
@@ -166,7 +167,7 @@ export async function startTestGateway(
   });
   const gateway = await runGateway({
     config,
-    dataDir: tempDir('gateway'),
+    dataDir,
     logger: createLogger('test-gateway', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
     metrics: new Metrics(),
     ...(initialMode ? { initialMode } : {}),
