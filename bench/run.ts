@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
+import { measureBacklog } from './backlog.ts';
 import { measureConsole } from './console.ts';
 import { measureGatewayCommandRss } from './gateway-idle.ts';
 import { measureOutbox } from './outbox.ts';
@@ -86,7 +87,34 @@ const consoleView = await measureConsole(
   Number(process.env.VIGIL_BENCH_CONSOLE_ALARMS ?? 1000),
   Number(process.env.VIGIL_BENCH_CONSOLE_ARRIVALS ?? 20),
 );
+const backlog = await measureBacklog(
+  Number(process.env.VIGIL_BENCH_BACKLOG_BASELINE ?? 1000),
+  Number(process.env.VIGIL_BENCH_BACKLOG ?? 10_000),
+);
+const perEvent = (r: { drainMs: number; events: number }) => r.drainMs / r.events;
 const rows: BenchRow[] = [
+  {
+    name: `backlog drain of ${backlog.measured.events} events after an outage`,
+    value: round(backlog.measured.drainMs / 1000, 1),
+    unit: 's',
+  },
+  {
+    name: 'backlog drain: time per event (linear: ratio ~1)',
+    value: round(perEvent(backlog.measured), 2),
+    unit: 'ms',
+    baseline: round(perEvent(backlog.baseline), 2),
+    ratio: round(perEvent(backlog.measured) / perEvent(backlog.baseline), 2),
+  },
+  {
+    name: 'backlog drain: events published again',
+    value: backlog.measured.republished,
+    unit: 'events',
+  },
+  {
+    name: 'backlog drain: new alarm pressed halfway -> stored',
+    value: Math.round(backlog.measured.newAlarmMs),
+    unit: 'ms',
+  },
   {
     name: 'procedure engine: alarms handled',
     value: Math.round(procedures.alarmsPerSecond),
@@ -208,6 +236,9 @@ for (const row of rows) {
   const ratio = row.ratio === undefined ? '' : `   ${row.ratio}x the baseline (${row.baseline} ${row.unit})`;
   process.stdout.write(`${row.name.padEnd(56)} ${String(row.value).padStart(8)} ${row.unit}${ratio}\n`);
 }
+process.stdout.write(
+  `target: backlog drain linear, new alarm within 1 s -> ${perEvent(backlog.measured) <= 1.5 * perEvent(backlog.baseline) && backlog.measured.newAlarmMs < 1000 ? 'met' : 'NOT met'}\n`,
+);
 process.stdout.write(`target: e2e p99 <= 10x raw hop p99 -> ${e2eP99 <= 10 * hopP99 ? 'met' : 'NOT met'}\n`);
 process.stdout.write(
   `target: gateway idle RSS <= 80 MiB (real command) -> ${idle.production.rss <= 80 * 2 ** 20 ? 'met' : 'NOT met'} (uplink ${idle.production.uplink ? 'connected' : 'not connected'})\n`,

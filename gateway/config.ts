@@ -194,6 +194,8 @@ export const GatewayConfigSchema = z
       .optional(),
     /** How long to wait for the central's ack before publishing an event again. */
     ackTimeoutSeconds: z.number().int().min(1).max(3600).default(10),
+    /** Events published and not yet acked at most (flow control after an outage). */
+    uplinkWindow: z.number().int().min(1).max(1000).default(64),
     http: z
       .strictObject({
         host: z.string().default('127.0.0.1'),

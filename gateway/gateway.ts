@@ -195,6 +195,7 @@ export class Gateway {
       metrics,
       heartbeatMs: config.heartbeatSeconds * 1000,
       ackTimeoutMs: config.ackTimeoutSeconds * 1000,
+      window: config.uplinkWindow,
       firmware: FIRMWARE_VERSION,
       onCommand: (command) => this.#onCommand(command),
       devices: () =>

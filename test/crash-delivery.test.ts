@@ -7,7 +7,7 @@ import { silentLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 import { eventually, startTestCentral, tempDir } from './helpers/central.ts';
 
-test('a gateway killed mid-burst delivers every event exactly once and in order after its restart', async (t) => {
+test('a gateway killed mid-burst delivers every event exactly once after its restart', async (t) => {
   const env = await startTestCentral();
   t.teardown(() => env.stop());
   const secret = await env.addGateway('site-crash', 'gw-crash');
@@ -66,12 +66,14 @@ test('a gateway killed mid-burst delivers every event exactly once and in order 
   const { rows } = await env.central.pool.query<{ id: string; seq: string }>(
     `SELECT id, seq FROM events WHERE gateway_id = 'gw-crash' ORDER BY received_at, seq`,
   );
-  const seqs = rows.map((r) => Number(r.seq));
+  // Sent by priority after the restart (an alarm ahead of a backlog of restores): every sequence
+  // number once, none missing, whatever order they were stored in.
+  const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
   t.true(storedBeforeRestart < rows.length, 'some events were still in the outbox at the kill');
   t.deepEqual(
     seqs,
     seqs.map((_, i) => i),
-    'every sequence number once, none missing, stored in order',
+    'every sequence number once, none missing',
   );
   const stored = new Map(rows.map((r) => [Number(r.seq), r.id]));
   for (const [seq, id] of durable) t.is(stored.get(seq), id, `event ${seq} reported durable is stored`);

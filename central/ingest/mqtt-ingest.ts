@@ -28,6 +28,9 @@ import { Quarantine } from './quarantine.ts';
  * Errors the database gives for the content itself (data exceptions, constraint and syntax
  * errors: SQLSTATE classes 22, 23, 42) — unlike a lost connection, they come back on every resend.
  */
+/** Events acked in one message at most while a gateway's queue is not empty. */
+const ACK_BATCH = 16;
+
 export function isPermanentStoreError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && /^(22|23|42)/.test(code);
@@ -60,6 +63,8 @@ export class MqttIngest {
   /** Which site each gateway belongs to, from the database (cached; gateways do not move). */
   readonly #siteOf = new Map<string, string | null>();
   readonly #quarantined: Quarantine;
+  /** Committed events per gateway whose ack is not sent yet. */
+  readonly #acksDue = new Map<string, string[]>();
 
   constructor(options: IngestOptions) {
     this.#o = options;
@@ -100,7 +105,7 @@ export class MqttIngest {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled(this.#perGateway.values());
+    await this.idle();
     await this.#client?.endAsync();
     this.#client = null;
   }
@@ -108,6 +113,7 @@ export class MqttIngest {
   /** Resolves once every message received so far has been handled. */
   async idle(): Promise<void> {
     await Promise.allSettled(this.#perGateway.values());
+    await Promise.allSettled([...this.#acksDue.keys()].map((key) => this.#flushAcks(key)));
   }
 
   #route(topic: string, payload: Buffer): void {
@@ -126,7 +132,15 @@ export class MqttIngest {
       });
     this.#perGateway.set(key, next);
     void next.then(() => {
-      if (this.#perGateway.get(key) === next) this.#perGateway.delete(key);
+      if (this.#perGateway.get(key) !== next) return;
+      this.#perGateway.delete(key);
+      // Nothing more of this gateway waiting: what it committed is acked now.
+      this.#flushAcks(key).catch((error) =>
+        this.#o.logger.warn(
+          { key, err: errorMessage(error) },
+          'could not send acks; the gateway will resend',
+        ),
+      );
     });
   }
 
@@ -174,10 +188,28 @@ export class MqttIngest {
     await this.#ack(event.siteId, event.gatewayId, event.id);
   }
 
+  /**
+   * Acks go out in batches: one message for up to ACK_BATCH committed events, sent when that many
+   * are waiting or when the gateway's queue here is empty — a gateway draining a backlog gets a
+   * steady stream of acks to refill its window, a single alarm its ack at once.
+   */
   async #ack(siteId: string, gatewayId: string, eventId: string): Promise<void> {
+    const key = `${siteId}/${gatewayId}`;
+    const ids = this.#acksDue.get(key) ?? [];
+    ids.push(eventId);
+    this.#acksDue.set(key, ids);
+    if (ids.length >= ACK_BATCH) await this.#flushAcks(key);
+  }
+
+  async #flushAcks(key: string): Promise<void> {
+    const ids = this.#acksDue.get(key);
+    if (!ids || ids.length === 0) return;
+    this.#acksDue.delete(key);
+    const [siteId, gatewayId] = key.split('/') as [string, string];
+    this.#o.metrics.increment('ingest_acks_sent_total');
     await this.#client?.publishAsync(
       topicFor(siteId, gatewayId, 'ack'),
-      encode({ v: PROTOCOL_VERSION, type: 'ack', eventIds: [eventId], storedAt: new Date().toISOString() }),
+      encode({ v: PROTOCOL_VERSION, type: 'ack', eventIds: ids, storedAt: new Date().toISOString() }),
       { qos: 1 },
     );
   }

@@ -78,7 +78,8 @@ export class JournalOutbox {
   readonly #segments: Segment[] = [];
   /** Unacked events in sequence order (Map keeps insertion order, and seq grows with insertion). */
   readonly #pending = new Map<string, PendingEntry>();
-  readonly #listeners: Array<() => void> = [];
+  readonly #listeners: Array<(event: AlarmEvent) => void> = [];
+  readonly #ackListeners: Array<(ids: readonly string[]) => void> = [];
   readonly #healthListeners: Array<(health: OutboxHealth) => void> = [];
   #failing: { since: number; reason: string } | null = null;
   #lost: OutboxHealth['lost'] = null;
@@ -155,8 +156,13 @@ export class JournalOutbox {
   }
 
   /** Called after each durable append, so a transport can send at once. */
-  onAppend(listener: () => void): void {
+  onAppend(listener: (event: AlarmEvent) => void): void {
     this.#listeners.push(listener);
+  }
+
+  /** Called with the ids an ack removed (over either path). */
+  onAck(listener: (ids: readonly string[]) => void): void {
+    this.#ackListeners.push(listener);
   }
 
   /**
@@ -200,7 +206,7 @@ export class JournalOutbox {
       entry.durability = 'held';
       this.#failed(error);
     }
-    for (const listener of this.#listeners) listener();
+    for (const listener of this.#listeners) listener(event);
     return event;
   }
 
@@ -225,6 +231,7 @@ export class JournalOutbox {
       entry.segment?.unacked.delete(id);
     }
     this.#dropAckedSegments();
+    for (const listener of this.#ackListeners) listener(known);
     return known.length;
   }
 
@@ -241,13 +248,14 @@ export class JournalOutbox {
   async #writeHeld(): Promise<boolean> {
     const held = [...this.#pending.values()].filter((entry) => entry.durability === 'held');
     const acks = [...this.#heldAcks];
-    if (held.length === 0 && acks.length === 0) return true;
+    if (held.length === 0 && acks.length === 0 && !this.#failing) return true;
     try {
       this.#rotateIfFull();
       const segment = this.#active();
       await Promise.all([
         ...held.map((entry) => this.#write({ k: 'e', event: entry.event })),
-        ...(acks.length > 0 ? [this.#write({ k: 'a', ids: acks })] : []),
+        // With nothing held (all acked meanwhile), the empty ack is the probe that the card writes again.
+        ...(acks.length > 0 || held.length === 0 ? [this.#write({ k: 'a', ids: acks })] : []),
       ]);
       for (const id of acks) this.#heldAcks.delete(id);
       for (const entry of held) {

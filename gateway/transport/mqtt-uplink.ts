@@ -17,6 +17,10 @@ import {
 import { gatewayClientId, parseTopic, topicFor } from '../../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import type { JournalOutbox } from '../outbox/journal-outbox.ts';
+import { SendQueue } from './send-queue.ts';
+
+/** Events in flight at most: enough to keep the central busy, few enough that a new alarm waits little. */
+export const DEFAULT_WINDOW = 64;
 
 export interface UplinkOptions {
   readonly url: string;
@@ -29,7 +33,10 @@ export interface UplinkOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly heartbeatMs: number;
+  /** Without any ack for this long, what is in flight is published again. */
   readonly ackTimeoutMs: number;
+  /** At most this many events published and not yet acked (flow control). */
+  readonly window?: number;
   readonly firmware: string;
   readonly onCommand: (command: Command) => void;
   /** The cameras to announce in heartbeats. */
@@ -39,15 +46,21 @@ export interface UplinkOptions {
 }
 
 /**
- * The primary path: publishes every outbox event QoS 1 in sequence order, and drops it from the
- * outbox only on the central's ack (sent after the central committed it). An event not acked
- * within the ack timeout is published again; the central stores and shows it once.
+ * The primary path: publishes outbox events QoS 1 and drops each from the outbox only on the
+ * central's ack (sent after the central committed it). Flow control: at most `window` events in
+ * flight, chosen by priority with new events ahead of an old backlog (send-queue.ts). What is in
+ * flight is published again only when no ack at all arrived for the ack timeout (a busy central
+ * that acks is not a lost one); the central stores and shows a repeat once.
  */
 export class MqttUplink {
   readonly #o: UplinkOptions;
   #client: MqttClient | null = null;
   /** Event ids published on the current connection, with when, awaiting the central's ack. */
   readonly #inFlight = new Map<string, number>();
+  readonly #queue = new SendQueue();
+  /** Ids published at least once and not yet acked: a second publish is a republish. */
+  readonly #published = new Set<string>();
+  #lastAckAt = 0;
   #heartbeatSeq = 0;
   #heartbeatTimer: TimerHandle | null = null;
   #retryTimer: TimerHandle | null = null;
@@ -56,7 +69,18 @@ export class MqttUplink {
 
   constructor(options: UplinkOptions) {
     this.#o = options;
-    options.outbox.onAppend(() => this.pump());
+    options.outbox.onAppend((event) => {
+      this.#queue.addLive(event);
+      this.pump();
+    });
+    options.outbox.onAck((ids) => {
+      for (const id of ids) {
+        this.#queue.remove(id);
+        this.#inFlight.delete(id);
+        this.#published.delete(id);
+      }
+      this.pump();
+    });
   }
 
   get connected(): boolean {
@@ -125,20 +149,22 @@ export class MqttUplink {
     await client.endAsync();
   }
 
-  /** Publish every durable, unacked event that is not already in flight, oldest first. */
+  /** Fill the window: the next events by priority that are not in flight. */
   pump(): void {
     const client = this.#client;
     if (!client || !this.#connected) return;
+    const free = (this.#o.window ?? DEFAULT_WINDOW) - this.#inFlight.size;
+    if (free <= 0) return;
     const topic = topicFor(this.#o.siteId, this.#o.gatewayId, 'event');
-    for (const event of this.#o.outbox.pending()) {
-      if (this.#inFlight.has(event.id)) continue;
+    for (const event of this.#queue.take(free, (id) => this.#inFlight.has(id)))
       this.#publish(client, topic, event);
-    }
   }
 
   #publish(client: MqttClient, topic: string, event: AlarmEvent): void {
     this.#inFlight.set(event.id, this.#o.clock.now());
     this.#o.metrics.increment('uplink_events_published_total');
+    if (this.#published.has(event.id)) this.#o.metrics.increment('uplink_events_republished_total');
+    this.#published.add(event.id);
     client.publish(topic, encode(event), { qos: 1 }, (error) => {
       if (!error) return;
       // Not delivered to the broker: forget it so the next pump or reconnect sends it again.
@@ -153,6 +179,9 @@ export class MqttUplink {
     if (!client) return;
     this.#connected = true;
     this.#inFlight.clear();
+    // Whatever is waiting now is the backlog; what happens from here on goes ahead of it.
+    this.#queue.resetBacklog(this.#o.outbox.pending());
+    this.#lastAckAt = this.#o.clock.now();
     for (const listener of this.#connectionListeners) listener(true);
     this.#o.logger.info({ url: this.#o.url }, 'uplink connected');
     const { siteId, gatewayId } = this.#o;
@@ -196,7 +225,12 @@ export class MqttUplink {
         this.#reject('bad-ack', ack.reason);
         return;
       }
-      for (const id of ack.value.eventIds) this.#inFlight.delete(id);
+      this.#lastAckAt = this.#o.clock.now();
+      for (const id of ack.value.eventIds) {
+        this.#inFlight.delete(id);
+        this.#queue.remove(id);
+      }
+      this.pump();
       this.#o.outbox.ack(ack.value.eventIds).then(
         (removed) => this.#o.metrics.increment('uplink_events_acked_total', {}, removed),
         (error) => this.#o.logger.error({ err: error }, 'could not record ack'),
@@ -255,14 +289,18 @@ export class MqttUplink {
     }, this.#o.heartbeatMs);
   }
 
-  /** Events the broker took but the central never acked (central down, ack lost) go out again. */
+  /**
+   * Events the broker took but the central never acked (central down, ack lost) go out again —
+   * timed from the later of their publish and the last ack of any event, so a central working
+   * through a backlog is not flooded with repeats.
+   */
   #scheduleRetry(): void {
     const interval = Math.max(250, Math.floor(this.#o.ackTimeoutMs / 2));
     this.#retryTimer = this.#o.clock.setTimeout(() => {
       const now = this.#o.clock.now();
       let expired = 0;
       for (const [id, sentAt] of this.#inFlight) {
-        if (now - sentAt >= this.#o.ackTimeoutMs) {
+        if (now - Math.max(sentAt, this.#lastAckAt) >= this.#o.ackTimeoutMs) {
           this.#inFlight.delete(id);
           expired++;
         }
