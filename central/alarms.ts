@@ -111,12 +111,47 @@ function toView(row: AlarmRow): AlarmView {
 }
 
 /** The operator queue: open incidents by rank (class, then severity), then oldest first. */
-export async function openAlarmQueue(db: Pick<pg.Pool, 'query'>, limit = 1000): Promise<AlarmView[]> {
-  const { rows } = await db.query<AlarmRow>(
-    `${VIEW_SQL} WHERE a.status <> 'closed' ORDER BY a.rank, a.opened_at, a.id LIMIT $1`,
-    [limit],
-  );
-  return rows.map(toView);
+/** How many open alarms one page of the queue holds (the console's first page, the feed's snapshot). */
+export const QUEUE_PAGE = 1000;
+
+export interface QueuePage {
+  /** Highest priority first: rank, then age. */
+  readonly alarms: AlarmView[];
+  /** All open alarms. */
+  readonly total: number;
+  /** Open alarms after this page (lower in priority, or as high and younger). */
+  readonly beyond: number;
+}
+
+/**
+ * One page of the open queue in the operators' order. Ordered and cut by priority, so the page
+ * never hides an alarm that outranks one on it; `after` (an alarm id) continues after that alarm.
+ */
+export async function openAlarmQueue(
+  db: Pick<pg.Pool, 'query'>,
+  options: { limit?: number; after?: string } = {},
+): Promise<QueuePage> {
+  const limit = options.limit ?? QUEUE_PAGE;
+  const after = options.after ?? null;
+  const [{ rows }, { rows: counts }] = await Promise.all([
+    db.query<AlarmRow>(
+      `${VIEW_SQL} WHERE a.status <> 'closed'
+         AND ($2::bigint IS NULL OR (a.rank, a.opened_at, a.id) >
+              (SELECT rank, opened_at, id FROM alarms WHERE id = $2::bigint))
+       ORDER BY a.rank, a.opened_at, a.id LIMIT $1`,
+      [limit, after],
+    ),
+    db.query<{ total: number; before: number }>(
+      `SELECT count(*)::int AS total,
+              count(*) FILTER (WHERE $1::bigint IS NOT NULL AND (a.rank, a.opened_at, a.id) <=
+                (SELECT rank, opened_at, id FROM alarms WHERE id = $1::bigint))::int AS before
+         FROM alarms a WHERE a.status <> 'closed'`,
+      [after],
+    ),
+  ]);
+  const total = counts[0]?.total ?? 0;
+  const before = counts[0]?.before ?? 0;
+  return { alarms: rows.map(toView), total, beyond: Math.max(0, total - before - rows.length) };
 }
 
 export async function alarmById(db: Pick<pg.Pool, 'query'>, alarmId: string): Promise<AlarmView | null> {

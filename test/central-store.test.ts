@@ -109,7 +109,7 @@ test.serial(
     await env.addGateway('site-d', 'gw-d');
     for (const event of [technical, safety, burglary, panic, burglary2])
       await storeEvent(env.central.pool, event, 'mqtt');
-    const queue = await openAlarmQueue(env.central.pool);
+    const queue = (await openAlarmQueue(env.central.pool)).alarms;
     t.deepEqual(
       queue.map((a) => a.eventId),
       [panic.id, burglary.id, burglary2.id, safety.id, technical.id],
@@ -134,7 +134,7 @@ test.serial(
     const id = first.kind === 'stored' ? first.incident!.id : '';
     t.is(second.kind === 'stored' ? second.incident!.id : '', id);
     t.is(third.kind === 'stored' ? third.incident!.id : '', id);
-    const queue = await openAlarmQueue(pool);
+    const queue = (await openAlarmQueue(pool)).alarms;
     t.is(queue.length, 1, 'one row in the queue');
     t.like(queue[0], { alarmId: id, events: 3 });
     t.true(

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
 import { addNote, assertClaimed, claimAlarm, releaseAlarm } from '../alarm-claims.ts';
-import { alarmById, openAlarmQueue } from '../alarms.ts';
+import { alarmById, openAlarmQueue, QUEUE_PAGE } from '../alarms.ts';
 import type { CameraService } from '../cameras/camera-service.ts';
 import { OUTCOMES } from '../procedures/model.ts';
 import { OutcomeRefused, type ProcedureService } from '../procedures/service.ts';
@@ -39,6 +39,13 @@ const CodeBody = z.strictObject({
   cancel: z.boolean().optional(),
 });
 const ClaimBody = z.strictObject({ takeOver: z.boolean().optional() }).optional();
+const QueueQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(QUEUE_PAGE).default(QUEUE_PAGE),
+  after: z
+    .string()
+    .regex(/^\d{1,18}$/, 'an alarm id')
+    .optional(),
+});
 const NoteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) });
 const SearchQuery = z.strictObject({ q: z.string().trim().min(2).max(100) });
 const AuditQuery = z.strictObject({
@@ -57,12 +64,18 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
   const { pool, procedures, cameras, requireOperator, requireSupervisor } = options;
   const actor = (request: FastifyRequest) => `operator:${request.operator!.username}`;
 
-  app.get('/api/alarms', { preHandler: requireOperator }, async () => ({
-    alarms: (await openAlarmQueue(pool)).map((alarm) => ({
-      ...alarm,
-      proposal: procedures.proposal(alarm.alarmId),
-    })),
-  }));
+  // The open queue, highest priority first, a page at a time: `next` continues after this page.
+  app.get('/api/alarms', { preHandler: requireOperator }, async (request) => {
+    const query = parseOr400(QueueQuery, request.query);
+    const page = await openAlarmQueue(pool, query);
+    const last = page.alarms.at(-1);
+    return {
+      alarms: page.alarms.map((alarm) => ({ ...alarm, proposal: procedures.proposal(alarm.alarmId) })),
+      total: page.total,
+      beyond: page.beyond,
+      next: page.beyond > 0 && last ? last.alarmId : null,
+    };
+  });
 
   app.get('/api/alarms/:id', { preHandler: requireOperator }, async (request, reply) => {
     const { id } = parseOr400(AlarmParams, request.params);

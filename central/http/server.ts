@@ -386,13 +386,13 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     // Subscribe before the snapshot, so nothing committed in between is missed; the page dedupes by id.
     const unsubscribe = feed.subscribe((alarm) => send('alarm', alarm));
     out.write('retry: 2000\n\n');
+    const page = await openAlarmQueue(pool);
     send(
       'snapshot',
-      (await openAlarmQueue(pool)).map((alarm) => ({
-        ...alarm,
-        proposal: options.procedures.proposal(alarm.alarmId),
-      })),
+      page.alarms.map((alarm) => ({ ...alarm, proposal: options.procedures.proposal(alarm.alarmId) })),
     );
+    // How many open alarms the snapshot leaves out (all lower in priority than those on it).
+    send('queue', { total: page.total, shown: page.alarms.length, beyond: page.beyond });
     const keepalive = setInterval(() => out.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
     metrics.increment('http_feed_connections_total');
     request.raw.on('close', () => {
