@@ -5,6 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import { buildFrame, FrameSplitter, parseFrame } from '../protocols/dc09/frame.ts';
 import { tempDir } from './helpers/central.ts';
+import { startMosquitto } from './helpers/mosquitto.ts';
 
 const VIGIL = path.resolve(import.meta.dirname, '../bin/vigil.mjs');
 
@@ -166,6 +167,41 @@ test.serial(
     t.is(bad.code, 1, 'the running central refuses a site that does not exist');
     t.regex(bad.stderr, /^vigil: /m);
     t.true(child.exitCode === null, 'the central still runs');
+  },
+);
+
+test.serial(
+  'the central comes back after kill -9: embedded PostgreSQL left running, mosquitto provisioned, a data dir that did not exist',
+  async (t) => {
+    const mosquitto = await startMosquitto(tempDir('cli-mosquitto'));
+    t.teardown(() => mosquitto.stop());
+    const env = {
+      VIGIL_DATA_DIR: path.join(tempDir('cli-crash'), 'not', 'there', 'yet'),
+      VIGIL_HTTP_PORT: '0',
+      VIGIL_DC09_PORT: '0',
+      VIGIL_MQTT_URL: mosquitto.url,
+      VIGIL_MQTT_CENTRAL_PASSWORD: 'central-password-for-tests',
+      VIGIL_MQTT_ADMIN_USER: mosquitto.admin.username,
+      VIGIL_MQTT_ADMIN_PASSWORD: mosquitto.admin.password,
+      VIGIL_LOG_LEVEL: 'info',
+    };
+    for (let round = 1; round <= 3; round++) {
+      const { child, started } = startCentral(env);
+      const { http } = await started.catch(
+        (error: Error) => t.fail(`start ${round}: ${error.message}`) as never,
+      );
+      t.is((await fetch(`${http}/readyz`)).status, 200, `start ${round} is ready`);
+      if (round < 3) {
+        // Only the central: its PostgreSQL (own process group) keeps running, holding the cluster.
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      } else {
+        const code = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        t.is(await code, 0, 'an orderly stop exits 0');
+      }
+    }
   },
 );
 
