@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { systemClock } from '../lib/clock.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
@@ -19,6 +20,7 @@ import { buildHttpServer, type RateLimits } from './http/server.ts';
 import type { EscalationTable } from './incidents/escalation.ts';
 import type { AfterStore } from './ingest/event-store.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
+import { Quarantine } from './ingest/quarantine.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
 import { Notifier } from './notify/notifier.ts';
 import { recordPushResult } from './notify/push-subscriptions.ts';
@@ -278,6 +280,13 @@ export class Central {
         );
       };
       this.#afterStore = afterStore;
+      const quarantine = new Quarantine({
+        pool,
+        clock: systemClock,
+        logger: logger.child({ component: 'quarantine' }),
+        metrics,
+        afterStore,
+      });
 
       const external = this.#o.externalBroker;
       let brokerUrl: string;
@@ -334,6 +343,7 @@ export class Central {
         logger: logger.child({ component: 'ingest' }),
         metrics,
         afterStore,
+        quarantine,
         onMedia: (gateway, media) => cameras.onMedia(gateway, media),
       });
       await this.#ingest.start();
@@ -344,6 +354,7 @@ export class Central {
         logger: logger.child({ component: 'dc09' }),
         metrics,
         afterStore,
+        quarantine,
       });
       await this.#dc09.start();
       this.#supervisor = setInterval(

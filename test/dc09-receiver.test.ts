@@ -220,7 +220,36 @@ test.serial(
       key: KEY,
       timestamp: Date.now(),
     });
-    t.is(idOf((await tcp([foreign]))[0]!), 'DUH', 'a gateway cannot speak for another over its account');
+    // A gateway cannot speak for another over its account: kept as rejected, acked so its queue moves.
+    t.is(idOf((await tcp([foreign]))[0]!, KEY), '*ACK');
+    const poison = sampleEvent({
+      siteId: 'site-dc',
+      gatewayId: 'gw-dc',
+      seq: 4,
+      device: { id: 'x', name: 'a\u0000b' },
+    });
+    const poisoned = buildFrame({
+      id: 'SIA-DCS',
+      seq: 32,
+      prefix: '0',
+      account: 'ABC1',
+      data: '#ABC1|Nri1/BA002',
+      xdata: [vigilXdata(encode(poison).toString())],
+      key: KEY,
+      timestamp: Date.now(),
+    });
+    t.is(idOf((await tcp([poisoned]))[0]!, KEY), '*ACK', 'a poison event does not block the backup path');
+    const { rows } = await env.central.pool.query<{ reason: string; channel: string }>(
+      `SELECT reason, channel FROM rejected_messages WHERE gateway_id = 'gw-dc' ORDER BY id`,
+    );
+    t.deepEqual(
+      rows.map((r) => [r.channel, r.reason]),
+      [
+        ['dc09', 'foreign-event'],
+        ['dc09', 'invalid-event'],
+      ],
+    );
+    t.is(await count('SELECT count(*)::int AS n FROM events WHERE id = $1', [poison.id]), 0);
   },
 );
 

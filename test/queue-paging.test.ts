@@ -42,7 +42,7 @@ test('the queue never hides the highest priority: paged by priority, with how ma
     alarms: Array<{ alarmId: string; eventType: string }>;
     total: number;
     beyond: number;
-    next: string;
+    next: string | null;
   };
   t.is(page.total, 1202);
   t.is(page.alarms.length, 1000);

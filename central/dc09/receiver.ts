@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type pg from 'pg';
+import type { Clock } from '../../lib/clock.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -8,6 +9,9 @@ import { type Dc09Message, FrameSplitter, parseFrame } from '../../protocols/dc0
 import { ackFrame, duhFrame, nakFrame, readVigilXdata } from '../../protocols/dc09/payload.ts';
 import { type AlarmEvent, AlarmEventSchema, decode } from '../../protocols/messages.ts';
 import { type AfterStore, storeEvent } from '../ingest/event-store.ts';
+import { isPermanentStoreError } from '../ingest/mqtt-ingest.ts';
+import { deriveFromType } from '../ingest/normalize.ts';
+import { Quarantine } from '../ingest/quarantine.ts';
 import { recordPathHeard } from '../paths.ts';
 import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
 import { eventsFromDc09 } from './to-events.ts';
@@ -20,6 +24,8 @@ export interface Dc09ReceiverOptions {
   readonly metrics: Metrics;
   readonly now?: () => number;
   readonly afterStore?: AfterStore;
+  /** Where unreadable Vigil events are kept (shared with the MQTT ingest). */
+  readonly quarantine?: Quarantine;
   /** Accepted clock skew of encrypted messages (SIA DC-09: 40 s past, 20 s future). */
   readonly windowPastMs?: number;
   readonly windowFutureMs?: number;
@@ -42,10 +48,13 @@ export class Dc09Receiver {
   #udp: dgram.Socket | null = null;
   #port = 0;
   readonly #sockets = new Set<net.Socket>();
+  readonly #quarantine: Quarantine;
 
   constructor(options: Dc09ReceiverOptions) {
     this.#o = options;
     const { metrics } = options;
+    this.#quarantine =
+      options.quarantine ?? new Quarantine({ ...options, clock: { now: options.now ?? Date.now } as Clock });
     metrics.describe('dc09_frames_total', 'DC-09 frames received, by reply');
     metrics.describe('dc09_rejected_total', 'DC-09 frames refused, by reason');
   }
@@ -166,16 +175,32 @@ export class Dc09Receiver {
     if (message.id === 'NULL') return 'ack';
     const vigil = readVigilXdata(message.xdata);
     if (vigil !== null) {
+      // A Vigil gateway resends what is not acked: what cannot be stored is kept and acked, as over MQTT.
+      const keep = async (reason: string, detail: string) => {
+        this.#reject(reason, message.account, detail);
+        await this.#quarantine.keep({
+          siteId: account.siteId,
+          gatewayId: account.gatewayId,
+          channel: 'dc09',
+          payload: Buffer.from(vigil, 'utf8'),
+          reason,
+          detail,
+        });
+        return 'ack' as const;
+      };
       const decoded = decode(AlarmEventSchema, vigil);
-      if (!decoded.ok) {
-        this.#reject('invalid-event', message.account, decoded.reason);
-        return 'duh';
+      if (!decoded.ok) return keep('invalid-event', decoded.reason);
+      if (decoded.value.siteId !== account.siteId || decoded.value.gatewayId !== account.gatewayId)
+        return keep('foreign-event', 'event names another site or gateway');
+      const { event } = deriveFromType(decoded.value);
+      try {
+        return (await this.#store(event))
+          ? 'ack'
+          : keep('event-refused', 'event id already used by another gateway');
+      } catch (error) {
+        if (isPermanentStoreError(error)) return keep('store-failed', errorMessage(error));
+        throw error;
       }
-      if (decoded.value.siteId !== account.siteId || decoded.value.gatewayId !== account.gatewayId) {
-        this.#reject('foreign-event', message.account, 'event names another site or gateway');
-        return 'duh';
-      }
-      return (await this.#store(decoded.value)) ? 'ack' : 'duh';
     }
     const events = eventsFromDc09(message, account, now);
     if (!events) {

@@ -48,6 +48,8 @@ export interface IngestOptions {
   readonly metrics: Metrics;
   readonly afterStore?: AfterStore;
   readonly clock?: Clock;
+  /** Where unreadable messages are kept (shared with the DC-09 receiver). */
+  readonly quarantine?: Quarantine;
   /** A camera answer from a gateway (its topic already checked against the gateway's site). */
   readonly onMedia?: (gateway: { siteId: string; gatewayId: string }, media: Media) => void;
 }
@@ -69,7 +71,8 @@ export class MqttIngest {
   constructor(options: IngestOptions) {
     this.#o = options;
     const { metrics } = options;
-    this.#quarantined = new Quarantine({ ...options, clock: options.clock ?? systemClock });
+    this.#quarantined =
+      options.quarantine ?? new Quarantine({ ...options, clock: options.clock ?? systemClock });
     metrics.describe(
       'ingest_derived_total',
       'Events whose class, priority or codes the central derived otherwise',
