@@ -21,6 +21,7 @@ import type { EscalationTable } from './incidents/escalation.ts';
 import type { AfterStore } from './ingest/event-store.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { Quarantine } from './ingest/quarantine.ts';
+import { DEFAULT_LIMITS, type ListenerLimits } from './limits.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
 import { Notifier } from './notify/notifier.ts';
 import { recordPushResult } from './notify/push-subscriptions.ts';
@@ -64,6 +65,8 @@ export interface CentralOptions {
   readonly trustedProxies?: readonly string[];
   /** Requests per minute per client address (defaults in http/server.ts). */
   readonly rateLimits?: Partial<RateLimits>;
+  /** What one client may hold of each listener (default: limits.ts). */
+  readonly limits?: ListenerLimits;
   /** How unattended incidents escalate (default: incidents/escalation.ts). */
   readonly escalation?: EscalationTable;
   /** Listen for `vigil central add-…` on `<dataDir>/admin.sock` (default on). */
@@ -90,6 +93,9 @@ export interface ExternalBroker {
 
 export class Central {
   readonly #o: CentralOptions;
+  get #limits(): ListenerLimits {
+    return this.#o.limits ?? DEFAULT_LIMITS;
+  }
   #embedded: EmbeddedDatabase | null = null;
   #pool: pg.Pool | null = null;
   #broker: RunningBroker | null = null;
@@ -318,6 +324,7 @@ export class Central {
           tls: this.#o.mqttTls ?? null,
           logger: logger.child({ component: 'broker' }),
           metrics,
+          limits: this.#limits.mqtt,
         });
         brokerUrl = this.#broker.url;
         ca = this.#o.mqttTls?.ca;
@@ -355,6 +362,7 @@ export class Central {
         metrics,
         afterStore,
         quarantine,
+        limits: this.#limits.dc09,
       });
       await this.#dc09.start();
       this.#supervisor = setInterval(
@@ -369,6 +377,7 @@ export class Central {
         metrics,
         tls: this.#o.httpTls ?? null,
         trustedProxies: this.#o.trustedProxies ?? [],
+        limits: this.#limits.http,
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
         procedures,
         pushPublicKey: push.publicKey,

@@ -7,7 +7,9 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { CENTRAL_CLIENT_ID_PREFIX, gatewayClientId } from '../../protocols/topics.ts';
 import { secretMatches } from '../auth/secrets.ts';
+import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import { mayPublish, maySubscribe, type Principal } from './acl.ts';
+import { guardedConnection } from './packet-guard.ts';
 
 export const CENTRAL_MQTT_USER = 'central';
 
@@ -21,6 +23,7 @@ export interface BrokerOptions {
   readonly tls?: { key: string; cert: string } | null;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly limits?: ListenerLimits['mqtt'];
 }
 
 export interface RunningBroker {
@@ -45,7 +48,11 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     logger.warn({ what, clientId: client?.id, ...detail }, 'broker refused');
   };
 
+  const limits = options.limits ?? DEFAULT_LIMITS.mqtt;
+  const gate = new ConnectionGate('mqtt', limits, logger, metrics);
   const aedes = await Aedes.createBroker({
+    // A complete, authenticated CONNECT within this time, or the socket is closed.
+    connectTimeout: limits.connectTimeoutMs,
     authenticate(client, username, password, done) {
       const fail = (reason: string) => {
         refuse('connect', client, { username, reason });
@@ -95,13 +102,35 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     },
   });
 
+  // Every connection: admitted by the gate, its packet sizes checked before aedes buffers them.
+  const accept = (socket: net.Socket) => {
+    const source = socket.remoteAddress;
+    aedes.handle(
+      guardedConnection(socket, limits, (reason) =>
+        gate.refuse('packet-too-large', source, { detail: reason }),
+      ),
+    );
+  };
   // Alarm traffic is many small packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms a hop.
   const server = options.tls
-    ? tls.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, (socket) => {
-        socket.setNoDelay(true);
-        aedes.handle(socket);
-      })
-    : net.createServer({ noDelay: true }, aedes.handle);
+    ? tls.createServer(
+        {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          minVersion: 'TLSv1.2',
+          // The handshake is part of the time to a complete CONNECT.
+          handshakeTimeout: limits.connectTimeoutMs,
+        },
+        (socket) => {
+          socket.setNoDelay(true);
+          accept(socket);
+        },
+      )
+    : net.createServer({ noDelay: true }, (socket) => {
+        if (gate.admit(socket)) accept(socket);
+      });
+  // Over TLS the TCP socket is counted before its handshake: handshakes do not get past the limits.
+  if (options.tls) server.on('connection', (socket: net.Socket) => gate.admit(socket));
   server.on('tlsClientError', (error: Error) => {
     metrics.increment('broker_refused_total', { what: 'tls' });
     logger.warn({ err: error.message }, 'TLS handshake refused');

@@ -12,6 +12,7 @@ import { type AfterStore, storeEvent } from '../ingest/event-store.ts';
 import { isPermanentStoreError } from '../ingest/mqtt-ingest.ts';
 import { deriveFromType } from '../ingest/normalize.ts';
 import { Quarantine } from '../ingest/quarantine.ts';
+import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import { recordPathHeard } from '../paths.ts';
 import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
 import { eventsFromDc09 } from './to-events.ts';
@@ -26,6 +27,7 @@ export interface Dc09ReceiverOptions {
   readonly afterStore?: AfterStore;
   /** Where unreadable Vigil events are kept (shared with the MQTT ingest). */
   readonly quarantine?: Quarantine;
+  readonly limits?: ListenerLimits['dc09'];
   /** Accepted clock skew of encrypted messages (SIA DC-09: 40 s past, 20 s future). */
   readonly windowPastMs?: number;
   readonly windowFutureMs?: number;
@@ -49,10 +51,12 @@ export class Dc09Receiver {
   #port = 0;
   readonly #sockets = new Set<net.Socket>();
   readonly #quarantine: Quarantine;
+  readonly #gate: ConnectionGate;
 
   constructor(options: Dc09ReceiverOptions) {
     this.#o = options;
     const { metrics } = options;
+    this.#gate = new ConnectionGate('dc09', options.limits ?? DEFAULT_LIMITS.dc09, options.logger, metrics);
     this.#quarantine =
       options.quarantine ?? new Quarantine({ ...options, clock: { now: options.now ?? Date.now } as Clock });
     metrics.describe('dc09_frames_total', 'DC-09 frames received, by reply');
@@ -103,14 +107,35 @@ export class Dc09Receiver {
     this.#udp = null;
   }
 
+  /**
+   * One TCP connection: admitted by the gate; closed when a frame takes longer than the frame
+   * timeout from its first byte, or no complete frame came for the idle timeout (a byte now and
+   * then does not keep a connection).
+   */
   #onConnection(socket: net.Socket): void {
+    if (!this.#gate.admit(socket)) return;
     this.#sockets.add(socket);
+    const limits = this.#o.limits ?? DEFAULT_LIMITS.dc09;
+    const source = socket.remoteAddress;
     const splitter = new FrameSplitter();
     let chain = Promise.resolve();
-    socket.setTimeout(120_000, () => socket.destroy());
+    let frameTimer: NodeJS.Timeout | null = null;
+    const close = (reason: string) => {
+      this.#gate.refuse(reason, source);
+      socket.destroy();
+    };
+    let idleTimer = setTimeout(() => close('idle'), limits.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => {
       const { frames, dropped } = splitter.push(chunk);
       if (dropped) this.#reject('oversized', `${socket.remoteAddress}`, 'unterminated data dropped');
+      if (frames.length > 0) {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => close('idle'), limits.idleTimeoutMs);
+        if (frameTimer) clearTimeout(frameTimer);
+        frameTimer = null;
+      }
+      if (splitter.pending && !frameTimer)
+        frameTimer = setTimeout(() => close('frame-timeout'), limits.frameTimeoutMs);
       for (const frame of frames) {
         // In order per connection: a sender waits for each reply anyway.
         chain = chain.then(async () => {
@@ -120,7 +145,11 @@ export class Dc09Receiver {
       }
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('close', () => {
+      clearTimeout(idleTimer);
+      if (frameTimer) clearTimeout(frameTimer);
+      this.#sockets.delete(socket);
+    });
   }
 
   /** One frame in, the reply out (null: no reply). Public so that benchmarks and tests can drive it. */

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type net from 'node:net';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -20,6 +21,7 @@ import {
 } from '../auth/operator-auth.ts';
 import type { CameraService } from '../cameras/camera-service.ts';
 import { upsertDc09Account } from '../dc09/accounts.ts';
+import { DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import type { AlarmFeed } from '../live/alarm-feed.ts';
 import type { ProcedureService } from '../procedures/service.ts';
 import { upsertOperator } from '../records.ts';
@@ -92,6 +94,7 @@ export interface HttpOptions {
   readonly cameras: CameraService;
   readonly rateLimits?: Partial<RateLimits>;
   readonly gateways: GatewayProvisioning;
+  readonly limits?: ListenerLimits['http'];
   /** What `/readyz` checks besides the database: each part's state, null when it is fine. */
   readonly readiness?: () => Record<string, string | null>;
 }
@@ -110,12 +113,40 @@ declare module 'fastify' {
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const { pool, feed, metrics } = options;
   const proxies = options.trustedProxies ?? [];
+  const httpLimits = options.limits ?? DEFAULT_LIMITS.http;
+  const timeouts = {
+    headersTimeout: httpLimits.headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, httpLimits.headersTimeoutMs),
+  };
+  const refused = (reason: string, source: string | undefined) => {
+    metrics.increment('listener_refused_total', { listener: 'http', reason });
+    options.logger.warn({ listener: 'http', reason, source }, 'connection refused');
+  };
   // HTTPS itself, or behind a TLS terminator that sets X-Forwarded-*: either way cookies are Secure.
   const app = Fastify({
     ...httpServerOptions(options.logger, 'http'),
-    ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
+    // How often Node checks those timeouts (its default, 30 s, would let a drip last that long).
+    ...(options.tls
+      ? { https: { key: options.tls.key, cert: options.tls.cert, ...timeouts } }
+      : { http: timeouts }),
     trustProxy: proxies.length > 0 ? [...proxies] : false,
+    // A request that drips in is cut off: whole request, and headers, within these times.
+    requestTimeout: httpLimits.requestTimeoutMs,
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      refused(
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request-timeout' : 'bad-request',
+        (socket as net.Socket).remoteAddress,
+      );
+      const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+    },
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = httpLimits.maxConnections;
+  app.server.on('drop', (data?: { remoteAddress?: string }) =>
+    refused('too-many-connections', data?.remoteAddress),
+  );
+
   const secure = (options.tls !== null && options.tls !== undefined) || proxies.length > 0;
   if (secure) {
     app.addHook('onSend', async (_request, reply) => {

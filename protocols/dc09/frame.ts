@@ -222,6 +222,11 @@ export function parseFrame(
 export class FrameSplitter {
   #buffer = '';
 
+  /** Part of a frame is buffered, waiting for its end. */
+  get pending(): boolean {
+    return this.#buffer.length > 0;
+  }
+
   push(chunk: Buffer | string): { frames: string[]; dropped: number } {
     this.#buffer += (typeof chunk === 'string' ? chunk : chunk.toString('latin1')).replaceAll('\0', '');
     const parts = this.#buffer.split('\r');

@@ -40,6 +40,7 @@ export async function startTestCentral(
     httpTls?: boolean;
     escalation?: CentralOptions['escalation'];
     trustedProxies?: string[];
+    limits?: CentralOptions['limits'];
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
@@ -53,6 +54,7 @@ export async function startTestCentral(
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     ...(options.escalation ? { escalation: options.escalation } : {}),
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
