@@ -243,4 +243,18 @@ test.serial('a customer sees and changes only their own site', async (t) => {
       .status,
     400,
   );
+  // The site lets its installer service it for a while (walk test, new gateway credentials).
+  t.is(
+    (await customer('POST', '/api/customer/installer-access', { idCode: anna.idCode, pin: '1111', hours: 4 }))
+      .status,
+    403,
+  );
+  const window = await customer('POST', '/api/customer/installer-access', {
+    idCode: anna.idCode,
+    pin: '2468',
+    hours: 4,
+  });
+  t.is(window.status, 200);
+  const until = Date.parse(window.body.installerAccessUntil);
+  t.true(Math.abs(until - (Date.now() + 4 * 3600_000)) < 60_000);
 });

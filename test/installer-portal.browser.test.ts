@@ -161,6 +161,45 @@ test.serial(
   },
 );
 
+test.serial('a live site is serviced only in a window the customer or the central opened', async (t) => {
+  const url = env.central.httpUrl;
+  const ivo = apiClient(url, await loginCookie(url, 'ivo', 'installer pass 1'));
+  const refused = await ivo('POST', '/api/installer/sites/bakery-7/walk-test', { on: true });
+  t.is(refused.status, 403);
+  t.regex(refused.body.error, /service window/);
+  t.is(
+    (await ivo('POST', '/api/installer/sites/bakery-7/gateway-credentials')).status,
+    403,
+    'nor a new secret',
+  );
+  t.is(
+    (await ivo('POST', '/api/installer/sites/bakery-7/walk-test', { on: false })).status,
+    200,
+    'stopping is',
+  );
+
+  const operator = apiClient(url, await loginCookie(url));
+  t.is(
+    (await operator('POST', '/api/sites/bakery-7/installer-access', { hours: 48, reason: 'x' })).status,
+    400,
+  );
+  const granted = await operator('POST', '/api/sites/bakery-7/installer-access', {
+    hours: 2,
+    reason: 'the customer asked on the phone',
+  });
+  t.is(granted.status, 200);
+  t.is(
+    (await ivo('POST', '/api/installer/sites/bakery-7/walk-test', { on: true })).status,
+    200,
+    'in the window',
+  );
+  t.is((await ivo('POST', '/api/installer/sites/bakery-7/walk-test', { on: false })).status, 200);
+  const { rows } = await env.central.pool.query<{ actor: string; action: string }>(
+    `SELECT actor, action FROM audit_log WHERE subject = 'bakery-7' AND action LIKE 'installer-access%'`,
+  );
+  t.deepEqual(rows, [{ actor: 'operator:alice', action: 'installer-access.grant' }]);
+});
+
 test.serial('installers see only their own company’s sites; submissions are validated', async (t) => {
   const url = env.central.httpUrl;
   const otto = apiClient(url, await loginCookie(url, 'otto', 'installer pass 2'));

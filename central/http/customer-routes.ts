@@ -10,6 +10,7 @@ import {
   removeContact,
   updateContact,
 } from '../contacts.ts';
+import { grantInstallerAccess, INSTALLER_ACCESS_MAX_HOURS } from '../installer-access.ts';
 import { OutcomeRefused, type ProcedureService } from '../procedures/service.ts';
 import { setTestMode, TEST_MODE_LIMITS_MINUTES } from '../site-settings.ts';
 import { parseOr400 } from './validation.ts';
@@ -29,6 +30,10 @@ const CodeBody = z.strictObject(Code);
 const TestModeBody = z.strictObject({
   ...Code,
   minutes: z.number().int().min(1).max(TEST_MODE_LIMITS_MINUTES.phone),
+});
+const InstallerAccessBody = z.strictObject({
+  ...Code,
+  hours: z.number().int().min(1).max(INSTALLER_ACCESS_MAX_HOURS),
 });
 const PinBody = z.strictObject({ ...Code, newPin: z.string().regex(/^\d{4,8}$/, '4 to 8 digits') });
 const AddContactBody = z.strictObject({ ...Code, contact: NewContactSchema });
@@ -171,6 +176,16 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
     });
     await procedures.reloadSite(site(request));
     return { testModeUntil: until.toISOString() };
+  });
+
+  // The site consents to its installer servicing it (walk test, new gateway credentials) for a while.
+  app.post('/api/customer/installer-access', checked, async (request) => {
+    const body = parseOr400(InstallerAccessBody, request.body);
+    const contactId = await authorised(request, body);
+    const until = await grantInstallerAccess(pool, site(request), body.hours, actor(request), {
+      contact: contactId,
+    });
+    return { installerAccessUntil: until?.toISOString() ?? null };
   });
 
   app.post('/api/customer/pin', checked, async (request) => {

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { type Command, IdentifierSchema, newCommand } from '../../protocols/messages.ts';
 import { CONTACT_LIMITS, createContact, NewContactSchema } from '../contacts.ts';
+import { installerMayService } from '../installer-access.ts';
 import type { ProcedureService } from '../procedures/service.ts';
 import { audit } from '../records.ts';
 import { parseOr400 } from './validation.ts';
@@ -104,13 +105,26 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
       submission: Submission | null;
       activated_at: Date | null;
       test_period_days: number;
+      installer_access_until: Date | null;
     }>(
-      `SELECT id, name, status, submission, activated_at, test_period_days FROM sites
+      `SELECT id, name, status, submission, activated_at, test_period_days, installer_access_until FROM sites
         WHERE id = $1 AND installer_id = $2`,
       [id, request.operator!.installerId],
     );
     if (!rows[0]) throw Object.assign(new Error('no such site'), { statusCode: 404 });
     return rows[0];
+  };
+  // A live site's installer acts only in a window the customer or the central opened.
+  const serviceable = async (request: FastifyRequest) => {
+    const site = await ownSite(request);
+    if (!installerMayService(site, Date.now()))
+      throw Object.assign(
+        new Error(
+          'the site is live: the customer (portal, with an ID code + PIN) or the central must open a service window first',
+        ),
+        { statusCode: 403 },
+      );
+    return site;
   };
   const gatewayOf = async (siteId: string, submission: Submission | null) => {
     const { rows } = await pool.query<{ id: string }>(
@@ -197,7 +211,7 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
   });
 
   app.post('/api/installer/sites/:id/gateway-credentials', guarded, async (request, reply) => {
-    const site = await ownSite(request);
+    const site = await serviceable(request);
     if (site.status === 'submitted')
       return reply.code(409).send({ error: 'the central has not registered the site yet' });
     const gatewayId = await gatewayOf(site.id, site.submission);
@@ -216,8 +230,9 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
   });
 
   app.post('/api/installer/sites/:id/walk-test', guarded, async (request) => {
-    const site = await ownSite(request);
     const { on } = parseOr400(WalkTestBody, request.body);
+    // Ending a walk test is always allowed; starting one on a live site needs the window.
+    const site = on ? await serviceable(request) : await ownSite(request);
     const gatewayId = await gatewayOf(site.id, site.submission);
     await gateways.sendCommand(site.id, gatewayId, newCommand(actor(request), { name: 'walk-test', on }));
     await audit(pool, actor(request), on ? 'walk-test.start' : 'walk-test.stop', site.id);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
 import { checkAuthorised, createContact, NewContactSchema } from '../contacts.ts';
+import { grantInstallerAccess, INSTALLER_ACCESS_MAX_HOURS } from '../installer-access.ts';
 import type { ProcedureService } from '../procedures/service.ts';
 import {
   createInstaller,
@@ -25,6 +26,10 @@ export interface SiteRouteOptions {
 }
 
 const SiteParams = z.strictObject({ id: z.string().min(1).max(64) });
+const InstallerAccessRequest = z.strictObject({
+  hours: z.number().int().min(1).max(INSTALLER_ACCESS_MAX_HOURS),
+  reason: z.string().trim().min(1).max(300),
+});
 const RegionParams = z.strictObject({ region: z.string().min(1).max(64) });
 
 const TestModeRequestSchema = z.discriminatedUnion('authority', [
@@ -100,6 +105,15 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
     }
     await procedures.reloadSite(id);
     return { ok: true };
+  });
+
+  // An ARC operator opens a service window for the site's installer (e.g. asked on the phone).
+  app.post('/api/sites/:id/installer-access', { preHandler: requireOperator }, async (request, reply) => {
+    const { id } = parseOr400(SiteParams, request.params);
+    const body = parseOr400(InstallerAccessRequest, request.body);
+    const until = await grantInstallerAccess(pool, id, body.hours, actor(request), { reason: body.reason });
+    if (!until) return reply.code(404).send({ error: 'no such site' });
+    return { installerAccessUntil: until.toISOString() };
   });
 
   app.get('/api/sites/:id/contacts', { preHandler: requireOperator }, async (request) => {
