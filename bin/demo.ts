@@ -148,6 +148,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     notify: notifyFromEnv(env),
     httpTls: await httpTlsFromEnv(env, path.join(dataDir, 'central')),
     trustedProxies: trustedProxies(env),
+    metricsToken: env.VIGIL_METRICS_TOKEN,
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     logger: logger.child({ process: 'central' }),

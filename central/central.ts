@@ -63,6 +63,8 @@ export interface CentralOptions {
   readonly httpTls?: { readonly key: string; readonly cert: string } | null;
   /** Behind TLS-terminating proxies (addresses/CIDRs): believe their forwarded headers, cookies Secure. */
   readonly trustedProxies?: readonly string[];
+  /** The bearer token for /metrics (see http/server.ts). */
+  readonly metricsToken?: string | undefined;
   /** Requests per minute per client address (defaults in http/server.ts). */
   readonly rateLimits?: Partial<RateLimits>;
   /** What one client may hold of each listener (default: limits.ts). */
@@ -378,6 +380,7 @@ export class Central {
         tls: this.#o.httpTls ?? null,
         trustedProxies: this.#o.trustedProxies ?? [],
         limits: this.#limits.http,
+        metricsToken: this.#o.metricsToken,
         onDc09AccountsChanged: () => this.dc09.reloadAccounts(),
         procedures,
         pushPublicKey: push.publicKey,

@@ -43,6 +43,8 @@ const EnvSchema = z.object({
     )
     .pipe(z.array(ProxyAddress).min(1))
     .optional(),
+  /** The bearer token Prometheus sends to scrape /metrics (without it: loopback and supervisors only). */
+  VIGIL_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   VIGIL_MQTT_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_MQTT_PORT: Port.default(1883),
   VIGIL_MQTT_TLS: z.enum(['on', 'off']).default('on'),

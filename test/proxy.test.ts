@@ -1,6 +1,7 @@
 import test from 'ava';
+import { upsertOperator } from '../central/records.ts';
 import { readEnv, trustedProxies } from '../lib/env.ts';
-import { startTestCentral } from './helpers/central.ts';
+import { loginCookie, startTestCentral } from './helpers/central.ts';
 
 test('behind a proxy only its hop of X-Forwarded-For is believed: a client cannot pick its own address', async (t) => {
   const env = await startTestCentral({
@@ -38,4 +39,30 @@ test('trusted proxies are configuration, validated with the variable named', (t)
     '192.168.0.0/16',
   ]);
   t.throws(() => readEnv({ VIGIL_TRUSTED_PROXIES: 'proxy.example' }), { message: /VIGIL_TRUSTED_PROXIES/ });
+});
+
+test('/metrics: the scrape token, a supervisor, or the machine itself; never an outside address', async (t) => {
+  const env = await startTestCentral({ trustedProxies: ['127.0.0.1'] });
+  t.teardown(() => env.stop());
+  const url = `${env.central.httpUrl}/metrics`;
+  t.is((await fetch(url)).status, 200, 'from the machine itself');
+  t.is((await fetch(url, { headers: { 'x-forwarded-for': '203.0.113.7' } })).status, 401, 'from outside');
+  const withToken = await startTestCentral({ metricsToken: 'scrape-token-0123456789' });
+  t.teardown(() => withToken.stop());
+  const scrape = (authorization?: string) =>
+    fetch(`${withToken.central.httpUrl}/metrics`, authorization ? { headers: { authorization } } : {});
+  t.is((await scrape('Bearer scrape-token-0123456789')).status, 200);
+  t.is((await scrape('Bearer wrong-token-0123456789')).status, 401);
+  t.is((await scrape()).status, 401, 'with a token configured, loopback alone is not enough');
+  const operator = await loginCookie(withToken.central.httpUrl);
+  t.is((await fetch(`${withToken.central.httpUrl}/metrics`, { headers: { cookie: operator } })).status, 401);
+  await upsertOperator(
+    withToken.central.pool,
+    { username: 'sup', displayName: 'Sup', password: 'supervisor pass 1', role: 'supervisor' },
+    'test',
+  );
+  const supervisor = await loginCookie(withToken.central.httpUrl, 'sup', 'supervisor pass 1');
+  const answer = await fetch(`${withToken.central.httpUrl}/metrics`, { headers: { cookie: supervisor } });
+  t.is(answer.status, 200);
+  t.regex(await answer.text(), /http_unauthorized_total/);
 });

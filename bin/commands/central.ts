@@ -42,6 +42,7 @@ async function runCentral(): Promise<void> {
     notify: notifyFromEnv(env),
     httpTls: await httpTlsFromEnv(env, dataDir),
     trustedProxies: trustedProxies(env),
+    metricsToken: env.VIGIL_METRICS_TOKEN,
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     logger,

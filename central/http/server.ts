@@ -95,6 +95,8 @@ export interface HttpOptions {
   readonly rateLimits?: Partial<RateLimits>;
   readonly gateways: GatewayProvisioning;
   readonly limits?: ListenerLimits['http'];
+  /** The bearer token a metrics scraper sends; without one, /metrics answers loopback and supervisors only. */
+  readonly metricsToken?: string | undefined;
   /** What `/readyz` checks besides the database: each part's state, null when it is fine. */
   readonly readiness?: () => Record<string, string | null>;
 }
@@ -103,6 +105,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     operator: Operator | null;
   }
+}
+
+function isLoopback(address: string): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
 
 /**
@@ -249,9 +255,29 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
       checks: Object.fromEntries(Object.entries(checks).map(([part, problem]) => [part, problem ?? 'ok'])),
     });
   });
-  app.get('/metrics', async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(metrics.render()),
-  );
+  // Metrics tell a lot about the ARC (sites, volumes, refusals): a scraper's bearer token, a
+  // supervisor's session, or — without a token configured — the machine itself.
+  app.get('/metrics', async (request, reply) => {
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const token = options.metricsToken;
+    let allowed = false;
+    if (token && bearer) {
+      const a = Buffer.from(bearer);
+      const b = Buffer.from(token);
+      allowed = a.length === b.length && timingSafeEqual(a, b);
+    } else if (!token && !bearer) {
+      allowed = isLoopback(request.ip);
+    }
+    if (!allowed && !bearer) {
+      const session = request.cookies[SESSION_COOKIE];
+      allowed = session ? (await operatorForSession(pool, session))?.role === 'supervisor' : false;
+    }
+    if (!allowed) {
+      metrics.increment('http_unauthorized_total');
+      return reply.code(401).send({ error: 'metrics need the scrape token or a supervisor' });
+    }
+    return reply.type('text/plain; version=0.0.4').send(metrics.render());
+  });
 
   const secretCheck = { rateLimit: { max: limits.secretChecksPerMinute, timeWindow: '1 minute' } };
   app.post<{ Body: { username: string; password: string } }>(

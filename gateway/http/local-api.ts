@@ -111,7 +111,12 @@ export async function startLocalApi(
 
   route('GET', '/api/status', () => ({ json: status() }));
   route('GET', '/api/notices', () => ({ json: gateway.recentNotices() }));
-  route('GET', '/metrics', () => ({ text: metrics.render(), type: 'text/plain; version=0.0.4' }));
+  // On a LAN-facing local API, metrics (device names, volumes) stay on the gateway itself.
+  route('GET', '/metrics', (request) =>
+    ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.ip)
+      ? { text: metrics.render(), type: 'text/plain; version=0.0.4' }
+      : { status: 403, json: { error: 'metrics are served to the gateway itself only' } },
+  );
 
   route('POST', '/api/areas/:id/arm', async (request) => {
     const area = areaOf(request);

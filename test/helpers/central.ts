@@ -41,6 +41,7 @@ export async function startTestCentral(
     escalation?: CentralOptions['escalation'];
     trustedProxies?: string[];
     limits?: CentralOptions['limits'];
+    metricsToken?: string;
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
@@ -55,6 +56,7 @@ export async function startTestCentral(
     ...(options.escalation ? { escalation: options.escalation } : {}),
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
