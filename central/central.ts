@@ -21,6 +21,7 @@ import type { EscalationTable } from './incidents/escalation.ts';
 import type { AfterStore } from './ingest/event-store.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { Quarantine } from './ingest/quarantine.ts';
+import { SequenceWatch } from './ingest/sequence-watch.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
 import { Notifier } from './notify/notifier.ts';
@@ -95,6 +96,7 @@ export interface ExternalBroker {
 
 export class Central {
   readonly #o: CentralOptions;
+  #sequences: SequenceWatch | null = null;
   get #limits(): ListenerLimits {
     return this.#o.limits ?? DEFAULT_LIMITS;
   }
@@ -175,7 +177,11 @@ export class Central {
     const purgeMedia = async () => {
       await cameras?.purgeExpired(now);
     };
-    const parts = [superviseOnce, superviseSchedules, superviseTestReports, purgeMedia];
+    const sequences = this.#sequences;
+    const checkSequences = async () => {
+      await sequences?.check(now);
+    };
+    const parts = [superviseOnce, superviseSchedules, superviseTestReports, purgeMedia, checkSequences];
     for (const part of parts) {
       try {
         await part(pool, now, logger, this.#o.metrics, this.#afterStore);
@@ -288,6 +294,13 @@ export class Central {
         );
       };
       this.#afterStore = afterStore;
+      const sequences = new SequenceWatch({
+        pool,
+        logger: logger.child({ component: 'sequences' }),
+        metrics,
+        afterStore,
+      });
+      this.#sequences = sequences;
       const quarantine = new Quarantine({
         pool,
         clock: systemClock,
@@ -353,6 +366,7 @@ export class Central {
         metrics,
         afterStore,
         quarantine,
+        sequences,
         onMedia: (gateway, media) => cameras.onMedia(gateway, media),
       });
       await this.#ingest.start();
@@ -364,6 +378,7 @@ export class Central {
         metrics,
         afterStore,
         quarantine,
+        sequences,
         limits: this.#limits.dc09,
       });
       await this.#dc09.start();

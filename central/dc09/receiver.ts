@@ -12,6 +12,7 @@ import { type AfterStore, storeEvent } from '../ingest/event-store.ts';
 import { isPermanentStoreError } from '../ingest/mqtt-ingest.ts';
 import { deriveFromType } from '../ingest/normalize.ts';
 import { Quarantine } from '../ingest/quarantine.ts';
+import type { SequenceWatch } from '../ingest/sequence-watch.ts';
 import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import { recordPathHeard } from '../paths.ts';
 import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
@@ -28,6 +29,8 @@ export interface Dc09ReceiverOptions {
   /** Where unreadable Vigil events are kept (shared with the MQTT ingest). */
   readonly quarantine?: Quarantine;
   readonly limits?: ListenerLimits['dc09'];
+  /** Watches Vigil gateways' sequence numbers (shared with the MQTT ingest). */
+  readonly sequences?: SequenceWatch;
   /** Accepted clock skew of encrypted messages (SIA DC-09: 40 s past, 20 s future). */
   readonly windowPastMs?: number;
   readonly windowFutureMs?: number;
@@ -243,7 +246,7 @@ export class Dc09Receiver {
     return 'ack';
   }
 
-  async #store(event: AlarmEvent): Promise<boolean> {
+  async #store(event: AlarmEvent, vigil = false): Promise<boolean> {
     const result = await storeEvent(this.#o.pool, event, 'dc09');
     if (result.kind === 'rejected') {
       this.#reject('event-refused', event.gatewayId, result.reason);
@@ -252,7 +255,11 @@ export class Dc09Receiver {
     this.#o.metrics.increment(
       result.kind === 'stored' ? 'dc09_events_stored_total' : 'dc09_events_duplicate_total',
     );
-    if (result.kind === 'stored') await this.#o.afterStore?.(event, result);
+    if (result.kind === 'stored') {
+      await this.#o.afterStore?.(event, result);
+      // A Vigil gateway's own sequence (a third-party panel's DC-09 sequence is another matter).
+      if (vigil) await this.#o.sequences?.observe(event, this.#o.now?.() ?? Date.now());
+    }
     return true;
   }
 

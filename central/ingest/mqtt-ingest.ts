@@ -23,6 +23,7 @@ import { recordPathHeard } from '../paths.ts';
 import { type AfterStore, type StoreResult, storeEvent } from './event-store.ts';
 import { deriveFromType } from './normalize.ts';
 import { Quarantine } from './quarantine.ts';
+import type { SequenceWatch } from './sequence-watch.ts';
 
 /**
  * Errors the database gives for the content itself (data exceptions, constraint and syntax
@@ -50,6 +51,8 @@ export interface IngestOptions {
   readonly clock?: Clock;
   /** Where unreadable messages are kept (shared with the DC-09 receiver). */
   readonly quarantine?: Quarantine;
+  /** Watches each gateway's sequence numbers (shared with the DC-09 receiver). */
+  readonly sequences?: SequenceWatch;
   /** A camera answer from a gateway (its topic already checked against the gateway's site). */
   readonly onMedia?: (gateway: { siteId: string; gatewayId: string }, media: Media) => void;
 }
@@ -184,7 +187,10 @@ export class MqttIngest {
     }
     await recordPathHeard(this.#o.pool, event.gatewayId, 'primary');
     if (result.kind === 'rejected') return this.#quarantine(topic, payload, 'event-refused', result.reason);
-    if (result.kind === 'stored') await this.#o.afterStore?.(event, result);
+    if (result.kind === 'stored') {
+      await this.#o.afterStore?.(event, result);
+      await this.#o.sequences?.observe(event, Date.now());
+    }
     this.#o.metrics.increment(
       result.kind === 'stored' ? 'ingest_events_stored_total' : 'ingest_events_duplicate_total',
     );
