@@ -305,3 +305,27 @@ test('a zero-length newest segment is detected, counted and reported; sequence n
   t.is(clean.health.lost, null, 'a clean restart reports nothing');
   await clean.close();
 });
+
+test('an outbox opened on a full card runs, holding events in memory, and starts its journal when space returns', async (t) => {
+  const disk = smallDisk(128);
+  t.teardown(() => disk.unmount());
+  disk.fill();
+  const outbox = open(disk.dir);
+  const event = await add(outbox);
+  t.like(outbox.health.failing, { heldInMemory: 1 });
+  t.deepEqual(
+    outbox.pending().map((e) => e.id),
+    [event.id],
+  );
+  disk.free();
+  t.true(await outbox.retryHeld());
+  t.true(outbox.isDurable(event.id));
+  await outbox.close();
+  const reopened = open(disk.dir);
+  t.deepEqual(
+    reopened.pending().map((e) => e.id),
+    [event.id],
+  );
+  t.is(reopened.health.lost, null);
+  await reopened.close();
+});

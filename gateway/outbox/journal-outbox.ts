@@ -400,12 +400,20 @@ export class JournalOutbox {
     if (this.#queue.length > 0) this.#flush();
     const number = active ? segmentNumber(active.file) + 1 : 1;
     const file = path.join(this.#dir, `segment-${String(number).padStart(12, '0')}.jrnl`);
-    if (this.#fd >= 0) fs.closeSync(this.#fd);
-    this.#fd = fs.openSync(file, 'a');
     const header = Buffer.from(encodeRecord({ k: 'h', nextSeq: this.#nextSeq }));
-    fs.writeSync(this.#fd, header);
-    fs.fdatasyncSync(this.#fd);
-    fsyncDir(this.#dir);
+    const fd = fs.openSync(file, 'a');
+    try {
+      fs.writeSync(fd, header);
+      fs.fdatasyncSync(fd);
+      fsyncDir(this.#dir);
+    } catch (error) {
+      // No half-made segment: the active one stays active, and the rotation is tried again later.
+      fs.closeSync(fd);
+      fs.rmSync(file, { force: true });
+      throw error;
+    }
+    if (this.#fd >= 0) fs.closeSync(this.#fd);
+    this.#fd = fd;
     this.#segments.push({ file, unacked: new Set(), bytes: header.length });
     this.#dropAckedSegments();
   }
@@ -452,7 +460,12 @@ export class JournalOutbox {
     if (!newest || headerless.includes(path.basename(newest.file))) {
       // Start a new segment, whose header carries the sequence on.
       if (newest) newest.bytes = Number.POSITIVE_INFINITY;
-      this.#rotateIfFull();
+      try {
+        this.#rotateIfFull();
+      } catch (error) {
+        // Started on a full card: run all the same, holding events in memory until it takes them.
+        this.#failed(error);
+      }
     } else {
       this.#fd = fs.openSync(this.#active().file, 'a');
     }
