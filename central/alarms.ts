@@ -40,7 +40,7 @@ export interface AlarmView {
 const VIEW_SQL = `
   SELECT a.id::text AS alarm_id, e.id AS event_id, s.id AS site_id, s.name AS site_name, s.address AS site_address,
          a.class, a.priority, a.rank, a.status, e.event_type, a.escalation, a.silent,
-         (SELECT count(*)::int FROM events j WHERE j.alarm_id = a.id AND j.qualifier = 'event' AND j.relates_to IS NULL) AS event_count, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
+         a.event_count, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
          a.verified, a.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at, a.close_reason,
          o.username AS claimed_by_username, o.display_name AS claimed_by_name
     FROM alarms a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id

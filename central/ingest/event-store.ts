@@ -158,7 +158,8 @@ async function storeAlarmEvent(
       ? await client.query<{ view: AlarmViewJson | null }>(
           `WITH e AS (${insertEvent('$23::bigint')} RETURNING id),
                 a AS (UPDATE alarms SET rank = LEAST(rank, $24), priority = LEAST(priority, $10),
-                        last_event_at = GREATEST(last_event_at, $19), silent = silent OR $25
+                        last_event_at = GREATEST(last_event_at, $19), silent = silent OR $25,
+                        event_count = event_count + CASE WHEN $17::uuid IS NULL THEN 1 ELSE 0 END
                        WHERE id = $23 AND EXISTS (SELECT 1 FROM e) RETURNING id)
            SELECT json_build_object('alarmId', a.id::text) AS view FROM a`,
           [...params, target, rank, event.eventType === 'duress'],
