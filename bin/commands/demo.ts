@@ -8,6 +8,13 @@ export async function demo(): Promise<void> {
   const env = readEnv();
   const running = await startDemo(env, logger);
   stopOnSignal(logger, () => running.stop());
+  // Ready means the gateway reports to the central: wait for its link (a loaded machine can take a while).
+  const deadline = Date.now() + 60_000;
+  while (!running.gateway.gateway.uplinkConnected && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  const link = running.gateway.gateway.uplinkConnected
+    ? ''
+    : '\n  The gateway is not connected to the central yet; it keeps trying (see the log).\n';
   const port = env.VIGIL_GATEWAY_HTTP_PORT;
   const urlFlag = port === 8081 ? '' : ` --url ${running.gateway.localApiUrl}`;
   // The arming state survives restarts: say what it is now, not what it was on first start.
@@ -29,6 +36,7 @@ Vigil demo is running.
       npm run vigil -- sim trigger hall-pir${urlFlag}
       npm run vigil -- sim devices${urlFlag}
 
+${link}
 Press Ctrl-C to stop.
 `);
 }
