@@ -14,6 +14,7 @@ import {
   startTestGateway,
   type TestCentral,
 } from './helpers/central.ts';
+import { sampleEvent } from './helpers/events.ts';
 
 let env: TestCentral;
 let gw: RunningGateway;
@@ -111,7 +112,20 @@ test.serial(
     await detail.locator('#proposal', { hasText: 'Call keyholder 1 Kees +31611111111' }).waitFor();
 
     await alice.keyboard.press('n');
-    await alice.keyboard.type('Neighbour reports a broken window');
+    await alice.keyboard.type('Neighbour reports');
+    // A live update of this very incident (another detector joins it) while the note is typed.
+    const row = alice.locator('tr.alarm.security');
+    const shown = (await row.textContent()) ?? '';
+    await storeEvent(
+      env.central.pool,
+      sampleEvent({ siteId: 'site-home', gatewayId: 'gw-home', device: { id: 'hall', name: 'Hall motion' } }),
+      'mqtt',
+    );
+    await alice.waitForFunction(
+      (before) => document.querySelector('tr.alarm.security')?.textContent !== before,
+      shown,
+    );
+    await alice.keyboard.type(' a broken window');
     await alice.keyboard.press('Enter');
     await detail.getByText(/note Alice — Neighbour reports a broken window/).waitFor();
 
