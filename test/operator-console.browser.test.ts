@@ -122,8 +122,7 @@ test.serial(
       'mqtt',
     );
     await alice.waitForFunction(
-      (before) => document.querySelector('tr.alarm.security')?.textContent !== before,
-      shown,
+      `document.querySelector('tr.alarm.security')?.textContent !== ${JSON.stringify(shown)}`,
     );
     await alice.keyboard.type(' a broken window');
     await alice.keyboard.press('Enter');
