@@ -125,6 +125,23 @@ test('an encrypted event frame round-trips; a wrong key or a missing key is refu
     { ok: false, stage: 'decrypt' },
   );
   t.like(parseFrame(frame, noKey), { ok: false, stage: 'decrypt', reason: 'no key for account 1234' });
+  // With random padding, what a wrong key yields now and then holds a '|' or ']': never accepted.
+  const wrong = keyBytes('00'.repeat(16), 'hex');
+  const accepted = Array.from({ length: 500 }, (_, i) =>
+    parseFrame(
+      buildFrame({
+        id: 'SIA-DCS',
+        seq: i,
+        prefix: '0',
+        account: '1234',
+        data: '#1234|Nri1/BA012',
+        key: KEY,
+        timestamp: 1_800_000_000_000,
+      }),
+      () => wrong,
+    ),
+  ).filter((result) => result.ok).length;
+  t.is(accepted, 0);
 });
 
 test('CRC, length and header faults are told apart', (t) => {

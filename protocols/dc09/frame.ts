@@ -94,9 +94,16 @@ export function decryptRegion(hex: string, key: Buffer): string {
   );
   const bar = plain.indexOf('|');
   const close = plain.indexOf(']');
-  if (bar !== -1 && (close === -1 || bar < close)) return plain.slice(bar + 1);
-  if (close !== -1) return plain.slice(close);
-  throw new Error('decrypted block has no data');
+  const clear =
+    bar !== -1 && (close === -1 || bar < close)
+      ? plain.slice(bar + 1)
+      : close !== -1
+        ? plain.slice(close)
+        : null;
+  if (clear === null) throw new Error('decrypted block has no data');
+  // The clear text is printable ASCII; what a wrong key yields is not (a stray '|' or ']' in it can be).
+  if (!/^[\x20-\x7e]*$/.test(clear)) throw new Error('decrypted text is not readable (wrong key?)');
+  return clear;
 }
 
 export interface BuildOptions {
