@@ -209,6 +209,9 @@ export function parseFrame(
       stage: encrypted ? 'decrypt' : 'format',
       reason: 'data, extended data or timestamp malformed',
     };
+  // An encrypted message always carries its timestamp (SIA DC-09); without one it is not ours to read.
+  if (encrypted && parts.timestamp === null)
+    return { ok: false, stage: 'decrypt', reason: 'encrypted message without a timestamp (wrong key?)' };
   return {
     ok: true,
     message: {
