@@ -177,6 +177,12 @@ test('the stream splitter handles missing LF, NULs, several frames per chunk and
   t.deepEqual(splitter.push(`\n${a}\r\0\0${b.slice(0, 10)}`).frames, [a]);
   t.deepEqual(splitter.push(`${b.slice(10)}\r`).frames, [b]);
   t.deepEqual(splitter.push('x'.repeat(5000)).dropped, 1);
+  // A line feed starts a new frame: a partial or corrupted one before it is dropped, not glued on.
+  const fresh = new FrameSplitter();
+  t.deepEqual(fresh.push(`\n${b.slice(0, 15)}\n${a}\r`), { frames: [a], dropped: 1 });
+  t.deepEqual(fresh.push(`\n${b.slice(0, 15)}`), { frames: [], dropped: 0 });
+  t.deepEqual(fresh.push(`\n${a}\r`), { frames: [a], dropped: 1 }, 'also across chunks');
+  t.false(fresh.pending);
 });
 
 test('SIA-DCS and Contact ID payloads', (t) => {
@@ -186,7 +192,32 @@ test('SIA-DCS and Contact ID payloads', (t) => {
       { code: 'BA', address: '012', area: 1, user: null, text: 'Hall PIR' },
       { code: 'BA', address: '013', area: 1, user: null, text: '' },
     ],
+    old: false,
   });
+  // SIA DC-04 as panels send it: a text part, address lists, user and time modifiers, old events.
+  t.like(parseSiaDcs('#1234|NRR|Atest'), {
+    account: '1234',
+    blocks: [{ code: 'RR', address: '', text: 'test' }],
+  });
+  t.deepEqual(
+    parseSiaDcs('#1234|Nri2/BA01/02/03')?.blocks.map((b) => [b.code, b.address, b.area]),
+    [
+      ['BA', '01', 2],
+      ['BA', '02', 2],
+      ['BA', '03', 2],
+    ],
+  );
+  t.like(parseSiaDcs('#1234|Oti10:15/id3/CL01'), {
+    old: true,
+    blocks: [{ code: 'CL', address: '01', user: 3 }],
+  });
+  t.like(parseSiaDcs('#1234|Nri1/FA05|Nri2/BA07|AKitchen'), {
+    blocks: [
+      { code: 'FA', area: 1, text: 'Kitchen' },
+      { code: 'BA', area: 2, text: 'Kitchen' },
+    ],
+  });
+  t.like(parseSiaDcs('#1234|Npi12/TA'), { blocks: [{ code: 'TA', address: '' }] });
   t.like(parseSiaDcs('#7878|Nri01^TOTAL^/LX901^centrale^'), {
     blocks: [{ code: 'LX', address: '901', area: 1 }],
   });
@@ -209,6 +240,7 @@ test('SIA-DCS and Contact ID payloads', (t) => {
   t.deepEqual(parseSiaDcs(formatSiaDcs('1234', 'BA', 1, 2, 'Hall ^ PIR')), {
     account: '1234',
     blocks: [{ code: 'BA', address: '002', area: 1, user: null, text: 'Hall   PIR' }],
+    old: false,
   });
 });
 

@@ -234,19 +234,36 @@ export class FrameSplitter {
 
   /** Part of a frame is buffered, waiting for its end. */
   get pending(): boolean {
-    return this.#buffer.length > 0;
+    return this.#buffer.replace(/^\n+/, '').length > 0;
   }
 
+  /**
+   * Frames are `LF … CR`. A line feed always starts a new frame: whatever came before it without
+   * its CR (a partial or corrupted frame) is dropped and counted, so the next good frame on the
+   * connection is still answered. A frame without its LF is taken too (some senders omit it).
+   */
   push(chunk: Buffer | string): { frames: string[]; dropped: number } {
     this.#buffer += (typeof chunk === 'string' ? chunk : chunk.toString('latin1')).replaceAll('\0', '');
-    const parts = this.#buffer.split('\r');
-    this.#buffer = parts.pop() ?? '';
+    const frames: string[] = [];
     let dropped = 0;
+    for (let cr = this.#buffer.indexOf('\r'); cr !== -1; cr = this.#buffer.indexOf('\r')) {
+      const segment = this.#buffer.slice(0, cr);
+      this.#buffer = this.#buffer.slice(cr + 1);
+      const lf = segment.lastIndexOf('\n');
+      if (segment.slice(0, Math.max(lf, 0)).replaceAll('\n', '').length > 0) dropped++;
+      const frame = segment.slice(lf + 1);
+      if (frame.length > 0) frames.push(frame);
+    }
+    // A new LF while a frame is unfinished: that frame is lost, the new one starts here.
+    const lf = this.#buffer.lastIndexOf('\n');
+    if (lf > 0) {
+      if (this.#buffer.slice(0, lf).replaceAll('\n', '').length > 0) dropped++;
+      this.#buffer = this.#buffer.slice(lf);
+    }
     if (this.#buffer.length > MAX_BODY + 16) {
       this.#buffer = '';
       dropped++;
     }
-    const frames = parts.map((p) => p.replace(/^\n+/, '')).filter((p) => p.length > 0);
     return { frames, dropped };
   }
 }

@@ -12,35 +12,62 @@ export interface SiaBlock {
   readonly text: string;
 }
 
-/** `#acct|Nri1/BA012^text^/BA013` → blocks; modifiers carry over to the following blocks. */
-export function parseSiaDcs(data: string): { account: string | null; blocks: SiaBlock[] } | null {
-  const bar = data.indexOf('|');
-  const account = bar === -1 ? null : data.slice(0, bar).replace(/^#/, '') || null;
-  let rest = bar === -1 ? data : data.slice(bar + 1);
-  rest = rest.replace(/^[NO]/, '');
+/**
+ * A SIA DC-04 data block as DC-09 carries it: `#acct|Nri1/BA012^Hall^/BA013|Atext`.
+ * `|`-separated parts after the account: `N` (new) or `O` (old) event parts, `A` ASCII text for
+ * the events before it; within an event part `/`-separated fields, each with modifiers (`ri` area,
+ * `id` user, `pi` peripheral, `ti` time, `da` date) that carry over to the fields after, then a
+ * two-letter code and its address; a field of digits alone is another address for the code before
+ * (`BA01/02/03`); `^…^` is the field's own text. Parts it does not know are skipped.
+ */
+export function parseSiaDcs(
+  data: string,
+): { account: string | null; blocks: SiaBlock[]; old: boolean } | null {
+  const parts = data.split('|');
+  const account = parts[0]?.startsWith('#') ? parts.shift()!.slice(1) || null : null;
   const blocks: SiaBlock[] = [];
+  let old = false;
   let area: number | null = null;
   let user: number | null = null;
-  for (const raw of rest.split('/')) {
-    let part = raw;
-    let text = '';
-    const caret = /\^([^^]*)\^/.exec(part);
-    if (caret) {
-      text = caret[1]!.trim();
-      part = part.replace(caret[0], '');
+  for (const part of parts) {
+    if (part.startsWith('A')) {
+      // Text for the events of the part before it that have none of their own.
+      const text = part.slice(1).trim();
+      for (const [i, block] of blocks.entries()) if (!block.text) blocks[i] = { ...block, text };
+      continue;
     }
-    for (let m = /^([a-z]{2})(\d*)/.exec(part); m; m = /^([a-z]{2})(\d*)/.exec(part)) {
-      if (m[1] === 'ri' || m[1] === 'pm') area = m[2] ? Number(m[2]) : null;
-      if (m[1] === 'id') user = m[2] ? Number(m[2]) : null;
-      part = part.slice(m[0].length);
+    if (!/^[NO]/.test(part)) continue;
+    old ||= part.startsWith('O');
+    let lastCode: string | null = null;
+    for (const raw of part.slice(1).split('/')) {
+      let field = raw;
+      let text = '';
+      const caret = /\^([^^]*)\^?/.exec(field);
+      if (caret) {
+        text = caret[1]!.trim();
+        field = field.replace(caret[0], '');
+      }
+      for (let m = MODIFIER.exec(field); m; m = MODIFIER.exec(field)) {
+        if (m[1] === 'ri' || m[1] === 'pm') area = m[2] ? Number.parseInt(m[2], 10) : null;
+        if (m[1] === 'id') user = m[2] ? Number.parseInt(m[2], 10) : null;
+        field = field.slice(m[0].length);
+      }
+      if (field === '') continue;
+      if (/^\d+$/.test(field) && lastCode) {
+        blocks.push({ code: lastCode, address: field, area, user, text });
+        continue;
+      }
+      const code = /^([A-Z]{2})([0-9A-Za-z]{0,6})$/.exec(field);
+      if (!code) return null;
+      lastCode = code[1]!;
+      blocks.push({ code: lastCode, address: code[2] ?? '', area, user, text });
     }
-    if (part === '') continue;
-    const code = /^([A-Z]{2})(\d{0,4})$/.exec(part);
-    if (!code) return null;
-    blocks.push({ code: code[1]!, address: code[2] ?? '', area, user, text });
   }
-  return blocks.length > 0 ? { account, blocks } : null;
+  return blocks.length > 0 ? { account, blocks, old } : null;
 }
+
+/** `ri01`, `id3`, `pi12`, `ti10:15`, `da12-01` … */
+const MODIFIER = /^([a-z]{2})(\d{1,2}:\d{2}|\d{1,2}-\d{1,2}(?:-\d{2,4})?|\d*)/;
 
 export interface ContactId {
   readonly account: string | null;
