@@ -235,7 +235,7 @@ export const EVENT_TYPES = {
     sia: { event: 'YX', restore: 'YZ' },
     class: 'technical',
     handling: 'alarm',
-    title: 'Gateway trouble',
+    title: 'System trouble (gateway or panel)',
   },
   'communication-trouble': {
     cid: '350',
@@ -250,6 +250,22 @@ export const EVENT_TYPES = {
     class: 'technical',
     handling: 'log',
     title: 'Periodic test report, trouble present',
+  },
+  /** The panel or gateway started (power up, watchdog reset): logged, it explains what follows. */
+  'system-reset': {
+    cid: '305',
+    sia: { event: 'RR', restore: 'RR' },
+    class: 'technical',
+    handling: 'log',
+    title: 'System reset / power up',
+  },
+  /** Local programming began / ended (an installer at the panel). */
+  programming: {
+    cid: '627',
+    sia: { event: 'LB', restore: 'LX' },
+    class: 'technical',
+    handling: 'log',
+    title: 'Local programming',
   },
   'periodic-test': {
     cid: '602',

@@ -134,6 +134,64 @@ test.serial('unknown codes are kept as undefined alarms; unprocessable payloads 
 });
 
 test.serial(
+  'third-party panels as they are in the field: DC-04 blocks, restorals, Contact ID status and hex zones, a glued frame',
+  async (t) => {
+    let seq = 40;
+    const frame = (id: 'SIA-DCS' | 'ADM-CID', data: string) =>
+      buildFrame({ id, seq: seq++, prefix: '0', account: '1234', data });
+    const powerUp = frame('SIA-DCS', '#1234|NRR|Apower restored');
+    const lines = frame('SIA-DCS', '#1234|Nri3/BA21/22');
+    const restoral = frame('SIA-DCS', '#1234|Nri3/BR21');
+    const status = frame('ADM-CID', '#1234|6130 03 021');
+    const hexZone = frame('ADM-CID', '#1234|1110 01 00B');
+    const mismatch = frame('SIA-DCS', '#9999|Nri1/BA01');
+    // A partial frame, then a good one on the same connection: the LF starts the good one.
+    const glued = `${lines.slice(0, 20)}${frame('SIA-DCS', '#1234|Nri3/FA30')}`;
+    const replies = await tcp([powerUp, lines, restoral, status, hexZone, mismatch, glued]);
+    t.deepEqual(
+      replies.map((r) => idOf(r)),
+      ['ACK', 'ACK', 'ACK', 'ACK', 'ACK', 'DUH', 'ACK'],
+    );
+    const rows = async (where: string) =>
+      (
+        await env.central.pool.query<{
+          event_type: string;
+          qualifier: string;
+          zone: number;
+          area: number;
+          text: string;
+        }>(
+          `SELECT event_type, qualifier, zone, area, text FROM events WHERE site_id = 'site-dc' AND via = 'dc09' AND ${where}
+          ORDER BY received_at, zone`,
+        )
+      ).rows;
+    t.like((await rows(`event_type = 'system-reset'`))[0], { text: 'power restored' });
+    t.deepEqual(
+      (await rows(`zone IN (21, 22) AND area = 3 AND event_type = 'burglary'`)).map((r) => [
+        r.zone,
+        r.qualifier,
+      ]),
+      [
+        [21, 'event'],
+        [22, 'event'],
+        [21, 'restore'],
+      ],
+    );
+    t.like((await rows(`event_type = 'periodic-test-trouble' AND zone = 21`))[0], {
+      text: 'Status: Burglary still present (Contact ID 6130)',
+    });
+    t.is((await rows(`event_type = 'fire' AND zone = 11`)).length, 1, 'zone 00B is 11');
+    t.is((await rows(`event_type = 'fire' AND zone = 30`)).length, 1, 'the frame after a partial one');
+    t.true(env.metrics.get('dc09_rejected_total', { reason: 'account-mismatch' }) >= 1);
+    const { rows: linked } = await env.central.pool.query<{ same: boolean }>(
+      `SELECT r.alarm_id = a.alarm_id AS same FROM events r JOIN events a ON a.id = r.relates_to
+        WHERE r.site_id = 'site-dc' AND r.zone = 21 AND r.qualifier = 'restore'`,
+    );
+    t.deepEqual(linked, [{ same: true }], 'BR names the BA of zone 21 and joins its incident');
+  },
+);
+
+test.serial(
   'bad frames: CRC error gets no reply; unknown account, cleartext to a keyed account and stale timestamps get NAK',
   async (t) => {
     const good = buildFrame({

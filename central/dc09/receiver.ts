@@ -234,6 +234,12 @@ export class Dc09Receiver {
         throw error;
       }
     }
+    // The account in the data block (`#acct|…`) must be the header's.
+    const inner = /^#([0-9A-Fa-f]{3,16})\|/.exec(message.data)?.[1]?.toUpperCase();
+    if (inner && inner !== message.account) {
+      this.#reject('account-mismatch', message.account, `data block names account ${inner}`);
+      return 'duh';
+    }
     const events = eventsFromDc09(message, account, now);
     if (!events) {
       this.#reject('unprocessable', message.account, `${message.id} payload not understood`);
@@ -263,12 +269,16 @@ export class Dc09Receiver {
     return true;
   }
 
-  /** A third-party restore names no event: attach it to the open alarm of that zone and type. */
+  /**
+   * A third-party restore names no event: attach it to the latest alarm event of that zone and
+   * type in an incident (the one that opened it, or one that joined it).
+   */
   async #linkRestore(event: AlarmEvent): Promise<AlarmEvent> {
     const { rows } = await this.#o.pool.query<{ id: string }>(
-      `SELECT e.id FROM alarms a JOIN events e ON e.id = a.event_id
-        WHERE e.site_id = $1 AND e.event_type = $2 AND e.zone = $3 AND a.restored_at IS NULL
-        ORDER BY a.opened_at DESC LIMIT 1`,
+      `SELECT e.id FROM events e JOIN alarms a ON a.id = e.alarm_id
+        WHERE e.site_id = $1 AND e.event_type = $2 AND e.zone = $3 AND e.qualifier = 'event'
+          AND (a.event_id <> e.id OR a.restored_at IS NULL)
+        ORDER BY e.received_at DESC LIMIT 1`,
       [event.siteId, event.eventType, event.zone],
     );
     return rows[0] ? { ...event, relatesTo: rows[0].id } : event;

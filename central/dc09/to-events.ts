@@ -31,7 +31,10 @@ export function eventsFromDc09(message: Dc09Message, account: Dc09Account, now: 
   if (message.id === 'ADM-CID') {
     const cid = parseAdmCid(message.data);
     if (!cid) return null;
-    const eventType = eventTypeForCid(cid.code) ?? 'undefined-alarm';
+    const known = eventTypeForCid(cid.code) ?? 'undefined-alarm';
+    // Qualifier 6 is a status report (the condition is still present), never a new alarm.
+    const status = cid.qualifier === 6;
+    const eventType = status ? 'periodic-test-trouble' : known;
     const type = EVENT_TYPES[eventType];
     const qualifier = cid.qualifier === 3 ? 'restore' : 'event';
     return [
@@ -44,7 +47,11 @@ export function eventsFromDc09(message: Dc09Message, account: Dc09Account, now: 
         priority: CLASS_PRIORITY[type.class],
         zone: Math.min(cid.zone, 999),
         area: Math.min(cid.group, 99),
-        text: eventType === 'undefined-alarm' ? `Contact ID ${cid.qualifier}${cid.code}` : '',
+        text: status
+          ? `Status: ${EVENT_TYPES[known].title} still present (Contact ID 6${cid.code})`
+          : eventType === 'undefined-alarm'
+            ? `Contact ID ${cid.qualifier}${cid.code}`
+            : '',
       },
     ];
   }

@@ -77,9 +77,14 @@ export interface ContactId {
   readonly zone: number;
 }
 
+/** Group and zone digits are decimal, except from panels that write them in hex (`00B`). */
+function cidNumber(digits: string): number {
+  return /^\d+$/.test(digits) ? Number.parseInt(digits, 10) : Number.parseInt(digits, 16);
+}
+
 /** `#acct|QXYZ GG CCC` (the account may lack its `#`). */
 export function parseAdmCid(data: string): ContactId | null {
-  const m = /^(?:#?([0-9A-Fa-f]{3,16})\|)?([136])([0-9A-F]{3}) ([0-9A-F]{2}) ([0-9A-F]{3})$/.exec(
+  const m = /^(?:#?([0-9A-Fa-f]{3,16})\|)?([136])([0-9A-F]{3}) ([0-9A-Fa-f]{2}) ([0-9A-Fa-f]{3})$/.exec(
     data.trim(),
   );
   if (!m) return null;
@@ -87,8 +92,8 @@ export function parseAdmCid(data: string): ContactId | null {
     account: m[1]?.toUpperCase() ?? null,
     qualifier: Number(m[2]) as 1 | 3 | 6,
     code: m[3]!,
-    group: Number.parseInt(m[4]!, 10) || 0,
-    zone: Number.parseInt(m[5]!, 10) || 0,
+    group: cidNumber(m[4]!),
+    zone: cidNumber(m[5]!),
   };
 }
 
@@ -103,6 +108,39 @@ for (const [name, type] of Object.entries(EVENT_TYPES) as Array<
   if (!BY_SIA.has(type.sia.event)) BY_SIA.set(type.sia.event, { eventType: name, qualifier: 'event' });
   if (!BY_SIA.has(type.sia.restore)) BY_SIA.set(type.sia.restore, { eventType: name, qualifier: 'restore' });
 }
+
+/**
+ * SIA DC-03 codes panels send beyond the catalogue's own pair per type: restorals (`BR` beside
+ * `BH`), troubles, other arming forms, tests (pysiaalarm's table and ../shared/reference).
+ */
+const SIA_ALSO: Record<string, { eventType: EventTypeName; qualifier: 'event' | 'restore' }> = {
+  BR: { eventType: 'burglary', qualifier: 'restore' },
+  BT: { eventType: 'sensor-trouble', qualifier: 'event' },
+  BJ: { eventType: 'sensor-trouble', qualifier: 'restore' },
+  FR: { eventType: 'fire', qualifier: 'restore' },
+  PR: { eventType: 'panic', qualifier: 'restore' },
+  HR: { eventType: 'holdup', qualifier: 'restore' },
+  QA: { eventType: 'panic', qualifier: 'event' },
+  QR: { eventType: 'panic', qualifier: 'restore' },
+  UH: { eventType: 'external-technical', qualifier: 'restore' },
+  YS: { eventType: 'communication-trouble', qualifier: 'event' },
+  LT: { eventType: 'communication-trouble', qualifier: 'event' },
+  LR: { eventType: 'communication-trouble', qualifier: 'restore' },
+  ET: { eventType: 'system-trouble', qualifier: 'event' },
+  ER: { eventType: 'system-trouble', qualifier: 'restore' },
+  YM: { eventType: 'system-battery-low', qualifier: 'event' },
+  YW: { eventType: 'system-reset', qualifier: 'event' },
+  RX: { eventType: 'periodic-test', qualifier: 'event' },
+  OA: { eventType: 'opening-closing', qualifier: 'event' },
+  CA: { eventType: 'opening-closing', qualifier: 'restore' },
+  OQ: { eventType: 'opening-closing', qualifier: 'event' },
+  CQ: { eventType: 'opening-closing', qualifier: 'restore' },
+  OS: { eventType: 'opening-closing', qualifier: 'event' },
+  CS: { eventType: 'opening-closing', qualifier: 'restore' },
+  CG: { eventType: 'opening-closing', qualifier: 'restore' },
+  NL: { eventType: 'opening-closing', qualifier: 'restore' },
+};
+for (const [code, meaning] of Object.entries(SIA_ALSO)) if (!BY_SIA.has(code)) BY_SIA.set(code, meaning);
 
 export function eventTypeForCid(code: string): EventTypeName | null {
   return BY_CID.get(code) ?? null;
