@@ -334,6 +334,37 @@ test.serial('NULL supervision messages over UDP are acknowledged and mark the pa
   );
 });
 
+test.serial(
+  'a repeat within the duplicate window is one event; the same message after it is a new one',
+  async (t) => {
+    const receiver = new Dc09Receiver({
+      host: '127.0.0.1',
+      port: 0,
+      pool: env.central.pool,
+      logger: silentLogger,
+      metrics: new Metrics(),
+      duplicateWindowMs: 1500,
+    });
+    await receiver.reloadAccounts();
+    // A plain frame without a timestamp: after a restart the panel sends sequence 0001 again.
+    const frame = buildFrame({
+      id: 'SIA-DCS',
+      seq: 1,
+      prefix: '0',
+      account: '1234',
+      data: '#1234|Nri4/PA044',
+    });
+    const stored = () =>
+      count(`SELECT count(*)::int AS n FROM events WHERE site_id = 'site-dc' AND zone = 44`);
+    t.is(idOf(await receiver.handle(frame)), 'ACK');
+    t.is(idOf(await receiver.handle(frame)), 'ACK', 'a retransmission is acknowledged');
+    t.is(await stored(), 1, 'and stored once');
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    t.is(idOf(await receiver.handle(frame)), 'ACK');
+    t.is(await stored(), 2, 'after the window it is a new alarm');
+  },
+);
+
 test.serial('the timestamp window is exactly −40 s … +20 s', async (t) => {
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   const receiver = new Dc09Receiver({

@@ -16,7 +16,9 @@ import type { SequenceWatch } from '../ingest/sequence-watch.ts';
 import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import { recordPathHeard } from '../paths.ts';
 import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
-import { eventsFromDc09 } from './to-events.ts';
+import { eventsFromDc09, messageKey } from './to-events.ts';
+
+export const DEFAULT_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
 export interface Dc09ReceiverOptions {
   readonly host: string;
@@ -29,6 +31,12 @@ export interface Dc09ReceiverOptions {
   /** Where unreadable Vigil events are kept (shared with the MQTT ingest). */
   readonly quarantine?: Quarantine;
   readonly limits?: ListenerLimits['dc09'];
+  /**
+   * A repeat of a message (account, sequence, content) within this time is a retransmission;
+   * after it, a new message (default 10 min: senders retry within a minute or two, and a panel's
+   * sequence wraps only after 9,999 messages).
+   */
+  readonly duplicateWindowMs?: number;
   /** Watches Vigil gateways' sequence numbers (shared with the MQTT ingest). */
   readonly sequences?: SequenceWatch;
   /** Accepted clock skew of encrypted messages (SIA DC-09: 40 s past, 20 s future). */
@@ -55,6 +63,7 @@ export class Dc09Receiver {
   readonly #sockets = new Set<net.Socket>();
   readonly #quarantine: Quarantine;
   readonly #gate: ConnectionGate;
+  #lastPurge = 0;
 
   constructor(options: Dc09ReceiverOptions) {
     this.#o = options;
@@ -240,7 +249,12 @@ export class Dc09Receiver {
       this.#reject('account-mismatch', message.account, `data block names account ${inner}`);
       return 'duh';
     }
-    const events = eventsFromDc09(message, account, now);
+    const events = eventsFromDc09(
+      message,
+      account,
+      now,
+      await this.#firstSeen(messageKey(message, account), now),
+    );
     if (!events) {
       this.#reject('unprocessable', message.account, `${message.id} payload not understood`);
       return 'duh';
@@ -267,6 +281,30 @@ export class Dc09Receiver {
       if (vigil) await this.#o.sequences?.observe(event, this.#o.now?.() ?? Date.now());
     }
     return true;
+  }
+
+  /**
+   * When this message (account, sequence, content) was first seen within the duplicate window: a
+   * repeat inside it is the same message, the same again after it a new one. In the database, so
+   * every central node agrees.
+   */
+  async #firstSeen(key: string, now: number): Promise<number> {
+    const window = this.#o.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
+    const { rows } = await this.#o.pool.query<{ first_seen: string }>(
+      `INSERT INTO dc09_recent AS r (key_sha256, first_seen) VALUES (sha256(convert_to($1, 'UTF8')), $3)
+       ON CONFLICT (key_sha256) DO UPDATE SET first_seen =
+         CASE WHEN r.first_seen < $3::timestamptz - make_interval(secs => $2 / 1000.0) THEN $3 ELSE r.first_seen END
+       RETURNING (extract(epoch FROM first_seen) * 1000)::bigint::text AS first_seen`,
+      [key, window, new Date(now)],
+    );
+    if (now - this.#lastPurge > 60_000) {
+      this.#lastPurge = now;
+      await this.#o.pool.query(
+        `DELETE FROM dc09_recent WHERE first_seen < $2::timestamptz - make_interval(secs => $1 / 1000.0)`,
+        [window, new Date(now)],
+      );
+    }
+    return Number(rows[0]!.first_seen);
   }
 
   /**

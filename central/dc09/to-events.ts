@@ -6,19 +6,29 @@ import type { AlarmEvent } from '../../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import type { Dc09Account } from './accounts.ts';
 
+/** What identifies a message for duplicate detection: account, sequence, content. */
+export function messageKey(message: Dc09Message, account: Dc09Account): string {
+  return `${account.prefix}|${account.account}|${message.seq}|${message.data}|${message.timestamp ?? ''}`;
+}
+
 /**
  * A third-party panel's DC-09 message as events of the Vigil model. The id is derived from the
- * message (account, sequence, payload, timestamp, block), so a retransmission is stored once.
- * Unknown codes become `undefined-alarm` with the raw code kept (SPEC §3). Pure.
+ * message key and `firstSeen` (when the receiver first saw that key within its duplicate window),
+ * so a retransmission is stored once, and the same sequence and content again after the window
+ * (a panel restarted, its sequence wrapped) is a new event. Unknown codes become `undefined-alarm`
+ * with the raw code kept (SPEC §3). Pure.
  */
-export function eventsFromDc09(message: Dc09Message, account: Dc09Account, now: number): AlarmEvent[] | null {
+export function eventsFromDc09(
+  message: Dc09Message,
+  account: Dc09Account,
+  now: number,
+  firstSeen = 0,
+): AlarmEvent[] | null {
   const occurredAt = new Date(message.timestamp ?? now).toISOString();
   const base = (index: number) => ({
     v: PROTOCOL_VERSION,
     type: 'event' as const,
-    id: derivedId(
-      `${account.prefix}|${account.account}|${message.seq}|${message.data}|${message.timestamp ?? ''}|${index}`,
-    ),
+    id: derivedId(`${messageKey(message, account)}|${firstSeen}|${index}`),
     siteId: account.siteId,
     gatewayId: account.gatewayId,
     seq: Number(message.seq),
