@@ -151,6 +151,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     metricsToken: env.VIGIL_METRICS_TOKEN,
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
+    dc09Receiver: env.VIGIL_DC09_RECEIVER,
     logger: logger.child({ process: 'central' }),
     metrics: new Metrics(),
   });

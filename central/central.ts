@@ -60,6 +60,8 @@ export interface CentralOptions {
   };
   readonly dc09Host: string;
   readonly dc09Port: number;
+  /** The DC-09 receiver's number (`R…`); without it frames to any receiver number are taken. */
+  readonly dc09Receiver?: string | undefined;
   /** The web application over HTTPS (key and certificate), or plain HTTP when null. */
   readonly httpTls?: { readonly key: string; readonly cert: string } | null;
   /** Behind TLS-terminating proxies (addresses/CIDRs): believe their forwarded headers, cookies Secure. */
@@ -380,6 +382,7 @@ export class Central {
         quarantine,
         sequences,
         limits: this.#limits.dc09,
+        receiverNumber: this.#o.dc09Receiver,
       });
       await this.#dc09.start();
       this.#supervisor = setInterval(

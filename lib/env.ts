@@ -72,6 +72,11 @@ const EnvSchema = z.object({
   VIGIL_PUSH_CA: z.string().optional(),
   VIGIL_DC09_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_DC09_PORT: Port.default(9000),
+  /** The DC-09 receiver's number (`R…`, hex): frames addressed to another receiver are refused. */
+  VIGIL_DC09_RECEIVER: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{1,6}$/, '1–6 hex digits')
+    .optional(),
   VIGIL_GATEWAY_HTTP_PORT: Port.default(8081),
 });
 export type Env = z.infer<typeof EnvSchema>;

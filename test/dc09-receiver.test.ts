@@ -365,6 +365,53 @@ test.serial(
   },
 );
 
+test.serial(
+  'line prefixes are hex numbers, the receiver number is checked, the frame is kept as evidence',
+  async (t) => {
+    const receiver = new Dc09Receiver({
+      host: '127.0.0.1',
+      port: 0,
+      pool: env.central.pool,
+      logger: silentLogger,
+      metrics: new Metrics(),
+      receiverNumber: '12',
+    });
+    await receiver.reloadAccounts();
+    // Account 1234 is provisioned with prefix "0": L000 is the same line.
+    const longPrefix = buildFrame({
+      id: 'SIA-DCS',
+      seq: 61,
+      receiver: '012',
+      prefix: '000',
+      account: '1234',
+      data: '#1234|Nri5/TA061',
+      xdata: ['X005E12.5', 'Y52N3.1'],
+    });
+    t.is(idOf(await receiver.handle(longPrefix)), 'ACK');
+    const { rows } = await env.central.pool.query<{ evidence: Record<string, unknown> }>(
+      `SELECT payload->'evidence' AS evidence FROM events WHERE site_id = 'site-dc' AND zone = 61`,
+    );
+    t.like(rows[0]?.evidence, {
+      receiver: '012',
+      prefix: '000',
+      account: '1234',
+      sequence: '0061',
+      encrypted: false,
+    });
+    t.deepEqual(rows[0]?.evidence.xdata, ['X005E12.5', 'Y52N3.1'], 'location blocks kept');
+    t.is(rows[0]?.evidence.frame, longPrefix.slice(1, -1), 'the frame as received');
+    const elsewhere = buildFrame({
+      id: 'SIA-DCS',
+      seq: 62,
+      receiver: '7',
+      prefix: '0',
+      account: '1234',
+      data: '#1234|Nri5/TA062',
+    });
+    t.is(idOf(await receiver.handle(elsewhere)), 'DUH', 'a frame for another receiver');
+  },
+);
+
 test.serial('the timestamp window is exactly −40 s … +20 s', async (t) => {
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   const receiver = new Dc09Receiver({

@@ -45,6 +45,7 @@ async function runCentral(): Promise<void> {
     metricsToken: env.VIGIL_METRICS_TOKEN,
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
+    dc09Receiver: env.VIGIL_DC09_RECEIVER,
     logger,
     metrics: new Metrics(),
   });

@@ -97,6 +97,8 @@ export async function loadDc09Accounts(db: Pick<pg.Pool, 'query'>): Promise<Map<
   );
 }
 
+/** Line prefixes are numbers written in hex: `L000`, `L0` and `L00` are the same line. */
 export function accountKey(prefix: string, account: string): string {
-  return `${prefix.toUpperCase()}/${account.toUpperCase()}`;
+  const line = Number.parseInt(prefix, 16);
+  return `${Number.isNaN(line) ? prefix.toUpperCase() : line.toString(16).toUpperCase()}/${account.toUpperCase()}`;
 }

@@ -6,7 +6,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { type Dc09Message, FrameSplitter, parseFrame } from '../../protocols/dc09/frame.ts';
-import { ackFrame, duhFrame, nakFrame, readVigilXdata } from '../../protocols/dc09/payload.ts';
+import { ackFrame, duhFrame, nakFrame, readVigilXdata, VIGIL_XDATA } from '../../protocols/dc09/payload.ts';
 import { type AlarmEvent, AlarmEventSchema, decode } from '../../protocols/messages.ts';
 import { type AfterStore, storeEvent } from '../ingest/event-store.ts';
 import { isPermanentStoreError } from '../ingest/mqtt-ingest.ts';
@@ -19,6 +19,17 @@ import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
 import { eventsFromDc09, messageKey } from './to-events.ts';
 
 export const DEFAULT_DUPLICATE_WINDOW_MS = 10 * 60_000;
+
+/** The DC-09 frame an event came in, kept with it as evidence. */
+export interface Dc09Evidence {
+  readonly frame: string;
+  readonly receiver: string | null;
+  readonly prefix: string;
+  readonly account: string;
+  readonly sequence: string;
+  readonly encrypted: boolean;
+  readonly xdata: readonly string[];
+}
 
 export interface Dc09ReceiverOptions {
   readonly host: string;
@@ -37,6 +48,8 @@ export interface Dc09ReceiverOptions {
    * sequence wraps only after 9,999 messages).
    */
   readonly duplicateWindowMs?: number;
+  /** This receiver's number (hex, as in `R…`): frames addressed to another are refused. */
+  readonly receiverNumber?: string | undefined;
   /** Watches Vigil gateways' sequence numbers (shared with the MQTT ingest). */
   readonly sequences?: SequenceWatch;
   /** Accepted clock skew of encrypted messages (SIA DC-09: 40 s past, 20 s future). */
@@ -176,6 +189,19 @@ export class Dc09Receiver {
       return parsed.stage === 'crc' ? null : this.#count('nak', nakFrame(now));
     }
     const message = parsed.message;
+    const own = this.#o.receiverNumber;
+    if (
+      own &&
+      message.receiver !== null &&
+      Number.parseInt(message.receiver, 16) !== Number.parseInt(own, 16)
+    ) {
+      this.#reject(
+        'wrong-receiver',
+        `${message.prefix}/${message.account}`,
+        `addressed to receiver R${message.receiver}`,
+      );
+      return this.#count('duh', duhFrame(message));
+    }
     const account = this.#accounts.get(accountKey(message.prefix, message.account));
     if (!account) {
       this.#reject('unknown-account', `${message.prefix}/${message.account}`, 'account not provisioned');
@@ -197,7 +223,7 @@ export class Dc09Receiver {
       }
     }
     try {
-      const outcome = await this.#process(message, account, now);
+      const outcome = await this.#process(message, account, now, frame);
       if (outcome === 'duh') return this.#count('duh', duhFrame(message));
       await recordPathHeard(this.#o.pool, account.gatewayId, account.path);
       return this.#count('ack', ackFrame(message, now, account.key));
@@ -212,8 +238,25 @@ export class Dc09Receiver {
     }
   }
 
-  async #process(message: Dc09Message, account: Dc09Account, now: number): Promise<'ack' | 'duh'> {
+  async #process(
+    message: Dc09Message,
+    account: Dc09Account,
+    now: number,
+    frame: string,
+  ): Promise<'ack' | 'duh'> {
     if (message.id === 'NULL') return 'ack';
+    // Kept with each stored event: what came over the wire, as the receiver read it.
+    const body = frame.replace(/^\n/, '').replace(/\r$/, '');
+    const evidence: Dc09Evidence = {
+      frame: body.length <= 2048 ? body : `${body.slice(0, 2048)}…`,
+      receiver: message.receiver,
+      prefix: message.prefix,
+      account: message.account,
+      sequence: message.seq,
+      encrypted: message.encrypted,
+      // Location, verification and picture links (X, Y, V …); not Vigil's own copy of the event.
+      xdata: message.xdata.filter((x) => !x.startsWith(VIGIL_XDATA)),
+    };
     const vigil = readVigilXdata(message.xdata);
     if (vigil !== null) {
       // A Vigil gateway resends what is not acked: what cannot be stored is kept and acked, as over MQTT.
@@ -235,7 +278,7 @@ export class Dc09Receiver {
         return keep('foreign-event', 'event names another site or gateway');
       const { event } = deriveFromType(decoded.value);
       try {
-        return (await this.#store(event))
+        return (await this.#store(event, evidence, true))
           ? 'ack'
           : keep('event-refused', 'event id already used by another gateway');
       } catch (error) {
@@ -261,13 +304,13 @@ export class Dc09Receiver {
     }
     for (const event of events) {
       const linked = event.qualifier === 'restore' ? await this.#linkRestore(event) : event;
-      if (!(await this.#store(linked))) return 'duh';
+      if (!(await this.#store(linked, evidence))) return 'duh';
     }
     return 'ack';
   }
 
-  async #store(event: AlarmEvent, vigil = false): Promise<boolean> {
-    const result = await storeEvent(this.#o.pool, event, 'dc09');
+  async #store(event: AlarmEvent, evidence: Dc09Evidence, vigil = false): Promise<boolean> {
+    const result = await storeEvent(this.#o.pool, event, 'dc09', undefined, evidence);
     if (result.kind === 'rejected') {
       this.#reject('event-refused', event.gatewayId, result.reason);
       return false;

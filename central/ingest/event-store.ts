@@ -35,12 +35,14 @@ export async function storeEvent(
   event: AlarmEvent,
   via: 'mqtt' | 'dc09' | 'central',
   rules: MergeRules = DEFAULT_MERGE_RULES,
+  /** How it came in (the DC-09 frame …), kept in the payload beside the event. */
+  evidence?: object,
 ): Promise<StoreResult> {
-  if (opensAlarm(event)) return storeAlarmEvent(pool, event, via, rules);
+  if (opensAlarm(event)) return storeAlarmEvent(pool, event, via, rules, evidence);
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const inserted = await client.query(`${INSERT_EVENT} RETURNING id`, eventParams(event, via));
+    const inserted = await client.query(`${INSERT_EVENT} RETURNING id`, eventParams(event, via, evidence));
     if (inserted.rowCount === 0) {
       await client.query('ROLLBACK');
       return notStored(pool, event);
@@ -72,7 +74,7 @@ function insertEvent(alarmId: string): string {
 // An event that names an earlier one (a restore, a verification) belongs to that one's incident.
 const INSERT_EVENT = insertEvent('(SELECT alarm_id FROM events WHERE id = $17 AND site_id = $2)');
 
-function eventParams(event: AlarmEvent, via: string): unknown[] {
+function eventParams(event: AlarmEvent, via: string, evidence?: object): unknown[] {
   return [
     event.id,
     event.siteId,
@@ -95,7 +97,7 @@ function eventParams(event: AlarmEvent, via: string): unknown[] {
     event.occurredAt,
     event.recordedAt,
     via,
-    JSON.stringify(event),
+    JSON.stringify(evidence ? { ...event, evidence } : event),
   ];
 }
 
@@ -132,6 +134,7 @@ async function storeAlarmEvent(
   event: AlarmEvent,
   via: string,
   rules: MergeRules,
+  evidence?: object,
 ): Promise<StoreResult> {
   const client = await pool.connect();
   try {
@@ -153,7 +156,7 @@ async function storeAlarmEvent(
     const subject = { eventType: event.eventType, deviceId: event.device?.id ?? null, zone: event.zone };
     const target = joinTarget(rules, open, subject, occurredAt);
     const rank = rankOf(event.eventType, event.verification.verified);
-    const params = eventParams(event, via);
+    const params = eventParams(event, via, evidence);
     const { rows } = target
       ? await client.query<{ view: AlarmViewJson | null }>(
           `WITH e AS (${insertEvent('$23::bigint')} RETURNING id),
