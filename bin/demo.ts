@@ -152,6 +152,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     dc09Receiver: env.VIGIL_DC09_RECEIVER,
+    dc09PlainOutsideWindow: env.VIGIL_DC09_PLAIN_OUTSIDE_WINDOW,
     logger: logger.child({ process: 'central' }),
     metrics: new Metrics(),
   });

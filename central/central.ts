@@ -62,6 +62,8 @@ export interface CentralOptions {
   readonly dc09Port: number;
   /** The DC-09 receiver's number (`R…`); without it frames to any receiver number are taken. */
   readonly dc09Receiver?: string | undefined;
+  /** A plain DC-09 frame dated outside the window: taken with its age shown (default) or NAKed. */
+  readonly dc09PlainOutsideWindow?: 'accept' | 'nak';
   /** The web application over HTTPS (key and certificate), or plain HTTP when null. */
   readonly httpTls?: { readonly key: string; readonly cert: string } | null;
   /** Behind TLS-terminating proxies (addresses/CIDRs): believe their forwarded headers, cookies Secure. */
@@ -383,6 +385,7 @@ export class Central {
         sequences,
         limits: this.#limits.dc09,
         receiverNumber: this.#o.dc09Receiver,
+        ...(this.#o.dc09PlainOutsideWindow ? { plainOutsideWindow: this.#o.dc09PlainOutsideWindow } : {}),
       });
       await this.#dc09.start();
       this.#supervisor = setInterval(

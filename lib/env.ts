@@ -72,6 +72,8 @@ const EnvSchema = z.object({
   VIGIL_PUSH_CA: z.string().optional(),
   VIGIL_DC09_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_DC09_PORT: Port.default(9000),
+  /** A plain DC-09 frame dated outside the window: `accept` it with its age shown, or `nak` it. */
+  VIGIL_DC09_PLAIN_OUTSIDE_WINDOW: z.enum(['accept', 'nak']).default('accept'),
   /** The DC-09 receiver's number (`R…`, hex): frames addressed to another receiver are refused. */
   VIGIL_DC09_RECEIVER: z
     .string()

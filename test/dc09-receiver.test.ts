@@ -412,6 +412,43 @@ test.serial(
   },
 );
 
+test.serial(
+  'a plain frame dated outside the window is taken with its age shown, or NAKed when so configured',
+  async (t) => {
+    const now = Date.UTC(2026, 10, 21, 14, 0, 0);
+    const make = (plainOutsideWindow: 'accept' | 'nak') =>
+      new Dc09Receiver({
+        host: '127.0.0.1',
+        port: 0,
+        pool: env.central.pool,
+        logger: silentLogger,
+        metrics: new Metrics(),
+        now: () => now,
+        plainOutsideWindow,
+      });
+    const old = (seq: number, zone: number) =>
+      buildFrame({
+        id: 'SIA-DCS',
+        seq,
+        prefix: '0',
+        account: '1234',
+        data: `#1234|Nri1/BA0${zone}`,
+        timestamp: now - 2 * 3600_000,
+      });
+    const accepting = make('accept');
+    await accepting.reloadAccounts();
+    t.is(idOf(await accepting.handle(old(71, 71))), 'ACK');
+    const { rows } = await env.central.pool.query<{ text: string; occurred_at: Date }>(
+      `SELECT text, occurred_at FROM events WHERE site_id = 'site-dc' AND zone = 71`,
+    );
+    t.regex(rows[0]?.text ?? '', /\[sent 2 h before it arrived\]/);
+    t.is(rows[0]?.occurred_at.getTime(), now - 2 * 3600_000, 'dated when it happened');
+    const refusing = make('nak');
+    await refusing.reloadAccounts();
+    t.is(idOf(await refusing.handle(old(72, 72))), 'NAK');
+  },
+);
+
 test.serial('the timestamp window is exactly −40 s … +20 s', async (t) => {
   const now = Date.UTC(2026, 10, 21, 12, 0, 0);
   const receiver = new Dc09Receiver({

@@ -46,6 +46,7 @@ async function runCentral(): Promise<void> {
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     dc09Receiver: env.VIGIL_DC09_RECEIVER,
+    dc09PlainOutsideWindow: env.VIGIL_DC09_PLAIN_OUTSIDE_WINDOW,
     logger,
     metrics: new Metrics(),
   });

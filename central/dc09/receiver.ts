@@ -20,6 +20,13 @@ import { eventsFromDc09, messageKey } from './to-events.ts';
 
 export const DEFAULT_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
+/** How far a frame's own time is from the receiver's, for the operator. */
+function lateness(ms: number): string {
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  const span = minutes < 120 ? `${Math.max(1, minutes)} min` : `${Math.round(minutes / 60)} h`;
+  return ms >= 0 ? `sent ${span} before it arrived` : `dated ${span} ahead of the receiver`;
+}
+
 /** The DC-09 frame an event came in, kept with it as evidence. */
 export interface Dc09Evidence {
   readonly frame: string;
@@ -48,6 +55,11 @@ export interface Dc09ReceiverOptions {
    * sequence wraps only after 9,999 messages).
    */
   readonly duplicateWindowMs?: number;
+  /**
+   * A plain (unencrypted) frame whose timestamp is outside the window: `accept` (default; stored
+   * with its age in the text, counted) or `nak` (refused with the receiver's time, as encrypted).
+   */
+  readonly plainOutsideWindow?: 'accept' | 'nak';
   /** This receiver's number (hex, as in `R…`): frames addressed to another are refused. */
   readonly receiverNumber?: string | undefined;
   /** Watches Vigil gateways' sequence numbers (shared with the MQTT ingest). */
@@ -222,8 +234,26 @@ export class Dc09Receiver {
         return this.#count('nak', nakFrame(now));
       }
     }
+    // A plain frame's timestamp outside the window: NAK (the sender corrects its clock and
+    // repeats) or, by default, take it and say how late it is, so an old alarm never looks fresh.
+    let late: number | null = null;
+    if (!message.encrypted && message.timestamp !== null) {
+      const skew = message.timestamp - now;
+      if (skew < -(this.#o.windowPastMs ?? 40_000) || skew > (this.#o.windowFutureMs ?? 20_000)) {
+        this.#o.metrics.increment('dc09_late_frames_total');
+        if ((this.#o.plainOutsideWindow ?? 'accept') === 'nak') {
+          this.#reject(
+            'timestamp',
+            `${message.prefix}/${message.account}`,
+            `skew ${Math.round(skew / 1000)} s`,
+          );
+          return this.#count('nak', nakFrame(now));
+        }
+        late = -skew;
+      }
+    }
     try {
-      const outcome = await this.#process(message, account, now, frame);
+      const outcome = await this.#process(message, account, now, frame, late);
       if (outcome === 'duh') return this.#count('duh', duhFrame(message));
       await recordPathHeard(this.#o.pool, account.gatewayId, account.path);
       return this.#count('ack', ackFrame(message, now, account.key));
@@ -243,6 +273,7 @@ export class Dc09Receiver {
     account: Dc09Account,
     now: number,
     frame: string,
+    late: number | null,
   ): Promise<'ack' | 'duh'> {
     if (message.id === 'NULL') return 'ack';
     // Kept with each stored event: what came over the wire, as the receiver read it.
@@ -302,7 +333,9 @@ export class Dc09Receiver {
       this.#reject('unprocessable', message.account, `${message.id} payload not understood`);
       return 'duh';
     }
-    for (const event of events) {
+    for (const raw of events) {
+      const event =
+        late === null ? raw : { ...raw, text: `${raw.text} [${lateness(late)}]`.trim().slice(0, 256) };
       const linked = event.qualifier === 'restore' ? await this.#linkRestore(event) : event;
       if (!(await this.#store(linked, evidence))) return 'duh';
     }
