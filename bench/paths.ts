@@ -98,7 +98,7 @@ export async function measurePaths(frames: number): Promise<{
         siteId: 'bench-fo',
         gatewayId: 'gw-bench',
         central: { mqttUrl: `mqtt://127.0.0.1:${proxy.port}`, secret },
-        backup: { dc09: { host: '127.0.0.1', port, account: 'BE11', key: KEY } },
+        backup: { dc09: { host: '127.0.0.1', port, account: 'BE11', key: KEY, keyFormat: 'hex' } },
         http: { host: '127.0.0.1', port: 0 },
         areas: [{ id: 1, name: 'Bench' }],
         devices: [{ id: 'panic', name: 'Panic', bus: 'simulated', type: 'panic', zone: 1, area: 1 }],

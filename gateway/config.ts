@@ -177,19 +177,37 @@ export const GatewayConfigSchema = z
     /** The backup path: SIA DC-09 to the central's receiver, used while the MQTT primary is down. */
     backup: z
       .strictObject({
-        dc09: z.strictObject({
-          host: z.string().min(1),
-          port: z.number().int().min(1).max(65_535),
-          prefix: z
-            .string()
-            .regex(/^[0-9A-Fa-f]{1,6}$/)
-            .default('0'),
-          account: z.string().regex(/^[0-9A-Fa-f]{3,16}$/),
-          /** AES key as issued with the account (hex or ASCII); absent: unencrypted (not recommended). */
-          key: z.string().optional(),
-          keyFormat: z.enum(['hex', 'ascii']).default('hex'),
-          nullIntervalSeconds: z.number().int().min(10).max(86_400).default(60),
-        }),
+        dc09: z
+          .strictObject({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65_535),
+            prefix: z
+              .string()
+              .regex(/^[0-9A-Fa-f]{1,6}$/)
+              .default('0'),
+            account: z.string().regex(/^[0-9A-Fa-f]{3,16}$/),
+            /** The receiver number (`R…`, hex) some receivers require; absent: none sent. */
+            receiver: z
+              .string()
+              .regex(/^[0-9A-Fa-f]{1,6}$/)
+              .optional(),
+            /** AES key as issued with the account; absent: unencrypted (not recommended). */
+            key: z.string().optional(),
+            /** How the key is written: no default, as receivers differ (a 32-character key is either). */
+            keyFormat: z.enum(['hex', 'ascii']).optional(),
+            /**
+             * What the frames carry: `vigil` (SIA-DCS plus the full event, for a Vigil central),
+             * `sia-dcs` or `adm-cid` (the standard content only, for any other receiver).
+             */
+            format: z.enum(['vigil', 'sia-dcs', 'adm-cid']).default('vigil'),
+            /** Refusals (NAK/DUH) of one event before this path leaves it to the primary and goes on. */
+            maxRefusals: z.number().int().min(1).max(20).default(4),
+            nullIntervalSeconds: z.number().int().min(10).max(86_400).default(60),
+          })
+          .refine((dc09) => !dc09.key || dc09.keyFormat, {
+            message: 'keyFormat is required with a key ("hex" or "ascii": receivers differ)',
+            path: ['keyFormat'],
+          }),
       })
       .optional(),
     /** How long to wait for the central's ack before publishing an event again. */

@@ -83,6 +83,7 @@ export class Gateway {
   #state: PanelState;
   #outbox: JournalOutbox | null = null;
   #storage: StorageHealth | null = null;
+  #lastBackupTrouble = Number.NEGATIVE_INFINITY;
   #uplink: MqttUplink | null = null;
   #backup: Dc09Uplink | null = null;
   #stateStore: StateStore | null = null;
@@ -235,7 +236,11 @@ export class Gateway {
         port: backup.port,
         prefix: backup.prefix.toUpperCase(),
         account: backup.account.toUpperCase(),
-        key: backup.key ? keyBytes(backup.key, backup.keyFormat) : null,
+        key: backup.key && backup.keyFormat ? keyBytes(backup.key, backup.keyFormat) : null,
+        receiver: backup.receiver?.toUpperCase() ?? null,
+        format: backup.format,
+        maxRefusals: backup.maxRefusals,
+        onRefused: (event, reply) => this.#backupRefused(event, reply),
         outbox: this.#outbox,
         clock,
         logger: logger.child({ component: 'backup-path' }),
@@ -265,6 +270,30 @@ export class Gateway {
     await this.#backup?.stop();
     await this.#outbox?.close();
     this.#o.logger.info('gateway stopped');
+  }
+
+  /**
+   * The backup receiver will not take an event: it waits in the outbox for the primary, and the
+   * central is told (over whichever path works) — once in a while, never about its own report.
+   */
+  #backupRefused(event: AlarmEvent, reply: 'nak' | 'duh'): void {
+    const now = this.#o.clock.now();
+    if (event.eventType === 'communication-trouble' || now - this.#lastBackupTrouble < 15 * 60_000) return;
+    this.#lastBackupTrouble = now;
+    void this.#enqueue(() =>
+      this.#record({
+        id: newId(),
+        eventType: 'communication-trouble',
+        qualifier: 'event',
+        deviceId: null,
+        zone: 0,
+        area: 0,
+        relatesTo: null,
+        text: `Backup receiver refused a ${event.eventType} event (${reply.toUpperCase()}); it waits for the primary path`,
+        verification: { verified: false, rule: null, supportingEventIds: [] },
+        occurredAt: now,
+      }),
+    ).catch(() => undefined);
   }
 
   /** What a person on site is told when the gateway cannot keep events on its card (null: it can). */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { systemClock } from '../lib/clock.ts';
+import { type Clock, systemClock } from '../lib/clock.ts';
 import { openJsonFile } from '../lib/json-file.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
@@ -32,12 +32,14 @@ export async function runGateway(options: {
   configStore?: ConfigStore;
   httpPort?: number;
   initialMode?: ArmingMode;
+  /** The system clock unless a test gives another (e.g. one set wrong). */
+  clock?: Clock;
 }): Promise<RunningGateway> {
   const gateway = new Gateway({
     config: options.config,
     ...(options.configStore ? { configStore: options.configStore } : {}),
     dataDir: path.resolve(options.dataDir),
-    clock: systemClock,
+    clock: options.clock ?? systemClock,
     logger: options.logger,
     metrics: options.metrics,
     ...(options.initialMode ? { initialMode: options.initialMode } : {}),

@@ -1,7 +1,8 @@
 // The Debian packages the test suites drive as real peers: Chromium (browser tests), socat (serial
 // lines over a pseudo-terminal pair), mosquitto (the external-broker mode), systemd-analyze (the unit
 // files), debootstrap (the install script in a clean Debian), python3 (a stand-in for systemd's
-// notification socket). `npm test` runs this first. As root with apt-get it installs what is
+// notification socket, and pysiaalarm — an independent SIA DC-09 receiver — with its pycryptodome
+// and pytz). `npm test` runs this first. As root with apt-get it installs what is
 // missing; otherwise it stops at once with one message naming the packages and the command.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,9 +15,16 @@ const NEEDED = [
   { pkg: 'mosquitto-clients', has: () => onPath('mosquitto_ctrl') },
   { pkg: 'systemd', has: () => onPath('systemd-analyze') },
   { pkg: 'debootstrap', has: () => onPath('debootstrap') },
-  { pkg: 'python3', has: () => onPath('python3') },
+  { pkg: 'python3', has: () => existsSync('/usr/bin/python3') },
+  { pkg: 'python3-pycryptodome', has: () => pythonHas('Cryptodome.Cipher.AES') },
+  { pkg: 'python3-tz', has: () => pythonHas('pytz') },
   { pkg: 'ca-certificates', has: () => existsSync('/etc/ssl/certs/ca-certificates.crt') },
 ];
+
+/** Debian's own python3 (the tests run it by path), with a module importable. */
+function pythonHas(module) {
+  return spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+}
 
 function onPath(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -36,6 +36,7 @@ test('the primary path fails mid-burst: the DC-09 backup takes over, then the pr
           port: env.central.dc09.port,
           account: 'F0F0',
           key: KEY,
+          keyFormat: 'hex',
           nullIntervalSeconds: 10,
         },
       },

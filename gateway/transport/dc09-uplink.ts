@@ -3,7 +3,7 @@ import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { buildFrame, FrameSplitter, parseFrame } from '../../protocols/dc09/frame.ts';
-import { formatSiaDcs, vigilXdata } from '../../protocols/dc09/payload.ts';
+import { formatAdmCid, formatSiaDcs, vigilXdata } from '../../protocols/dc09/payload.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import type { JournalOutbox } from '../outbox/journal-outbox.ts';
 
@@ -13,6 +13,14 @@ export interface Dc09UplinkOptions {
   readonly prefix: string;
   readonly account: string;
   readonly key: Buffer | null;
+  /** The receiver number (`R…`) to address, or none. */
+  readonly receiver?: string | null;
+  /** `vigil`: SIA-DCS with the full event for a Vigil central; otherwise the standard content only. */
+  readonly format?: 'vigil' | 'sia-dcs' | 'adm-cid';
+  /** Refusals (NAK/DUH) of one event before the path gives up on it and goes on with the next. */
+  readonly maxRefusals?: number;
+  /** The path gave up on an event (it stays in the outbox for the primary): raise it as a trouble. */
+  readonly onRefused?: (event: AlarmEvent, reply: 'nak' | 'duh') => void;
   readonly outbox: JournalOutbox;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -33,10 +41,10 @@ type Reply =
 const RECONNECT_STEPS_MS = [200, 500, 1000, 2000, 5000];
 
 /**
- * The backup path: SIA DC-09 over TCP to the central's receiver, AES-encrypted with the account's
- * key. Each event goes as SIA-DCS (any DC-09 receiver understands the alarm) carrying the full
- * protocol event in Vigil's extension block (the central stores it exactly once, whichever path
- * it came by). One exchange at a time, as DC-09 is request/response. The outbox drops an event
+ * The backup path: SIA DC-09 over TCP, AES-encrypted with the account's key. Each event goes as
+ * SIA-DCS (or ADM-CID) in ASCII; to a Vigil central it also carries the full protocol event in
+ * Vigil's extension block (stored exactly once, whichever path it came by), to any other receiver
+ * only the standard content. One exchange at a time, as DC-09 is request/response. The outbox drops an event
  * only on the receiver's ACK, which it sends after committing.
  */
 export class Dc09Uplink {
@@ -54,10 +62,17 @@ export class Dc09Uplink {
   #reconnect: TimerHandle | null = null;
   #nullTimer: TimerHandle | null = null;
   #lastNullOk = false;
+  /** Refusals so far of the event being sent. */
+  readonly #refusals = new Map<string, number>();
+  /** Events this path gave up on (they wait for the primary). */
+  readonly #givenUp = new Set<string>();
 
   constructor(options: Dc09UplinkOptions) {
     this.#o = options;
     options.outbox.onAppend(() => this.pump());
+    options.outbox.onAck((ids) => {
+      for (const id of ids) this.#givenUp.delete(id);
+    });
   }
 
   get connected(): boolean {
@@ -93,36 +108,70 @@ export class Dc09Uplink {
     });
   }
 
+  /**
+   * Send what is pending, oldest first. A refused event (NAK, DUH) is tried again with a growing
+   * pause; after `maxRefusals` the path gives up on it — it stays in the outbox for the primary,
+   * and the gateway raises a trouble — and goes on with the next, so one frame the receiver will
+   * not take never holds up the alarms behind it. No reply at all is the transport, not the event.
+   */
   async #drain(): Promise<void> {
     while (this.#running && this.#connected && !this.#o.primaryUp()) {
-      const event = this.#o.outbox.pending()[0];
+      const event = this.#o.outbox.pending().find((e) => !this.#givenUp.has(e.id));
       if (!event) return;
       const reply = await this.#send(this.#eventFrame(event));
       if (reply.kind === 'ack') {
         this.#o.metrics.increment('dc09_uplink_events_acked_total');
+        this.#refusals.delete(event.id);
         await this.#o.outbox.ack([event.id]);
         continue;
       }
+      if (reply.kind === 'none') continue;
       this.#o.metrics.increment('dc09_uplink_refused_total', { reply: reply.kind });
+      const refusals = (this.#refusals.get(event.id) ?? 0) + 1;
+      this.#refusals.set(event.id, refusals);
+      if (refusals >= (this.#o.maxRefusals ?? 4)) {
+        this.#refusals.delete(event.id);
+        this.#givenUp.add(event.id);
+        this.#o.metrics.increment('dc09_uplink_given_up_total', { reply: reply.kind });
+        this.#o.logger.error(
+          { eventId: event.id, eventType: event.eventType, reply: reply.kind, refusals },
+          'backup receiver will not take this event; it waits for the primary, the next goes on',
+        );
+        this.#o.onRefused?.(event, reply.kind);
+        continue;
+      }
       this.#o.logger.warn(
-        { eventId: event.id, reply: reply.kind },
+        { eventId: event.id, reply: reply.kind, refusals },
         'backup path did not take the event; retrying',
       );
-      await new Promise<void>((resolve) =>
-        this.#o.clock.setTimeout(resolve, reply.kind === 'duh' ? 10_000 : 1000),
-      );
+      // A NAK carried the receiver's time (the offset is corrected): try again soon; a DUH, later.
+      const pause = reply.kind === 'nak' ? 500 * refusals : 2000 * 2 ** (refusals - 1);
+      await new Promise<void>((resolve) => this.#o.clock.setTimeout(resolve, pause));
     }
   }
 
   #eventFrame(event: AlarmEvent): () => string {
+    const format = this.#o.format ?? 'vigil';
+    const adm = format === 'adm-cid';
+    const data = adm
+      ? formatAdmCid(
+          this.#o.account,
+          event.qualifier === 'restore' ? 3 : 1,
+          event.code.cid,
+          event.area,
+          event.zone,
+        )
+      : formatSiaDcs(this.#o.account, event.code.sia, event.area, event.zone, event.text);
     return () =>
       buildFrame({
-        id: 'SIA-DCS',
+        id: adm ? 'ADM-CID' : 'SIA-DCS',
         seq: this.#nextSeq(),
+        receiver: this.#o.receiver ?? null,
         prefix: this.#o.prefix,
         account: this.#o.account,
-        data: formatSiaDcs(this.#o.account, event.code.sia, event.area, event.zone, event.text),
-        xdata: [vigilXdata(JSON.stringify(event))],
+        data,
+        // The full event rides along only to a Vigil central.
+        xdata: format === 'vigil' ? [vigilXdata(JSON.stringify(event))] : [],
         key: this.#o.key,
         timestamp: this.#o.clock.now() + this.#clockOffsetMs,
       });
@@ -132,6 +181,7 @@ export class Dc09Uplink {
     return buildFrame({
       id: 'NULL',
       seq: this.#nextSeq(),
+      receiver: this.#o.receiver ?? null,
       prefix: this.#o.prefix,
       account: this.#o.account,
       data: '',
@@ -162,7 +212,9 @@ export class Dc09Uplink {
             this.#o.clock.clearTimeout(timer);
             this.#waiting = null;
             if (reply.kind === 'nak' && reply.receiverTime !== null) {
+              // The receiver said what time it is: frames from now on carry its time.
               this.#clockOffsetMs = reply.receiverTime - this.#o.clock.now();
+              this.#o.metrics.increment('dc09_uplink_clock_corrections_total');
             }
             resolve(reply);
           };

@@ -152,10 +152,45 @@ export function eventTypeForSia(
   return BY_SIA.get(code) ?? null;
 }
 
-/** `#acct|Nri<area>/<SIA><zone>^text^`, what a Vigil gateway sends on its DC-09 path. */
+/** Letters DC-09 receivers cannot read, as ASCII (ü → u, ß → ss …); anything else unknown → `?`. */
+const SPELLED: Record<string, string> = {
+  ß: 'ss',
+  æ: 'ae',
+  Æ: 'AE',
+  ø: 'o',
+  Ø: 'O',
+  œ: 'oe',
+  Œ: 'OE',
+  ł: 'l',
+  Ł: 'L',
+  đ: 'd',
+  Đ: 'D',
+  þ: 'th',
+};
+export function toWireAscii(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, (c) => SPELLED[c] ?? '?');
+}
+
+/** `#acct|Nri<area>/<SIA><zone>^text^`, what a Vigil gateway sends on its DC-09 path (ASCII only). */
 export function formatSiaDcs(account: string, sia: string, area: number, zone: number, text = ''): string {
-  const clean = text.replace(/[\^[\]|/]/g, ' ').slice(0, 60);
+  const clean = toWireAscii(text)
+    .replace(/[\^[\]|/]/g, ' ')
+    .slice(0, 60);
   return `#${account}|Nri${area}/${sia}${String(zone).padStart(3, '0')}${clean ? `^${clean}^` : ''}`;
+}
+
+/** `#acct|QXYZ GG CCC`: Contact ID as ADM-CID carries it (qualifier 1 event, 3 restore). */
+export function formatAdmCid(
+  account: string,
+  qualifier: 1 | 3 | 6,
+  cid: string,
+  area: number,
+  zone: number,
+): string {
+  return `#${account}|${qualifier}${cid} ${String(Math.min(area, 99)).padStart(2, '0')} ${String(Math.min(zone, 999)).padStart(3, '0')}`;
 }
 
 interface ReplyTo {
