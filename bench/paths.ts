@@ -56,7 +56,7 @@ export async function measurePaths(frames: number): Promise<{
     const secret = await env.addGateway('bench-fo', 'gw-bench');
     await upsertDc09Account(
       env.central.pool,
-      { account: 'BE11', prefix: '0', siteId: 'bench-fo', gatewayId: 'gw-bench', key: KEY },
+      { account: 'BE11', prefix: '0', siteId: 'bench-fo', gatewayId: 'gw-bench', key: KEY, keyFormat: 'hex' },
       'bench',
     );
     await upsertDc09Account(env.central.pool, { account: 'BE12', prefix: '0', siteId: 'bench-fo' }, 'bench');

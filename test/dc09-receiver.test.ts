@@ -29,7 +29,7 @@ test.before(async () => {
   await upsertDc09Account(pool, { account: '1234', prefix: '0', siteId: 'site-dc' }, 'test');
   await upsertDc09Account(
     pool,
-    { account: 'ABC1', prefix: '0', siteId: 'site-dc', gatewayId: 'gw-dc', key: KEY_HEX },
+    { account: 'ABC1', prefix: '0', siteId: 'site-dc', gatewayId: 'gw-dc', key: KEY_HEX, keyFormat: 'hex' },
     'test',
   );
   await env.central.dc09.reloadAccounts();
@@ -487,7 +487,12 @@ test.serial(
   async (t) => {
     const url = env.central.httpUrl;
     const operatorCookie = await loginCookie(url);
-    const body = { account: '5A5A', siteId: 'site-dc', key: '00112233445566778899AABBCCDDEEFF' };
+    const body = {
+      account: '5A5A',
+      siteId: 'site-dc',
+      key: '00112233445566778899AABBCCDDEEFF',
+      keyFormat: 'hex',
+    };
     const asOperator = await fetch(`${url}/api/dc09-accounts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...sessionHeaders(operatorCookie) },
@@ -507,6 +512,16 @@ test.serial(
     });
     t.is(bad.status, 400);
     t.regex(((await bad.json()) as { error: string }).error, /16, 24 or 32 bytes/);
+    const ambiguous = await fetch(`${url}/api/dc09-accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...sessionHeaders(cookie) },
+      body: JSON.stringify({ ...body, keyFormat: undefined }),
+    });
+    t.is(ambiguous.status, 400, 'a key both readings accept needs its format');
+    t.regex(
+      ((await ambiguous.json()) as { error: string }).error,
+      /reads as hex \(AES-128\) and as ASCII \(AES-256\)/,
+    );
     const created = await fetch(`${url}/api/dc09-accounts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...sessionHeaders(cookie) },

@@ -15,7 +15,7 @@ test('the primary path fails mid-burst: the DC-09 backup takes over, then the pr
   const secret = await env.addGateway('site-fo', 'gw-fo');
   await upsertDc09Account(
     env.central.pool,
-    { account: 'F0F0', prefix: '0', siteId: 'site-fo', gatewayId: 'gw-fo', key: KEY },
+    { account: 'F0F0', prefix: '0', siteId: 'site-fo', gatewayId: 'gw-fo', key: KEY, keyFormat: 'hex' },
     'test',
   );
   await env.central.dc09.reloadAccounts();

@@ -70,7 +70,7 @@ export const ADMIN_COMMANDS = {
         .default('0'),
       gateway: text(64).optional(),
       key: z.string().max(64).optional(),
-      'key-format': z.enum(['hex', 'ascii']).default('hex'),
+      'key-format': z.enum(['hex', 'ascii']).optional(),
       supervision: z.coerce.number().int().min(10).max(604_800).optional(),
     }),
     async run(ctx, input, actor) {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { keyBytes } from '../../protocols/dc09/frame.ts';
+import { keyBytes, keyFormatOf } from '../../protocols/dc09/frame.ts';
 import { IdentifierSchema } from '../../protocols/messages.ts';
 import { audit, issueGatewaySecret } from '../records.ts';
 
@@ -33,8 +33,8 @@ export async function upsertDc09Account(
   const prefix = input.prefix.toUpperCase();
   if (!/^[0-9A-F]{3,16}$/.test(account)) throw new Error('account: 3 to 16 hex digits');
   if (!/^[0-9A-F]{1,6}$/.test(prefix)) throw new Error('prefix: 1 to 6 hex digits');
-  const keyFormat = input.keyFormat ?? 'hex';
-  const key = input.key ? keyBytes(input.key, keyFormat) : null;
+  const keyFormat = input.key ? keyFormatOf(input.key, input.keyFormat) : null;
+  const key = input.key && keyFormat ? keyBytes(input.key, keyFormat) : null;
   let gatewayId = input.gatewayId;
   if (!gatewayId) {
     // A third-party panel is a gateway of its own for the event store; it never speaks MQTT.

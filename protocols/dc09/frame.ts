@@ -61,6 +61,23 @@ export function keyBytes(key: string, format: 'hex' | 'ascii'): Buffer {
   return bytes;
 }
 
+/**
+ * How a key is written when nobody said: only one reading gives an AES key length. A key both
+ * readings accept (32 hex digits: AES-128 as hex, AES-256 as ASCII) is refused — receivers differ.
+ */
+export function keyFormatOf(key: string, given?: 'hex' | 'ascii'): 'hex' | 'ascii' {
+  if (given) return given;
+  const asHex = /^[0-9A-Fa-f]+$/.test(key) && [32, 48, 64].includes(key.length);
+  const asAscii = [16, 24, 32].includes(Buffer.byteLength(key, 'latin1'));
+  if (asHex && asAscii)
+    throw new Error(
+      'key-format: this key reads as hex (AES-128) and as ASCII (AES-256); say which (--key-format hex|ascii)',
+    );
+  if (asHex) return 'hex';
+  if (asAscii) return 'ascii';
+  throw new Error('key: 16, 24 or 32 ASCII characters, or 32, 48 or 64 hex digits');
+}
+
 function cipherName(key: Buffer): string {
   return `aes-${key.length * 8}-cbc`;
 }
