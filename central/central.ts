@@ -7,6 +7,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import type { Command } from '../protocols/messages.ts';
 import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
+import { attachSecretBox, SecretBox } from './auth/secret-box.ts';
 import { newSecret } from './auth/secrets.ts';
 import { CENTRAL_MQTT_USER, type RunningBroker, startBroker } from './broker/broker.ts';
 import { DynsecProvisioner } from './broker/dynsec.ts';
@@ -240,6 +241,7 @@ export class Central {
         databaseUrl = this.#embedded.url;
       }
       this.#pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+      attachSecretBox(this.#pool, SecretBox.open(this.#o.dataDir));
       this.#pool.on('error', (error) =>
         logger.error({ err: error.message }, 'idle database connection failed'),
       );

@@ -1,7 +1,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import test from 'ava';
-import { upsertDc09Account } from '../central/dc09/accounts.ts';
+import { SecretBox } from '../central/auth/secret-box.ts';
+import { accountKey, loadDc09Accounts, upsertDc09Account } from '../central/dc09/accounts.ts';
 import { Dc09Receiver } from '../central/dc09/receiver.ts';
 import { upsertOperator } from '../central/records.ts';
 import { silentLogger } from '../lib/logger.ts';
@@ -598,3 +599,22 @@ test.serial(
     );
   },
 );
+
+test.serial('DC-09 keys are sealed at rest under the master key, never stored in clear', async (t) => {
+  const pool = env.central.pool;
+  const { rows } = await pool.query<{ aes_key: string }>(
+    `SELECT aes_key FROM dc09_accounts WHERE account = 'ABC1'`,
+  );
+  t.regex(rows[0]!.aes_key, /^v1:/);
+  t.false(rows[0]!.aes_key.includes(KEY_HEX), 'not in clear');
+  // A key left in clear by an older version is sealed when the accounts are loaded.
+  await pool.query(`UPDATE dc09_accounts SET aes_key = $1 WHERE account = 'ABC1'`, [KEY_HEX]);
+  const accounts = await loadDc09Accounts(pool);
+  t.deepEqual(accounts.get(accountKey('0', 'ABC1'))?.key, KEY);
+  const { rows: after } = await pool.query<{ aes_key: string }>(
+    `SELECT aes_key FROM dc09_accounts WHERE account = 'ABC1'`,
+  );
+  t.regex(after[0]!.aes_key, /^v1:/);
+  const other = new SecretBox(Buffer.alloc(32, 7));
+  t.throws(() => other.open(after[0]!.aes_key), { message: /does not open with this master key/ });
+});

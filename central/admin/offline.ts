@@ -2,6 +2,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Env } from '../../lib/env.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { attachSecretBox, SecretBox } from '../auth/secret-box.ts';
 import { DynsecProvisioner } from '../broker/dynsec.ts';
 import { loadOrCreateGrantSigner } from '../cameras/grant-signer.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
@@ -22,6 +23,7 @@ export async function openOfflineAdmin(
   const dataDir = path.resolve(env.VIGIL_DATA_DIR, 'central');
   const embedded = env.DATABASE_URL ? null : await startEmbeddedPostgres(dataDir, logger);
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL ?? embedded!.url, max: 2 });
+  attachSecretBox(pool, SecretBox.open(dataDir));
   let dynsec: DynsecProvisioner | null = null;
   const close = async () => {
     await dynsec?.close();

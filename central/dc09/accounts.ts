@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { keyBytes, keyFormatOf } from '../../protocols/dc09/frame.ts';
 import { IdentifierSchema } from '../../protocols/messages.ts';
+import { SecretBox, secretBoxOf } from '../auth/secret-box.ts';
 import { audit, issueGatewaySecret } from '../records.ts';
 
 export interface Dc09Account {
@@ -54,7 +55,8 @@ export async function upsertDc09Account(
       account,
       input.siteId,
       gatewayId,
-      input.key ?? null,
+      // Never in clear at rest: sealed under the central's master key.
+      input.key ? secretBoxOf(pool).seal(input.key) : null,
       key ? keyFormat : null,
       supervisionSeconds,
       path,
@@ -68,8 +70,9 @@ export async function upsertDc09Account(
   return { prefix, account, siteId: input.siteId, gatewayId, key, supervisionSeconds, path };
 }
 
-export async function loadDc09Accounts(db: Pick<pg.Pool, 'query'>): Promise<Map<string, Dc09Account>> {
-  const { rows } = await db.query<{
+export async function loadDc09Accounts(pool: pg.Pool): Promise<Map<string, Dc09Account>> {
+  const box = secretBoxOf(pool);
+  const { rows } = await pool.query<{
     prefix: string;
     account: string;
     site_id: string;
@@ -81,6 +84,17 @@ export async function loadDc09Accounts(db: Pick<pg.Pool, 'query'>): Promise<Map<
   }>(
     'SELECT prefix, account, site_id, gateway_id, aes_key, key_format, supervision_seconds, path FROM dc09_accounts',
   );
+  // Keys stored in clear before they were sealed: seal them now.
+  for (const r of rows) {
+    if (!r.aes_key || SecretBox.isSealed(r.aes_key)) continue;
+    const sealed = box.seal(r.aes_key);
+    await pool.query('UPDATE dc09_accounts SET aes_key = $3 WHERE prefix = $1 AND account = $2', [
+      r.prefix,
+      r.account,
+      sealed,
+    ]);
+    r.aes_key = sealed;
+  }
   return new Map(
     rows.map((r) => [
       accountKey(r.prefix, r.account),
@@ -89,7 +103,7 @@ export async function loadDc09Accounts(db: Pick<pg.Pool, 'query'>): Promise<Map<
         account: r.account,
         siteId: r.site_id,
         gatewayId: r.gateway_id,
-        key: r.aes_key && r.key_format ? keyBytes(r.aes_key, r.key_format) : null,
+        key: r.aes_key && r.key_format ? keyBytes(box.open(r.aes_key), r.key_format) : null,
         supervisionSeconds: r.supervision_seconds,
         path: r.path,
       },
