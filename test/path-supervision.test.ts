@@ -1,4 +1,5 @@
 import test from 'ava';
+import { upsertDc09Account } from '../central/dc09/accounts.ts';
 import { recordPathHeard } from '../central/paths.ts';
 import { upsertSite } from '../central/records.ts';
 import { superviseOnce } from '../central/supervision/path-supervisor.ts';
@@ -112,3 +113,29 @@ test.serial('a site gets its category at provisioning; unknown categories are re
     },
   );
 });
+
+test.serial(
+  'a DC-09 account is supervised at its own interval, from the moment it is set up, even if it never reports',
+  async (t) => {
+    const pool = env.central.pool;
+    await upsertSite(pool, { id: 'site-panel', name: 'Panel site' }, 'test');
+    await upsertDc09Account(
+      pool,
+      { account: '7A7A', prefix: '0', siteId: 'site-panel', supervisionSeconds: 600 },
+      'test',
+    );
+    const { rows } = await pool.query<{ created: Date }>(
+      `SELECT created_at AS created FROM dc09_accounts WHERE account = '7A7A'`,
+    );
+    const setUp = rows[0]!.created.getTime();
+    await run(setUp + 5 * MIN);
+    t.deepEqual(await events('panel-0-7a7a'), [], 'within its 10 minutes nothing is raised');
+    await run(setUp + 11 * MIN);
+    const raised = await events('panel-0-7a7a');
+    t.deepEqual(
+      raised.map((e) => [e.event_type, e.qualifier]),
+      [['all-paths-failure', 'event']],
+      'never heard since it was set up: its only path is lost',
+    );
+  },
+);

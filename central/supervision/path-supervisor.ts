@@ -15,6 +15,8 @@ interface PathRow {
   failed: boolean;
   failure_event_id: string | null;
   all_failure_event_id: string | null;
+  /** The DC-09 account's own interval for this path, when it has one. */
+  account_seconds: number | null;
 }
 
 /**
@@ -32,9 +34,16 @@ export async function superviseOnce(
   afterStore?: AfterStore,
 ): Promise<number> {
   const store = (event: AlarmEvent) => storeCentralEvent(pool, event, afterStore);
+  // A DC-09 account is supervised from the moment it is set up: one that never reports fails too.
+  await pool.query(
+    `INSERT INTO path_status (gateway_id, path, last_heard_at)
+     SELECT gateway_id, path, created_at FROM dc09_accounts ON CONFLICT DO NOTHING`,
+  );
   const { rows } = await pool.query<PathRow>(
     `SELECT p.gateway_id, g.site_id, s.ats_category, p.path, p.last_heard_at, p.failed, p.failure_event_id,
-            a.failure_event_id AS all_failure_event_id
+            a.failure_event_id AS all_failure_event_id,
+            (SELECT min(d.supervision_seconds) FROM dc09_accounts d
+              WHERE d.gateway_id = p.gateway_id AND d.path = p.path) AS account_seconds
        FROM path_status p
        JOIN gateways g ON g.id = p.gateway_id
        JOIN sites s ON s.id = g.site_id
@@ -45,12 +54,17 @@ export async function superviseOnce(
   const byGateway = Map.groupBy(rows, (r) => r.gateway_id);
   for (const [gatewayId, paths] of byGateway) {
     const category = ATS_CATEGORIES[paths[0]!.ats_category] ?? ATS_CATEGORIES.DP2!;
-    const supervised = paths.filter(
-      (p) => (p.path === 'primary' ? category.primaryMs : category.backupMs) !== null,
-    );
+    // A DC-09 account's own supervision interval wins over the category's for its path.
+    const allowedFor = (p: PathRow) =>
+      p.account_seconds !== null
+        ? p.account_seconds * 1000
+        : p.path === 'primary'
+          ? category.primaryMs
+          : category.backupMs;
+    const supervised = paths.filter((p) => allowedFor(p) !== null);
     const failedNow = new Map<string, boolean>();
     for (const path of supervised) {
-      const allowed = path.path === 'primary' ? category.primaryMs : category.backupMs!;
+      const allowed = allowedFor(path)!;
       const silent = now - path.last_heard_at.getTime() > allowed;
       failedNow.set(path.path, silent);
       if (silent === path.failed) continue;
