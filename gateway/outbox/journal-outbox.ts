@@ -196,13 +196,16 @@ export class JournalOutbox {
       this.#reserveSeq();
       this.#rotateIfFull();
       const segment = this.#active();
-      await this.#write({ k: 'e', event });
+      // Counted in its segment before the write: a rotation meanwhile must not delete the segment.
       entry.segment = segment;
       segment.unacked.add(event.id);
+      await this.#write({ k: 'e', event });
       entry.durability = 'durable';
       this.#recovered();
     } catch (error) {
       // Never lose it: held in memory, sent all the same, written when the card takes it again.
+      entry.segment?.unacked.delete(event.id);
+      entry.segment = null;
       entry.durability = 'held';
       this.#failed(error);
     }
@@ -249,9 +252,11 @@ export class JournalOutbox {
     const held = [...this.#pending.values()].filter((entry) => entry.durability === 'held');
     const acks = [...this.#heldAcks];
     if (held.length === 0 && acks.length === 0 && !this.#failing) return true;
+    let segment: Segment | null = null;
     try {
       this.#rotateIfFull();
-      const segment = this.#active();
+      segment = this.#active();
+      for (const entry of held) segment.unacked.add(entry.event.id);
       await Promise.all([
         ...held.map((entry) => this.#write({ k: 'e', event: entry.event })),
         // With nothing held (all acked meanwhile), the empty ack is the probe that the card writes again.
@@ -260,15 +265,18 @@ export class JournalOutbox {
       for (const id of acks) this.#heldAcks.delete(id);
       for (const entry of held) {
         // Acked meanwhile: its record is harmless on disk (replay applies the later ack or none).
-        if (!this.#pending.has(entry.event.id)) continue;
+        if (!this.#pending.has(entry.event.id)) {
+          segment.unacked.delete(entry.event.id);
+          continue;
+        }
         entry.segment = segment;
         entry.durability = 'durable';
-        segment.unacked.add(entry.event.id);
       }
       this.#logger.info({ written: held.length }, 'outbox: events held in memory are on disk again');
       this.#recovered();
       return true;
     } catch (error) {
+      for (const entry of held) segment?.unacked.delete(entry.event.id);
       this.#failed(error);
       return false;
     }
