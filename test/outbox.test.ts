@@ -151,7 +151,17 @@ import { Metrics } from ${JSON.stringify(new URL('../lib/metrics.ts', import.met
 import { sampleEvent } from ${JSON.stringify(new URL('./helpers/events.ts', import.meta.url).href)};
 import { writeSync } from 'node:fs';
 // Synchronous writes: a line is in the pipe before the next step, so a SIGKILL cannot swallow it.
-const say = (line) => writeSync(1, line + '\\n');
+const say = (line) => {
+  const bytes = Buffer.from(line + '\\n');
+  // The pipe is non-blocking: when the reader is behind, wait for room rather than drop the line.
+  for (let offset = 0; offset < bytes.length; ) {
+    try {
+      offset += writeSync(1, bytes, offset);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+    }
+  }
+};
 const outbox = JournalOutbox.open({ dir: process.argv[2], logger: silentLogger, metrics: new Metrics(), segmentBytes: 8192 });
 for (let i = 0; ; i++) {
   const event = await outbox.append((seq) => sampleEvent({ seq }));
