@@ -69,6 +69,20 @@ const idOf = (reply: string | null | undefined, key: Buffer | null = null) => {
     ? `${parsed.message.encrypted ? '*' : ''}${parsed.message.id}`
     : `unparsable: ${parsed.reason}`;
 };
+/** A receiver of its own on the test database (not listening), with the accounts loaded. */
+async function ownReceiver(options: Partial<ConstructorParameters<typeof Dc09Receiver>[0]> = {}) {
+  const receiver = new Dc09Receiver({
+    host: '127.0.0.1',
+    port: 0,
+    pool: env.central.pool,
+    logger: silentLogger,
+    metrics: new Metrics(),
+    ...options,
+  });
+  await receiver.reloadAccounts();
+  return receiver;
+}
+
 const count = async (sql: string, params: unknown[] = []) =>
   (await env.central.pool.query<{ n: number }>(sql, params)).rows[0]!.n;
 
@@ -338,15 +352,8 @@ test.serial('NULL supervision messages over UDP are acknowledged and mark the pa
 test.serial(
   'a repeat within the duplicate window is one event; the same message after it is a new one',
   async (t) => {
-    const receiver = new Dc09Receiver({
-      host: '127.0.0.1',
-      port: 0,
-      pool: env.central.pool,
-      logger: silentLogger,
-      metrics: new Metrics(),
-      duplicateWindowMs: 1500,
-    });
-    await receiver.reloadAccounts();
+    let clock = Date.now();
+    const receiver = await ownReceiver({ duplicateWindowMs: 10 * 60_000, now: () => clock });
     // A plain frame without a timestamp: after a restart the panel sends sequence 0001 again.
     const frame = buildFrame({
       id: 'SIA-DCS',
@@ -360,7 +367,10 @@ test.serial(
     t.is(idOf(await receiver.handle(frame)), 'ACK');
     t.is(idOf(await receiver.handle(frame)), 'ACK', 'a retransmission is acknowledged');
     t.is(await stored(), 1, 'and stored once');
-    await new Promise((resolve) => setTimeout(resolve, 1600));
+    clock += 9 * 60_000;
+    t.is(idOf(await receiver.handle(frame)), 'ACK');
+    t.is(await stored(), 1, 'still within the window');
+    clock += 11 * 60_000;
     t.is(idOf(await receiver.handle(frame)), 'ACK');
     t.is(await stored(), 2, 'after the window it is a new alarm');
   },
@@ -369,15 +379,7 @@ test.serial(
 test.serial(
   'line prefixes are hex numbers, the receiver number is checked, the frame is kept as evidence',
   async (t) => {
-    const receiver = new Dc09Receiver({
-      host: '127.0.0.1',
-      port: 0,
-      pool: env.central.pool,
-      logger: silentLogger,
-      metrics: new Metrics(),
-      receiverNumber: '12',
-    });
-    await receiver.reloadAccounts();
+    const receiver = await ownReceiver({ receiverNumber: '12' });
     // Account 1234 is provisioned with prefix "0": L000 is the same line.
     const longPrefix = buildFrame({
       id: 'SIA-DCS',
@@ -418,15 +420,7 @@ test.serial(
   async (t) => {
     const now = Date.UTC(2026, 10, 21, 14, 0, 0);
     const make = (plainOutsideWindow: 'accept' | 'nak') =>
-      new Dc09Receiver({
-        host: '127.0.0.1',
-        port: 0,
-        pool: env.central.pool,
-        logger: silentLogger,
-        metrics: new Metrics(),
-        now: () => now,
-        plainOutsideWindow,
-      });
+      ownReceiver({ now: () => now, plainOutsideWindow });
     const old = (seq: number, zone: number) =>
       buildFrame({
         id: 'SIA-DCS',
@@ -436,16 +430,14 @@ test.serial(
         data: `#1234|Nri1/BA0${zone}`,
         timestamp: now - 2 * 3600_000,
       });
-    const accepting = make('accept');
-    await accepting.reloadAccounts();
+    const accepting = await make('accept');
     t.is(idOf(await accepting.handle(old(71, 71))), 'ACK');
     const { rows } = await env.central.pool.query<{ text: string; occurred_at: Date }>(
       `SELECT text, occurred_at FROM events WHERE site_id = 'site-dc' AND zone = 71`,
     );
     t.regex(rows[0]?.text ?? '', /\[sent 2 h before it arrived\]/);
     t.is(rows[0]?.occurred_at.getTime(), now - 2 * 3600_000, 'dated when it happened');
-    const refusing = make('nak');
-    await refusing.reloadAccounts();
+    const refusing = await make('nak');
     t.is(idOf(await refusing.handle(old(72, 72))), 'NAK');
   },
 );
