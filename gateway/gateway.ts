@@ -240,6 +240,7 @@ export class Gateway {
         receiver: backup.receiver?.toUpperCase() ?? null,
         format: backup.format,
         maxRefusals: backup.maxRefusals,
+        transport: backup.transport,
         onRefused: (event, reply) => this.#backupRefused(event, reply),
         outbox: this.#outbox,
         clock,

@@ -25,11 +25,11 @@ interface Received {
   receiver: string;
 }
 
-async function startPeer(account: string, key: string | null) {
+async function startPeer(account: string, key: string | null, transport: 'tcp' | 'udp' = 'tcp') {
   const port = await freePort();
   const child: ChildProcess = spawn(
     '/usr/bin/python3',
-    [path.join(import.meta.dirname, 'peers/pysia-receiver.py'), String(port), account, key ?? '', 'tcp'],
+    [path.join(import.meta.dirname, 'peers/pysia-receiver.py'), String(port), account, key ?? '', transport],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const received: Received[] = [];
@@ -192,3 +192,23 @@ test.serial(
     t.true(metrics.get('dc09_uplink_refused_total', { reply: 'duh' }) >= 4);
   },
 );
+
+test.serial('backup path to pysiaalarm over UDP, AES-128', async (t) => {
+  const peer = await startPeer('5A11', 'ABCDEF0123456789', 'udp');
+  t.teardown(() => peer.stop());
+  const running = await startGateway(peer.port, {
+    account: '5A11',
+    format: 'sia-dcs',
+    transport: 'udp',
+    key: 'ABCDEF0123456789',
+    keyFormat: 'ascii',
+  });
+  t.teardown(() => running.stop());
+  running.gateway.simulatedBus.inject('panic', 'alarm');
+  await running.gateway.settled();
+  await eventually(() => running.gateway.outbox.depth === 0, 'pysiaalarm to acknowledge over UDP', 20_000);
+  t.like(
+    peer.received.find((r) => r.type === 'SIA-DCS'),
+    { account: '5A11', code: 'PA', encrypted: true },
+  );
+});

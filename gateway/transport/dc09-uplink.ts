@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -15,6 +16,8 @@ export interface Dc09UplinkOptions {
   readonly key: Buffer | null;
   /** The receiver number (`R…`) to address, or none. */
   readonly receiver?: string | null;
+  /** TCP (default) or UDP, as the receiver offers. */
+  readonly transport?: 'tcp' | 'udp';
   /** `vigil`: SIA-DCS with the full event for a Vigil central; otherwise the standard content only. */
   readonly format?: 'vigil' | 'sia-dcs' | 'adm-cid';
   /** Refusals (NAK/DUH) of one event before the path gives up on it and goes on with the next. */
@@ -50,6 +53,7 @@ const RECONNECT_STEPS_MS = [200, 500, 1000, 2000, 5000];
 export class Dc09Uplink {
   readonly #o: Dc09UplinkOptions;
   #socket: net.Socket | null = null;
+  #udp: dgram.Socket | null = null;
   #connected = false;
   #splitter = new FrameSplitter();
   #waiting: ((reply: Reply) => void) | null = null;
@@ -95,6 +99,8 @@ export class Dc09Uplink {
     for (const timer of [this.#reconnect, this.#nullTimer]) if (timer) this.#o.clock.clearTimeout(timer);
     this.#socket?.destroy();
     this.#socket = null;
+    this.#udp?.close();
+    this.#udp = null;
     this.#connected = false;
     this.#waiting?.({ kind: 'none' });
   }
@@ -201,11 +207,13 @@ export class Dc09Uplink {
       () =>
         new Promise<Reply>((resolve) => {
           const socket = this.#socket;
-          if (!socket || !this.#connected) return resolve({ kind: 'none' });
+          const udp = this.#udp;
+          if ((!socket && !udp) || !this.#connected) return resolve({ kind: 'none' });
           const timer = this.#o.clock.setTimeout(() => {
             this.#waiting = null;
             this.#o.metrics.increment('dc09_uplink_timeouts_total');
-            socket.destroy();
+            // Over TCP a silent receiver means a broken connection; a lost datagram is just sent again.
+            socket?.destroy();
             resolve({ kind: 'none' });
           }, this.#o.replyTimeoutMs ?? 10_000);
           this.#waiting = (reply) => {
@@ -218,15 +226,35 @@ export class Dc09Uplink {
             }
             resolve(reply);
           };
-          socket.write(frame(), 'latin1');
+          if (udp) udp.send(Buffer.from(frame(), 'latin1'), this.#o.port, this.#o.host);
+          else socket!.write(frame(), 'latin1');
         }),
     );
     this.#exchange = exchange;
     return exchange;
   }
 
+  /** UDP: no connection to keep; each frame is a datagram, each reply one too. */
+  #openUdp(): void {
+    const udp = dgram.createSocket(net.isIPv6(this.#o.host) ? 'udp6' : 'udp4');
+    this.#udp = udp;
+    udp.on('message', (datagram) => {
+      for (const frame of new FrameSplitter().push(datagram).frames) this.#onReply(frame);
+    });
+    udp.on('error', (error) => this.#o.logger.debug({ err: error.message }, 'backup path socket error'));
+    udp.bind(0, () => {
+      this.#connected = true;
+      this.#o.logger.info({ host: this.#o.host, port: this.#o.port, transport: 'udp' }, 'backup path (DC-09) ready');
+      void this.#send(() => this.#nullFrame()).then((reply) => {
+        this.#lastNullOk = reply.kind === 'ack';
+      });
+      this.pump();
+    });
+  }
+
   #connect(): void {
     if (!this.#running) return;
+    if (this.#o.transport === 'udp') return this.#openUdp();
     const socket = net.connect({ host: this.#o.host, port: this.#o.port, noDelay: true });
     this.#socket = socket;
     this.#splitter = new FrameSplitter();
