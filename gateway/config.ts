@@ -201,8 +201,8 @@ export const GatewayConfigSchema = z
              */
             format: z.enum(['vigil', 'sia-dcs', 'adm-cid']).default('vigil'),
             /** TCP or UDP, as the receiver offers. */
-          transport: z.enum(['tcp', 'udp']).default('tcp'),
-          /** Refusals (NAK/DUH) of one event before this path leaves it to the primary and goes on. */
+            transport: z.enum(['tcp', 'udp']).default('tcp'),
+            /** Refusals (NAK/DUH) of one event before this path leaves it to the primary and goes on. */
             maxRefusals: z.number().int().min(1).max(20).default(4),
             nullIntervalSeconds: z.number().int().min(10).max(86_400).default(60),
           })

@@ -38,7 +38,7 @@ import {
 } from './domain/panel.ts';
 import { JournalOutbox } from './outbox/journal-outbox.ts';
 import { openStateStore, type StateStore } from './state-store.ts';
-import { StorageHealth } from './storage-health.ts';
+import { backupRefusals, StorageHealth } from './storage-health.ts';
 import { Dc09Uplink } from './transport/dc09-uplink.ts';
 import { MqttUplink } from './transport/mqtt-uplink.ts';
 
@@ -83,7 +83,6 @@ export class Gateway {
   #state: PanelState;
   #outbox: JournalOutbox | null = null;
   #storage: StorageHealth | null = null;
-  #lastBackupTrouble = Number.NEGATIVE_INFINITY;
   #uplink: MqttUplink | null = null;
   #backup: Dc09Uplink | null = null;
   #stateStore: StateStore | null = null;
@@ -241,7 +240,7 @@ export class Gateway {
         format: backup.format,
         maxRefusals: backup.maxRefusals,
         transport: backup.transport,
-        onRefused: (event, reply) => this.#backupRefused(event, reply),
+        onRefused: backupRefusals(clock, (draft) => this.#enqueue(() => this.#record(draft))),
         outbox: this.#outbox,
         clock,
         logger: logger.child({ component: 'backup-path' }),
@@ -271,30 +270,6 @@ export class Gateway {
     await this.#backup?.stop();
     await this.#outbox?.close();
     this.#o.logger.info('gateway stopped');
-  }
-
-  /**
-   * The backup receiver will not take an event: it waits in the outbox for the primary, and the
-   * central is told (over whichever path works) — once in a while, never about its own report.
-   */
-  #backupRefused(event: AlarmEvent, reply: 'nak' | 'duh'): void {
-    const now = this.#o.clock.now();
-    if (event.eventType === 'communication-trouble' || now - this.#lastBackupTrouble < 15 * 60_000) return;
-    this.#lastBackupTrouble = now;
-    void this.#enqueue(() =>
-      this.#record({
-        id: newId(),
-        eventType: 'communication-trouble',
-        qualifier: 'event',
-        deviceId: null,
-        zone: 0,
-        area: 0,
-        relatesTo: null,
-        text: `Backup receiver refused a ${event.eventType} event (${reply.toUpperCase()}); it waits for the primary path`,
-        verification: { verified: false, rule: null, supportingEventIds: [] },
-        occurredAt: now,
-      }),
-    ).catch(() => undefined);
   }
 
   /** What a person on site is told when the gateway cannot keep events on its card (null: it can). */

@@ -1,10 +1,41 @@
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { AlarmEvent } from '../protocols/messages.ts';
 import type { EventDraft } from './domain/panel.ts';
 import type { JournalOutbox, OutboxHealth } from './outbox/journal-outbox.ts';
 
 const UNVERIFIED: EventDraft['verification'] = { verified: false, rule: null, supportingEventIds: [] };
+const BACKUP_TROUBLE_INTERVAL_MS = 15 * 60_000;
+
+/**
+ * What the gateway does when its backup receiver will not take an event (the event waits in the
+ * outbox for the primary): tell the central with a `communication-trouble` — over whichever path
+ * works — at most once in a while, and never about its own report.
+ */
+export function backupRefusals(
+  clock: Clock,
+  record: (draft: EventDraft) => Promise<void>,
+): (event: AlarmEvent, reply: 'nak' | 'duh') => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (event, reply) => {
+    const now = clock.now();
+    if (event.eventType === 'communication-trouble' || now - last < BACKUP_TROUBLE_INTERVAL_MS) return;
+    last = now;
+    void record({
+      id: newId(),
+      eventType: 'communication-trouble',
+      qualifier: 'event',
+      deviceId: null,
+      zone: 0,
+      area: 0,
+      relatesTo: null,
+      text: `Backup receiver refused a ${event.eventType} event (${reply.toUpperCase()}); it waits for the primary path`,
+      verification: UNVERIFIED,
+      occurredAt: now,
+    }).catch(() => undefined);
+  };
+}
 
 /**
  * Tells the central (over whichever path is up) when the gateway cannot keep what it sends: a

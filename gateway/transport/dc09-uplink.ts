@@ -244,7 +244,10 @@ export class Dc09Uplink {
     udp.on('error', (error) => this.#o.logger.debug({ err: error.message }, 'backup path socket error'));
     udp.bind(0, () => {
       this.#connected = true;
-      this.#o.logger.info({ host: this.#o.host, port: this.#o.port, transport: 'udp' }, 'backup path (DC-09) ready');
+      this.#o.logger.info(
+        { host: this.#o.host, port: this.#o.port, transport: 'udp' },
+        'backup path (DC-09) ready',
+      );
       void this.#send(() => this.#nullFrame()).then((reply) => {
         this.#lastNullOk = reply.kind === 'ack';
       });
@@ -254,7 +257,10 @@ export class Dc09Uplink {
 
   #connect(): void {
     if (!this.#running) return;
-    if (this.#o.transport === 'udp') return this.#openUdp();
+    if (this.#o.transport === 'udp') {
+      this.#openUdp();
+      return;
+    }
     const socket = net.connect({ host: this.#o.host, port: this.#o.port, noDelay: true });
     this.#socket = socket;
     this.#splitter = new FrameSplitter();
