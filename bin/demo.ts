@@ -149,6 +149,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
     httpTls: await httpTlsFromEnv(env, path.join(dataDir, 'central')),
     trustedProxies: trustedProxies(env),
     metricsToken: env.VIGIL_METRICS_TOKEN,
+    publicMqttUrl: env.VIGIL_PUBLIC_MQTT_URL,
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     dc09Receiver: env.VIGIL_DC09_RECEIVER,

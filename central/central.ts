@@ -69,6 +69,9 @@ export interface CentralOptions {
   readonly httpTls?: { readonly key: string; readonly cert: string } | null;
   /** Behind TLS-terminating proxies (addresses/CIDRs): believe their forwarded headers, cookies Secure. */
   readonly trustedProxies?: readonly string[];
+  /** The MQTT URL gateways are configured with (installer portal), when the premises reach the
+   * broker under another name than the central does (default: the broker's own URL). */
+  readonly publicMqttUrl?: string | undefined;
   /** The bearer token for /metrics (see http/server.ts). */
   readonly metricsToken?: string | undefined;
   /** Requests per minute per client address (defaults in http/server.ts). */
@@ -410,7 +413,12 @@ export class Central {
         gateways: {
           issueSecret: (siteId, gatewayId, actor) => this.issueGatewaySecret(siteId, gatewayId, actor),
           sendCommand: (siteId, gatewayId, command) => this.#send(siteId, gatewayId, command),
-          connection: () => ({ mqttUrl: this.mqttUrl, caCert: this.mqttCa, grantKey: this.grantKey }),
+          connection: () => ({
+            // What the premises reach (a public name, a load balancer), not the central's own view.
+            mqttUrl: this.#o.publicMqttUrl ?? this.mqttUrl,
+            caCert: this.mqttCa,
+            grantKey: this.grantKey,
+          }),
         },
         ...(this.#o.rateLimits ? { rateLimits: this.#o.rateLimits } : {}),
         cameras,

@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   VIGIL_MQTT_TLS_CA: z.string().optional(),
   /** An external broker (mosquitto with dynamic security) instead of the embedded one. */
   VIGIL_MQTT_URL: z.url({ protocol: /^mqtts?$/ }).optional(),
+  /** The broker URL as the premises reach it, given to installers for gateways (default: the broker's). */
+  VIGIL_PUBLIC_MQTT_URL: z.url({ protocol: /^mqtts?$/ }).optional(),
   VIGIL_MQTT_CENTRAL_USER: z.string().min(1).default('vigil-central'),
   VIGIL_MQTT_CENTRAL_PASSWORD: z.string().min(16).optional(),
   VIGIL_MQTT_ADMIN_USER: z.string().min(1).optional(),

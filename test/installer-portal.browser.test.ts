@@ -224,5 +224,19 @@ test.serial('installers see only their own company’s sites; submissions are va
   t.is(bad.status, 400);
   t.regex(bad.body.error, /at least one authorised person/);
   t.regex(bad.body.error, /each device has its own zone/);
+  // A gateway id another site has is refused in words, at submission (it was an internal error later).
+  const taken = await otto('POST', '/api/installer/sites', {
+    id: 'home-2',
+    name: 'Home',
+    address: 'Weg 2',
+    kind: 'residential',
+    gatewayId: 'gw-bakery',
+    devices: [{ id: 'a', name: 'A', type: 'contact', zone: 1, area: 1 }],
+    contacts: [{ name: 'K', role: 'authorised' }],
+  });
+  t.deepEqual(taken, {
+    status: 409,
+    body: { error: 'gateway id "gw-bakery" is in use at another site; give this gateway its own' },
+  });
   t.is((await otto('GET', '/api/alarms')).status, 403);
 });

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { upsertOperator } from '../central/records.ts';
+import { createInstaller } from '../central/site-settings.ts';
 import { readEnv, trustedProxies } from '../lib/env.ts';
-import { loginCookie, startTestCentral } from './helpers/central.ts';
+import { apiClient, loginCookie, startTestCentral } from './helpers/central.ts';
 
 test('behind a proxy only its hop of X-Forwarded-For is believed: a client cannot pick its own address', async (t) => {
   const env = await startTestCentral({
@@ -65,4 +66,43 @@ test('/metrics: the scrape token, a supervisor, or the machine itself; never an 
   const answer = await fetch(`${withToken.central.httpUrl}/metrics`, { headers: { cookie: supervisor } });
   t.is(answer.status, 200);
   t.regex(await answer.text(), /http_unauthorized_total/);
+});
+
+test("installers are given the broker URL the premises reach, not the central's own", async (t) => {
+  const env = await startTestCentral({ publicMqttUrl: 'mqtts://alarms.example.net:8883' });
+  t.teardown(() => env.stop());
+  const pool = env.central.pool;
+  const company = await createInstaller(pool, { company: 'Beveiliging BV', name: 'Ina' }, 'test');
+  await upsertOperator(
+    pool,
+    {
+      username: 'ina',
+      displayName: 'Ina',
+      password: 'installer pass 9',
+      role: 'installer',
+      installerId: company,
+    },
+    'test',
+  );
+  await upsertOperator(
+    pool,
+    { username: 'sup2', displayName: 'Sup', password: 'supervisor pass 2', role: 'supervisor' },
+    'test',
+  );
+  const url = env.central.httpUrl;
+  const ina = apiClient(url, await loginCookie(url, 'ina', 'installer pass 9'));
+  const submitted = await ina('POST', '/api/installer/sites', {
+    id: 'shop-3',
+    name: 'Shop',
+    address: 'Markt 3',
+    kind: 'business',
+    gatewayId: 'gw-shop-3',
+    devices: [{ id: 'door', name: 'Door', type: 'contact', zone: 1, area: 1 }],
+    contacts: [{ name: 'Owner', role: 'authorised' }],
+  });
+  t.is(submitted.status, 201);
+  const supervisor = apiClient(url, await loginCookie(url, 'sup2', 'supervisor pass 2'));
+  t.is((await supervisor('POST', '/api/sites/shop-3/register')).status, 200);
+  const credentials = await ina('POST', '/api/installer/sites/shop-3/gateway-credentials');
+  t.like(credentials, { status: 200, body: { central: { mqttUrl: 'mqtts://alarms.example.net:8883' } } });
 });

@@ -149,6 +149,16 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
 
   app.post('/api/installer/sites', guarded, async (request, reply) => {
     const site = parseOr400(SubmissionSchema, request.body);
+    // A gateway id is the gateway's identity at the central: one site's only.
+    const { rows: taken } = await pool.query(
+      `SELECT 1 FROM gateways WHERE id = $1
+       UNION ALL SELECT 1 FROM sites WHERE submission->>'gatewayId' = $1 LIMIT 1`,
+      [site.gatewayId],
+    );
+    if (taken.length > 0)
+      return reply.code(409).send({
+        error: `gateway id "${site.gatewayId}" is in use at another site; give this gateway its own`,
+      });
     const { rowCount } = await pool.query(
       `INSERT INTO sites (id, name, address, time_zone, kind, installer_id, status, submission)
        VALUES ($1, $2, $3, $4, $5, $6, 'submitted', $7) ON CONFLICT (id) DO NOTHING`,
@@ -215,7 +225,14 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
     if (site.status === 'submitted')
       return reply.code(409).send({ error: 'the central has not registered the site yet' });
     const gatewayId = await gatewayOf(site.id, site.submission);
-    const secret = await gateways.issueSecret(site.id, gatewayId, actor(request));
+    let secret: string;
+    try {
+      secret = await gateways.issueSecret(site.id, gatewayId, actor(request));
+    } catch (error) {
+      if (/belongs to another site|reserved/.test((error as Error).message))
+        return reply.code(409).send({ error: (error as Error).message });
+      throw error;
+    }
     const connection = gateways.connection();
     return {
       siteId: site.id,

@@ -42,6 +42,7 @@ export async function startTestCentral(
     trustedProxies?: string[];
     limits?: CentralOptions['limits'];
     metricsToken?: string;
+    publicMqttUrl?: string;
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
@@ -57,6 +58,7 @@ export async function startTestCentral(
     ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+    ...(options.publicMqttUrl ? { publicMqttUrl: options.publicMqttUrl } : {}),
     ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
