@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { changePin, createContact } from '../central/contacts.ts';
+import { storeEvent } from '../central/ingest/event-store.ts';
 import { upsertOperator } from '../central/records.ts';
 import type { RunningGateway } from '../gateway/main.ts';
 import { launchBrowser } from './helpers/browser.ts';
@@ -13,6 +14,7 @@ import {
   startTestGateway,
   type TestCentral,
 } from './helpers/central.ts';
+import { sampleEvent } from './helpers/events.ts';
 
 let env: TestCentral;
 let gw: RunningGateway;
@@ -162,7 +164,24 @@ test.serial(
     await detail.getByRole('button', { name: /^No answer/ }).click();
     await detail.locator('#proposal', { hasText: 'Call keyholder 1 Kees +31611111111' }).waitFor();
 
-    // Kees answers and gives his ID code and PIN.
+    // Kees answers and first gets his PIN wrong: the answer stays until read, through live updates.
+    await detail.getByRole('textbox', { name: 'ID code' }).fill(kees.idCode);
+    await detail.getByLabel('PIN', { exact: true }).fill('1397');
+    await detail.getByRole('button', { name: 'Check code' }).click();
+    const answer = detail.getByRole('alert').filter({ hasText: 'Code not accepted' });
+    await answer.waitFor();
+    const shown = (await row.textContent()) ?? '';
+    await storeEvent(
+      env.central.pool,
+      sampleEvent({ siteId: 'site-inc', gatewayId: 'gw-inc', occurredAt: new Date().toISOString() }),
+      'mqtt',
+    );
+    await page.waitForFunction(
+      `document.querySelector('tr.alarm')?.textContent !== ${JSON.stringify(shown)}`,
+    );
+    t.true(await answer.isVisible(), 'still there after the incident was redrawn');
+    await detail.getByRole('button', { name: 'Dismiss' }).click();
+    t.false(await answer.isVisible());
     await detail.getByRole('textbox', { name: 'ID code' }).fill(kees.idCode);
     await detail.getByLabel('PIN', { exact: true }).fill('8642');
     await detail.getByRole('button', { name: 'Check code' }).click();
@@ -186,6 +205,7 @@ test.serial(
       'recorded dispatched (operator:alice)',
       'recorded call-started (operator:alice)',
       'recorded no-answer (operator:alice)',
+      'recorded answered-invalid-code (operator:alice)',
       'recorded answered-valid-code (operator:alice)',
       'recorded close-real (operator:alice)',
       'count-handling 1 of 12 (system)',
@@ -218,6 +238,7 @@ test.serial(
         'recorded dispatched by Alice',
         'recorded call-started by Alice',
         'recorded no-answer by Alice',
+        'recorded answered-invalid-code by Alice',
         'recorded answered-valid-code by Alice',
         'recorded close-real by Alice',
         `close ${history.alarmId} by system`,
