@@ -85,6 +85,10 @@ test.serial(
     const bob = await login('bob', 'bob password 1');
     gw.gateway.simulatedBus!.inject('hall', 'alarm');
     await alice.locator('tr.alarm.security').waitFor();
+    // Impossible to miss: the number waiting on the tab (title and icon) and per class in the header.
+    await alice.waitForFunction(`document.title === '(1) Vigil — operator console'`);
+    await alice.locator('#counts .count.security', { hasText: 'Security 1' }).waitFor();
+    t.regex((await alice.locator('link[rel="icon"]').getAttribute('href')) ?? '', /^data:image\/png/);
 
     // Keyboard: select the first alarm, claim it.
     await alice.keyboard.press('ArrowDown');
@@ -93,6 +97,7 @@ test.serial(
     await detail.getByText('Claim the alarm to work on it.').waitFor();
     await alice.keyboard.press('c');
     await detail.getByText('Claimed by you').waitFor();
+    await alice.waitForFunction(`document.title === 'Vigil — operator console'`);
     await detail.locator('#proposal', { hasText: 'Call premises' }).waitFor();
     t.regex(
       (await detail.locator('#site-card').textContent()) ?? '',
