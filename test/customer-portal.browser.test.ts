@@ -257,4 +257,18 @@ test.serial('a customer sees and changes only their own site', async (t) => {
   t.is(window.status, 200);
   const until = Date.parse(window.body.installerAccessUntil);
   t.true(Math.abs(until - (Date.now() + 4 * 3600_000)) < 60_000);
+  // Test mode can end early, with an authorised person's code.
+  t.is(
+    (await customer('PUT', '/api/customer/test-mode', { idCode: anna.idCode, pin: '2468', minutes: 60 }))
+      .status,
+    200,
+  );
+  t.deepEqual(await customer('DELETE', '/api/customer/test-mode', { idCode: anna.idCode, pin: '2468' }), {
+    status: 200,
+    body: { testModeUntil: null },
+  });
+  const { rows: test } = await env.central.pool.query<{ test_mode_until: Date | null }>(
+    `SELECT test_mode_until FROM sites WHERE id = 'site-anna'`,
+  );
+  t.is(test[0]?.test_mode_until, null);
 });

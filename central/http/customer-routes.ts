@@ -178,6 +178,15 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
     return { testModeUntil: until.toISOString() };
   });
 
+  // Ending test mode early: alarms are acted on again at once.
+  app.delete('/api/customer/test-mode', checked, async (request) => {
+    const body = parseOr400(CodeBody, request.body);
+    await authorised(request, body);
+    await setTestMode(pool, site(request), null, actor(request), { authority: 'portal' });
+    await procedures.reloadSite(site(request));
+    return { testModeUntil: null };
+  });
+
   // The site consents to its installer servicing it (walk test, new gateway credentials) for a while.
   app.post('/api/customer/installer-access', checked, async (request) => {
     const body = parseOr400(InstallerAccessBody, request.body);
