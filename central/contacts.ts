@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { checkSecret, contactTarget } from './auth/lockout.ts';
 import { hashPassword, verifyPassword } from './auth/secrets.ts';
+import { inTransaction } from './db/pool.ts';
 import { audit } from './records.ts';
 
 /**
@@ -106,21 +107,6 @@ async function verifyCode(
     async () => (contact && PIN_PATTERN.test(pin) ? verifyPassword(pin, contact.pin_hash) : false),
   );
   return { check: check === 'refused' ? 'locked' : check, contact };
-}
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
 }
 
 /**

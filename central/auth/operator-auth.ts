@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { inTransaction } from '../db/pool.ts';
 import { audit } from '../records.ts';
 import { accountTarget, checkSecret, type LockoutPolicy } from './lockout.ts';
 import { hashPassword, newSecret, sha256, verifyPassword } from './secrets.ts';
@@ -58,9 +59,7 @@ export async function login(
   from: string,
   policy: AuthPolicy = DEFAULT_AUTH_POLICY,
 ): Promise<LoginResult> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const { rows } = await client.query<AccountRow & { password_hash: string }>(
       `SELECT id::text, username, display_name, password_hash, role, site_id, installer_id::text
          FROM operators WHERE username = $1`,
@@ -83,7 +82,6 @@ export async function login(
         reason: check === 'refused' ? 'locked' : row ? 'bad password' : 'unknown user',
         ...(check === 'locked' ? { locked: true } : {}),
       });
-      await client.query('COMMIT');
       return { ok: false, reason: check === 'invalid' ? 'invalid' : 'locked' };
     }
     const token = newSecret();
@@ -93,19 +91,13 @@ export async function login(
       [sha256(token), row.id, policy.sessionHours],
     );
     await audit(client, username, 'login.ok', username, { from });
-    await client.query('COMMIT');
     return {
       ok: true,
       token,
       expiresAt: session[0]!.expires_at,
       operator: toAccount(row),
     };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export async function operatorForSession(pool: pg.Pool, token: string): Promise<Operator | null> {
