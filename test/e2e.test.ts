@@ -1,6 +1,6 @@
 import test from 'ava';
 import mqtt from 'mqtt';
-import { isPermanentStoreError } from '../central/ingest/mqtt-ingest.ts';
+import { isPermanentStoreError } from '../central/ingest/event-store.ts';
 import type { RunningGateway } from '../gateway/main.ts';
 import { encode } from '../protocols/messages.ts';
 import { gatewayClientId, topicFor } from '../protocols/topics.ts';

@@ -9,6 +9,15 @@ import { PROCEDURE_FOR } from '../procedures/definitions.ts';
 
 export const ALARM_CHANNEL = 'vigil_alarms';
 
+/**
+ * Errors the database gives for the content itself (data exceptions, constraint and syntax
+ * errors: SQLSTATE classes 22, 23, 42) — unlike a lost connection, they come back on every resend.
+ */
+export function isPermanentStoreError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|42)/.test(code);
+}
+
 export type StoreResult =
   | {
       kind: 'stored';

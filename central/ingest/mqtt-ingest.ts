@@ -20,22 +20,13 @@ import { allGatewaysFilter, type ParsedTopic, parseTopic, topicFor } from '../..
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
 import { recordPathHeard } from '../paths.ts';
-import { type AfterStore, type StoreResult, storeEvent } from './event-store.ts';
+import { type AfterStore, isPermanentStoreError, type StoreResult, storeEvent } from './event-store.ts';
 import { deriveFromType } from './normalize.ts';
 import { Quarantine } from './quarantine.ts';
 import type { SequenceWatch } from './sequence-watch.ts';
 
-/**
- * Errors the database gives for the content itself (data exceptions, constraint and syntax
- * errors: SQLSTATE classes 22, 23, 42) — unlike a lost connection, they come back on every resend.
- */
 /** Events acked in one message at most while a gateway's queue is not empty. */
 const ACK_BATCH = 16;
-
-export function isPermanentStoreError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^(22|23|42)/.test(code);
-}
 
 export interface IngestOptions {
   readonly brokerUrl: string;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SIGNAL_KINDS } from '../../hardware/device-signal.ts';
+import { isLoopback } from '../../lib/addresses.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -113,7 +114,7 @@ export async function startLocalApi(
   route('GET', '/api/notices', () => ({ json: gateway.recentNotices() }));
   // On a LAN-facing local API, metrics (device names, volumes) stay on the gateway itself.
   route('GET', '/metrics', (request) =>
-    ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.ip)
+    isLoopback(request.ip)
       ? { text: metrics.render(), type: 'text/plain; version=0.0.4' }
       : { status: 403, json: { error: 'metrics are served to the gateway itself only' } },
   );
