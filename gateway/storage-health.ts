@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.ts';
 import { newId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
+import { Throttle } from '../lib/throttle.ts';
 import type { AlarmEvent } from '../protocols/messages.ts';
 import type { EventDraft } from './domain/panel.ts';
 import type { JournalOutbox, OutboxHealth } from './outbox/journal-outbox.ts';
@@ -17,11 +18,10 @@ export function backupRefusals(
   clock: Clock,
   record: (draft: EventDraft) => Promise<void>,
 ): (event: AlarmEvent, reply: 'nak' | 'duh') => void {
-  let last = Number.NEGATIVE_INFINITY;
+  const raised = new Throttle(BACKUP_TROUBLE_INTERVAL_MS);
   return (event, reply) => {
     const now = clock.now();
-    if (event.eventType === 'communication-trouble' || now - last < BACKUP_TROUBLE_INTERVAL_MS) return;
-    last = now;
+    if (event.eventType === 'communication-trouble' || !raised.allow('backup', now)) return;
     void record({
       id: newId(),
       eventType: 'communication-trouble',

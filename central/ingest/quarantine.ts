@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { Throttle } from '../../lib/throttle.ts';
 import { toStorableText } from '../../protocols/messages.ts';
 import { centralEvent, storeCentralEvent } from '../supervision/central-event.ts';
 import type { AfterStore } from './event-store.ts';
@@ -44,7 +45,7 @@ export function claimedEventId(payload: Buffer): string | null {
  * queue moves on (a poison message never holds up the fire alarm behind it).
  */
 export class Quarantine {
-  readonly #lastRaised = new Map<string, number>();
+  readonly #raised = new Throttle(RAISE_INTERVAL_MS);
   readonly o: QuarantineOptions;
 
   constructor(options: QuarantineOptions) {
@@ -83,9 +84,7 @@ export class Quarantine {
 
   async #raise(message: RejectedMessage): Promise<void> {
     const now = this.o.clock.now();
-    const last = this.#lastRaised.get(message.gatewayId);
-    if (last !== undefined && now - last < RAISE_INTERVAL_MS) return;
-    this.#lastRaised.set(message.gatewayId, now);
+    if (!this.#raised.allow(message.gatewayId, now)) return;
     const event = centralEvent(
       'message-rejected',
       'event',

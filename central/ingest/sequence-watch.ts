@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { Throttle } from '../../lib/throttle.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { centralEvent, storeCentralEvent } from '../supervision/central-event.ts';
 import type { AfterStore } from './event-store.ts';
@@ -30,7 +31,7 @@ interface Track {
  */
 export class SequenceWatch {
   readonly #tracks = new Map<string, Track>();
-  readonly #lastRaised = new Map<string, number>();
+  readonly #raised = new Throttle(RAISE_INTERVAL_MS);
   readonly #o: SequenceWatchOptions;
 
   constructor(options: SequenceWatchOptions) {
@@ -127,9 +128,7 @@ export class SequenceWatch {
   ): Promise<void> {
     this.#o.metrics.increment('ingest_sequence_troubles_total', { kind });
     this.#o.logger.error({ gatewayId: source.gatewayId, kind, text }, 'event sequence trouble');
-    const last = this.#lastRaised.get(source.gatewayId);
-    if (last !== undefined && now - last < RAISE_INTERVAL_MS) return;
-    this.#lastRaised.set(source.gatewayId, now);
+    if (!this.#raised.allow(source.gatewayId, now)) return;
     const event = centralEvent('system-trouble', 'event', source, now, null, text.slice(0, 256), {
       id: `${source.gatewayId}_sequence`,
       name: 'Event sequence',
