@@ -62,6 +62,11 @@ export async function upsertDc09Account(
       path,
     ],
   );
+  // Supervised from the moment it is set up: an account that never reports fails its path too.
+  await pool.query(
+    'INSERT INTO path_status (gateway_id, path) VALUES ($1, $2) ON CONFLICT (gateway_id, path) DO NOTHING',
+    [gatewayId, path],
+  );
   await audit(pool, actor, 'dc09-account.upsert', `${prefix}/${account}`, {
     siteId: input.siteId,
     gatewayId,

@@ -34,11 +34,6 @@ export async function superviseOnce(
   afterStore?: AfterStore,
 ): Promise<number> {
   const store = (event: AlarmEvent) => storeCentralEvent(pool, event, afterStore);
-  // A DC-09 account is supervised from the moment it is set up: one that never reports fails too.
-  await pool.query(
-    `INSERT INTO path_status (gateway_id, path, last_heard_at)
-     SELECT gateway_id, path, created_at FROM dc09_accounts ON CONFLICT DO NOTHING`,
-  );
   const { rows } = await pool.query<PathRow>(
     `SELECT p.gateway_id, g.site_id, s.ats_category, p.path, p.last_heard_at, p.failed, p.failure_event_id,
             a.failure_event_id AS all_failure_event_id,
