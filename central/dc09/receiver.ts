@@ -7,9 +7,9 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { type Dc09Message, FrameSplitter, parseFrame } from '../../protocols/dc09/frame.ts';
 import { ackFrame, duhFrame, nakFrame, readVigilXdata, VIGIL_XDATA } from '../../protocols/dc09/payload.ts';
-import { type AlarmEvent, AlarmEventSchema, decode } from '../../protocols/messages.ts';
+import type { AlarmEvent } from '../../protocols/messages.ts';
 import { type AfterStore, isPermanentStoreError, storeEvent } from '../ingest/event-store.ts';
-import { deriveFromType } from '../ingest/normalize.ts';
+import { readGatewayEvent } from '../ingest/normalize.ts';
 import { Quarantine } from '../ingest/quarantine.ts';
 import type { SequenceWatch } from '../ingest/sequence-watch.ts';
 import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
@@ -302,11 +302,9 @@ export class Dc09Receiver {
         });
         return 'ack' as const;
       };
-      const decoded = decode(AlarmEventSchema, vigil);
-      if (!decoded.ok) return keep('invalid-event', decoded.reason);
-      if (decoded.value.siteId !== account.siteId || decoded.value.gatewayId !== account.gatewayId)
-        return keep('foreign-event', 'event names another site or gateway');
-      const { event } = deriveFromType(decoded.value);
+      const read = readGatewayEvent(vigil, account, 'foreign-event', this.#o);
+      if (!read.ok) return keep(read.reason, read.detail);
+      const { event } = read;
       try {
         return (await this.#store(event, evidence, true))
           ? 'ack'

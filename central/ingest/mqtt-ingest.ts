@@ -7,7 +7,6 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { disableNagle } from '../../lib/mqtt.ts';
 import {
-  AlarmEventSchema,
   type Command,
   decode,
   encode,
@@ -21,7 +20,7 @@ import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
 import { recordPathHeard } from '../paths.ts';
 import { type AfterStore, isPermanentStoreError, type StoreResult, storeEvent } from './event-store.ts';
-import { deriveFromType } from './normalize.ts';
+import { readGatewayEvent } from './normalize.ts';
 import { Quarantine } from './quarantine.ts';
 import type { SequenceWatch } from './sequence-watch.ts';
 
@@ -154,19 +153,9 @@ export class MqttIngest {
   }
 
   async #handleEvent(topic: ParsedTopic, payload: Buffer): Promise<void> {
-    const where = `${topic.siteId}/${topic.gatewayId}`;
-    const decoded = decode(AlarmEventSchema, payload);
-    if (!decoded.ok) return this.#quarantine(topic, payload, 'invalid-event', decoded.reason);
-    if (decoded.value.siteId !== topic.siteId || decoded.value.gatewayId !== topic.gatewayId)
-      return this.#quarantine(topic, payload, 'topic-mismatch', 'payload names another site or gateway');
-    const { event, overridden } = deriveFromType(decoded.value);
-    if (overridden.length > 0) {
-      this.#o.metrics.increment('ingest_derived_total');
-      this.#o.logger.warn(
-        { subject: where, eventId: event.id, eventType: event.eventType, overridden },
-        'event fields the central derives itself differed from what the gateway sent',
-      );
-    }
+    const read = readGatewayEvent(payload, topic, 'topic-mismatch', this.#o);
+    if (!read.ok) return this.#quarantine(topic, payload, read.reason, read.detail);
+    const { event } = read;
     let result: StoreResult;
     try {
       result = await storeEvent(this.#o.pool, event, 'mqtt');

@@ -1,5 +1,7 @@
+import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
 import { CLASS_PRIORITY, EVENT_TYPES } from '../../protocols/event-codes.ts';
-import type { AlarmEvent } from '../../protocols/messages.ts';
+import { type AlarmEvent, AlarmEventSchema, decode } from '../../protocols/messages.ts';
 
 /**
  * What the central decides about an event itself instead of believing the gateway: its class,
@@ -20,4 +22,35 @@ export function deriveFromType(event: AlarmEvent): { event: AlarmEvent; overridd
   if (event.code.cid !== derived.code.cid) overridden.push('code.cid');
   if (event.code.sia !== derived.code.sia) overridden.push('code.sia');
   return { event: overridden.length === 0 ? event : { ...event, ...derived }, overridden };
+}
+
+/**
+ * A Vigil gateway's event message as the central takes it, whichever path it came by: valid
+ * against the protocol, naming the gateway it came from (else `mismatch` is the reason), with the
+ * fields the central derives itself (a difference logged and counted in `ingest_derived_total`).
+ */
+export function readGatewayEvent(
+  payload: Buffer | string,
+  from: { readonly siteId: string; readonly gatewayId: string },
+  mismatch: string,
+  report: { readonly logger: Logger; readonly metrics: Metrics },
+): { ok: true; event: AlarmEvent } | { ok: false; reason: string; detail: string } {
+  const decoded = decode(AlarmEventSchema, payload);
+  if (!decoded.ok) return { ok: false, reason: 'invalid-event', detail: decoded.reason };
+  if (decoded.value.siteId !== from.siteId || decoded.value.gatewayId !== from.gatewayId)
+    return { ok: false, reason: mismatch, detail: 'payload names another site or gateway' };
+  const { event, overridden } = deriveFromType(decoded.value);
+  if (overridden.length > 0) {
+    report.metrics.increment('ingest_derived_total');
+    report.logger.warn(
+      {
+        subject: `${from.siteId}/${from.gatewayId}`,
+        eventId: event.id,
+        eventType: event.eventType,
+        overridden,
+      },
+      'event fields the central derives itself differed from what the gateway sent',
+    );
+  }
+  return { ok: true, event };
 }
