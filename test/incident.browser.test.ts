@@ -176,9 +176,8 @@ test.serial(
       sampleEvent({ siteId: 'site-inc', gatewayId: 'gw-inc', occurredAt: new Date().toISOString() }),
       'mqtt',
     );
-    await page.waitForFunction(
-      `document.querySelector('tr.alarm')?.textContent !== ${JSON.stringify(shown)}`,
-    );
+    // Polled from here: a page function given as a string is refused by the console's CSP (no eval).
+    await eventually(async () => (await row.textContent()) !== shown, 'the live update on screen');
     t.true(await answer.isVisible(), 'still there after the incident was redrawn');
     await detail.getByRole('button', { name: 'Dismiss' }).click();
     t.false(await answer.isVisible());
