@@ -39,16 +39,18 @@ export async function claimAlarm(
   pool: pg.Pool,
   alarmId: string,
   operator: Operator,
-  takeOver: boolean,
+  takeOver: { readonly reason: string } | null,
 ): Promise<void> {
   if (takeOver && operator.role !== 'supervisor')
     throw new ClaimError(403, 'only supervisors take over an alarm');
-  const { rows } = await pool.query<{ previous: string | null }>(
-    `UPDATE alarms a SET status = 'claimed', claimed_by = $2, claimed_at = clock_timestamp()
-       FROM (SELECT id, claimed_by AS previous FROM alarms WHERE id = $1 FOR UPDATE) old
+  const { rows } = await pool.query<{ previous: string | null; previous_username: string | null }>(
+    `UPDATE alarms a SET status = 'claimed', claimed_by = $2,
+            claimed_at = CASE WHEN old.previous = $2 THEN a.claimed_at ELSE clock_timestamp() END
+       FROM (SELECT x.id, x.claimed_by AS previous, o.username AS previous_username
+               FROM alarms x LEFT JOIN operators o ON o.id = x.claimed_by WHERE x.id = $1 FOR UPDATE OF x) old
       WHERE a.id = old.id AND a.status <> 'closed' AND (a.claimed_by IS NULL OR a.claimed_by = $2 OR $3)
-     RETURNING old.previous::text`,
-    [alarmId, operator.id, takeOver],
+     RETURNING old.previous::text, old.previous_username`,
+    [alarmId, operator.id, takeOver !== null],
   );
   if (!rows[0]) {
     const alarm = await alarmById(pool, alarmId);
@@ -58,12 +60,14 @@ export async function claimAlarm(
   }
   const previous = rows[0].previous;
   if (previous === operator.id) return;
-  const tookOver = previous !== null;
-  await trail(pool, alarmId, operator, 'claim', tookOver ? 'taken over by a supervisor' : 'claimed');
-  await audit(pool, `operator:${operator.username}`, tookOver ? 'alarm.take-over' : 'alarm.claim', alarmId, {
-    ...(tookOver ? { from: previous } : {}),
+  const from = previous === null ? null : (rows[0].previous_username ?? previous);
+  const reason = takeOver?.reason ?? '';
+  await trail(pool, alarmId, operator, 'claim', from ? `taken over from ${from}: ${reason}` : 'claimed');
+  await audit(pool, `operator:${operator.username}`, from ? 'alarm.take-over' : 'alarm.claim', alarmId, {
+    ...(from ? { from: `operator:${from}`, reason } : {}),
   });
-  await announceAlarm(pool, alarmId);
+  // Every console hears it; the one of the operator who lost the incident tells them why.
+  await announceAlarm(pool, alarmId, from ? { takenOver: { from, by: operator.displayName, reason } } : {});
 }
 
 /** Give an alarm back to the queue (its claimer, or a supervisor). */

@@ -35,6 +35,8 @@ export interface AlarmView {
   restoredAt: string | null;
   /** The operator handling it (never two at once), or null. */
   claimedBy: { username: string; displayName: string } | null;
+  /** Since when the claimer holds it. */
+  claimedAt: string | null;
 }
 
 const VIEW_SQL = `
@@ -42,7 +44,7 @@ const VIEW_SQL = `
          a.class, a.priority, a.rank, a.status, e.event_type, a.escalation, a.silent,
          a.event_count, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
          a.verified, a.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at, a.close_reason,
-         o.username AS claimed_by_username, o.display_name AS claimed_by_name
+         a.claimed_at, o.username AS claimed_by_username, o.display_name AS claimed_by_name
     FROM alarms a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id
     LEFT JOIN operators o ON o.id = a.claimed_by`;
 
@@ -72,6 +74,7 @@ interface AlarmRow {
   opened_at: Date;
   restored_at: Date | null;
   close_reason: string | null;
+  claimed_at: Date | null;
   claimed_by_username: string | null;
   claimed_by_name: string | null;
 }
@@ -107,6 +110,7 @@ function toView(row: AlarmRow): AlarmView {
     claimedBy: row.claimed_by_username
       ? { username: row.claimed_by_username, displayName: row.claimed_by_name ?? row.claimed_by_username }
       : null,
+    claimedAt: row.claimed_at?.toISOString() ?? null,
   };
 }
 

@@ -221,6 +221,7 @@ export async function updateContact(
   contactId: string,
   changes: z.infer<typeof ContactChangesSchema>,
   by: string,
+  authority: Record<string, unknown> = {},
 ): Promise<boolean> {
   const entries = Object.entries(changes) as [keyof typeof CONTACT_COLUMNS, unknown][];
   const { rowCount } = await pool.query(
@@ -229,7 +230,10 @@ export async function updateContact(
     [siteId, contactId, ...entries.map(([, value]) => value)],
   );
   if (rowCount !== 1) return false;
-  await audit(pool, by, 'contact.update', `${siteId}/${contactId}`, { fields: entries.map(([key]) => key) });
+  await audit(pool, by, 'contact.update', `${siteId}/${contactId}`, {
+    fields: entries.map(([key]) => key),
+    ...authority,
+  });
   return true;
 }
 
@@ -239,6 +243,7 @@ export async function removeContact(
   siteId: string,
   contactId: string,
   by: string,
+  authority: Record<string, unknown> = {},
 ): Promise<boolean> {
   const { rowCount } = await pool.query(
     `DELETE FROM contacts c WHERE c.site_id = $1 AND c.id = $2
@@ -247,6 +252,6 @@ export async function removeContact(
     [siteId, contactId],
   );
   if (rowCount !== 1) return false;
-  await audit(pool, by, 'contact.remove', `${siteId}/${contactId}`);
+  await audit(pool, by, 'contact.remove', `${siteId}/${contactId}`, authority);
   return true;
 }

@@ -93,6 +93,7 @@ export async function updateSiteSettings(
   siteId: string,
   settings: SiteSettings,
   actor: string,
+  request: { readonly requestedBy?: string } = {},
 ): Promise<boolean> {
   const assignments: string[] = [];
   const values: unknown[] = [siteId];
@@ -113,6 +114,7 @@ export async function updateSiteSettings(
   const { rowCount } = await pool.query(`UPDATE sites SET ${assignments.join(', ')} WHERE id = $1`, values);
   if (rowCount !== 1) return false;
   await audit(pool, actor, 'site.settings', siteId, {
+    ...request,
     ...settings,
     ...(settings.schedule ? { schedule: describeSchedule(settings.schedule) } : {}),
   });

@@ -15,14 +15,16 @@ execFileSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', path.join(root, 't
   stdio: 'inherit',
 });
 
-function copyAssets(dir) {
+function copyAssets(dir, pattern) {
   for (const name of readdirSync(path.join(root, dir))) {
     const relative = path.join(dir, name);
-    if (statSync(path.join(root, relative)).isDirectory()) copyAssets(relative);
-    else if (ASSETS.test(name)) cpSync(path.join(root, relative), path.join(dist, relative));
+    if (statSync(path.join(root, relative)).isDirectory()) copyAssets(relative, pattern);
+    else if (pattern.test(name)) cpSync(path.join(root, relative), path.join(dist, relative));
   }
 }
-for (const dir of ['gateway', 'central']) copyAssets(dir);
+for (const dir of ['gateway', 'central']) copyAssets(dir, ASSETS);
+// The pages' own modules and styles (served as they are, beside the compiled servers).
+copyAssets('web/ui', /\.(js|css)$/);
 // The command itself (plain JavaScript): it loads dist/bin/cli.js when it sits beside it.
 cpSync(path.join(root, 'bin/vigil.mjs'), path.join(dist, 'bin/vigil.mjs'));
 console.log(`built ${path.relative(process.cwd(), dist) || dist}`);

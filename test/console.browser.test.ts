@@ -51,11 +51,14 @@ test('an operator logs in and sees alarms arrive live, security above safety', a
 
   const rows = page.locator('#alarms tr');
   t.is(await rows.count(), 2);
+  // One line each: what, where in words (the codes on hover), nobody on it yet.
   t.regex(
     (await rows.nth(0).textContent()) ?? '',
-    /Interior burglary[\s\S]*Site site-web[\s\S]*zone 1 \/ area 1[\s\S]*Office motion[\s\S]*CID 132 · SIA BA/,
+    /Interior burglary[\s\S]*Site site-web[\s\S]*Office motion · zone 1[\s\S]*unclaimed/,
   );
-  t.regex((await rows.nth(1).textContent()) ?? '', /Smoke[\s\S]*Office smoke[\s\S]*CID 111 · SIA FA/);
+  t.is(await rows.nth(0).locator('td.where').getAttribute('title'), 'CID 132 · SIA BA');
+  t.regex((await rows.nth(1).textContent()) ?? '', /Smoke[\s\S]*Office smoke · zone 2/);
+  t.is(await rows.nth(1).locator('td.where').getAttribute('title'), 'CID 111 · SIA FA');
   t.true(await page.getByText('No open alarms.').isHidden());
 
   await page.getByRole('button', { name: 'Log out' }).click();

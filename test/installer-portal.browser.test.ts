@@ -100,7 +100,7 @@ test.serial(
     await arc.getByLabel('Username').fill('sam');
     await arc.getByLabel('Password').fill('supervisor pass');
     await arc.getByRole('button', { name: 'Log in' }).click();
-    await arc.getByRole('button', { name: 'Sites to register' }).click();
+    await arc.getByRole('button', { name: 'To register' }).click();
     await arc.getByRole('button', { name: 'Register bakery-7' }).click();
     const letters = arc.locator('#letters');
     await letters.getByText('bakery-7 registered').waitFor();

@@ -110,7 +110,10 @@ test.serial(
 
     // Bob sees who has it and cannot take it.
     await bob.locator('tr.alarm.security').click();
-    await bob.getByRole('complementary', { name: 'Alarm detail' }).getByText('Claimed by Alice').waitFor();
+    await bob
+      .getByRole('complementary', { name: 'Alarm detail' })
+      .locator('.badge.claimed', { hasText: 'Claimed by Alice' })
+      .waitFor();
     t.is(await bob.getByRole('button', { name: 'Claim' }).count(), 0);
     await bob.locator('tr.alarm.security .badge.claimed', { hasText: 'Alice' }).waitFor();
 
@@ -133,7 +136,7 @@ test.serial(
     await eventually(async () => (await row.textContent()) !== shown, 'the live update on screen');
     await alice.keyboard.type(' a broken window');
     await alice.keyboard.press('Enter');
-    await detail.getByText(/note Alice — Neighbour reports a broken window/).waitFor();
+    await detail.getByText(/note by Alice — Neighbour reports a broken window/).waitFor();
 
     // Cameras: the 15-minute window, a snapshot through the gateway.
     await detail.getByRole('button', { name: 'Open cameras' }).click();
@@ -163,7 +166,7 @@ test.serial(
     const trail = (await detail.locator('#trail').textContent()) ?? '';
     t.regex(
       trail,
-      /proposed: call premises[\s\S]*claim Alice[\s\S]*recorded call-started[\s\S]*recorded no-answer[\s\S]*note Alice[\s\S]*close/,
+      /proposed: call premises[\s\S]*claimed by Alice[\s\S]*started the call[\s\S]*no answer[\s\S]*note by Alice[\s\S]*closed as a false alarm/,
     );
   },
 );
@@ -182,22 +185,46 @@ test.serial('a supervisor takes over, searches a site and reads the audit trail'
 
   const sam = await login('sam', 'sam password 12');
   await sam.locator('tr.alarm.safety').click();
+  // Taking over asks why, and the operator who loses the incident is told.
   await sam.getByRole('button', { name: 'Take over' }).click();
+  await sam.getByLabel('Reason for taking over').fill('Alice is on a long call');
+  await sam.getByRole('button', { name: 'Take over now' }).click();
   await sam.getByText('Claimed by you').waitFor();
   await alice.locator('tr.alarm.safety .badge.claimed', { hasText: 'Sam' }).waitFor();
+  const told = alice
+    .getByRole('alert')
+    .filter({ hasText: 'Sam took over "Smoke" at Site site-home: Alice is on a long call' });
+  await told.waitFor();
+  await alice
+    .getByRole('complementary', { name: 'Alarm detail' })
+    .locator('.badge.claimed', { hasText: 'Claimed by Sam' })
+    .waitFor();
+  t.false(
+    await alice.locator('#call-outcomes').isVisible(),
+    'no next-step buttons on an incident someone else holds',
+  );
+  await told.getByRole('button', { name: 'Understood' }).click();
+  await told.waitFor({ state: 'detached' });
 
   await sam.keyboard.press('Escape');
   await sam.keyboard.press('/');
   await sam.keyboard.type('site-ho');
   const results = sam.getByRole('listbox', { name: 'Search results' });
   await results.getByText('Site site-home (site-home)').waitFor();
-  t.regex((await results.textContent()) ?? '', /smoke · claimed[\s\S]*burglary-interior · closed/);
+  t.regex((await results.textContent()) ?? '', /Smoke · claimed[\s\S]*Interior burglary · closed/);
 
   await sam.keyboard.press('Escape');
   await sam.getByRole('button', { name: 'Audit' }).click();
-  await sam.getByLabel('Action').fill('alarm.');
+  await sam.getByLabel('Action').selectOption({ label: 'Incident claims' });
   await sam.getByRole('button', { name: 'Show' }).click();
-  await sam.getByRole('table', { name: 'Audit trail' }).getByText('alarm.take-over').waitFor();
+  const audit = sam.getByRole('table', { name: 'Audit trail' });
+  const takeOver = audit.locator('tr', { hasText: 'took over an incident' });
+  await takeOver.waitFor();
+  t.regex(
+    (await takeOver.textContent()) ?? '',
+    /^.*sam.*took over an incident.*from\s*operator:alice.*reason\s*Alice is on a long call/,
+  );
+  t.is(await audit.locator('tr', { hasText: 'logged in' }).count(), 0, 'only the chosen action');
   t.is(await alice.getByRole('button', { name: 'Audit' }).isVisible(), false, 'operators have no audit view');
 });
 

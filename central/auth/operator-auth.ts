@@ -52,6 +52,16 @@ export type LoginResult =
 /** A hash to verify against when the user does not exist, so timing does not reveal usernames. */
 const DUMMY_HASH = hashPassword('not-a-real-password');
 
+/**
+ * Who did something, in the one naming scheme of the trail and the audit log: `operator:<username>`
+ * for operators and supervisors, `customer:<username>`, `installer:<username>`; the system's own
+ * parts are `system`, `engine`, `central`, `cli:<who>`, `app:<address>`.
+ */
+export function actorOf(account: { readonly username: string; readonly role: string }): string {
+  const kind = account.role === 'supervisor' ? 'operator' : account.role;
+  return `${kind}:${account.username}`;
+}
+
 export async function login(
   pool: pg.Pool,
   username: string,
@@ -77,11 +87,17 @@ export async function login(
           : verifyPassword(password, await DUMMY_HASH).then(() => false),
     );
     if (check !== 'ok' || !row) {
-      await audit(client, username, check === 'refused' ? 'login.refused' : 'login.failed', username, {
-        from,
-        reason: check === 'refused' ? 'locked' : row ? 'bad password' : 'unknown user',
-        ...(check === 'locked' ? { locked: true } : {}),
-      });
+      await audit(
+        client,
+        row ? actorOf(row) : `unknown:${username}`,
+        check === 'refused' ? 'login.refused' : 'login.failed',
+        username,
+        {
+          from,
+          reason: check === 'refused' ? 'locked' : row ? 'bad password' : 'unknown user',
+          ...(check === 'locked' ? { locked: true } : {}),
+        },
+      );
       return { ok: false, reason: check === 'invalid' ? 'invalid' : 'locked' };
     }
     const token = newSecret();
@@ -90,7 +106,7 @@ export async function login(
        VALUES ($1, $2, now() + make_interval(hours => $3)) RETURNING expires_at`,
       [sha256(token), row.id, policy.sessionHours],
     );
-    await audit(client, username, 'login.ok', username, { from });
+    await audit(client, actorOf(row), 'login.ok', username, { from });
     return {
       ok: true,
       token,
@@ -112,7 +128,7 @@ export async function operatorForSession(pool: pg.Pool, token: string): Promise<
 
 export async function logout(pool: pg.Pool, token: string, operator: Operator): Promise<void> {
   await pool.query('DELETE FROM operator_sessions WHERE token_sha256 = $1', [sha256(token)]);
-  await audit(pool, operator.username, 'logout', operator.username);
+  await audit(pool, actorOf(operator), 'logout', operator.username);
 }
 
 /** The CSRF token of a session: derived from the secret session token, which scripts cannot read. */

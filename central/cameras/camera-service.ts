@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { newId } from '../../lib/ids.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { Throttle } from '../../lib/throttle.ts';
 import {
   CAMERA_ACCESS_MS,
   CAMERA_EVENT_CLASSES,
@@ -82,8 +83,12 @@ interface AlarmScope {
  * from its event's start; the grant is signed for the gateway, which checks it again and answers
  * with the picture. Every grant, picture and viewing is in the audit trail; pictures expire.
  */
+/** One viewing of a picture by one operator, however often the console redraws it. */
+const VIEW_AUDIT_MS = 10 * 60_000;
+
 export class CameraService {
   readonly #o: CameraServiceOptions;
+  readonly #viewings = new Throttle(VIEW_AUDIT_MS);
   readonly #pending = new Map<string, Pending>();
   readonly #streams = new Map<string, LiveStream>();
   readonly #now: () => number;
@@ -303,7 +308,10 @@ export class CameraService {
     return rows;
   }
 
-  /** One stored picture, for an operator; every viewing is audited. */
+  /**
+   * One stored picture, for an operator; every viewing is audited, once: the same operator showing
+   * the same picture again within VIEW_AUDIT_MS (a redraw, a reopened panel) is the same viewing.
+   */
   async view(mediaId: string, operator: string): Promise<{ contentType: string; bytes: Buffer } | null> {
     const { rows } = await this.#o.pool.query<{
       content_type: string;
@@ -313,7 +321,8 @@ export class CameraService {
     }>('SELECT content_type, bytes, site_id, alarm_id::text FROM event_media WHERE id = $1', [mediaId]);
     const row = rows[0];
     if (!row) return null;
-    await audit(this.#o.pool, operator, 'camera.view', row.site_id, { mediaId, alarmId: row.alarm_id });
+    if (this.#viewings.allow(`${operator} ${mediaId}`, Date.now()))
+      await audit(this.#o.pool, operator, 'camera.view', row.site_id, { mediaId, alarmId: row.alarm_id });
     return { contentType: row.content_type, bytes: row.bytes };
   }
 

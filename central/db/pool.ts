@@ -35,3 +35,8 @@ export async function inTransaction<T>(
     client.release();
   }
 }
+
+/** Text matched literally inside a LIKE pattern: its `%`, `_` and backslashes escaped. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

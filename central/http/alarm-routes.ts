@@ -4,8 +4,10 @@ import { z } from 'zod';
 import { addNote, assertClaimed, claimAlarm, releaseAlarm } from '../alarm-claims.ts';
 import { alarmById, openAlarmQueue, QUEUE_PAGE } from '../alarms.ts';
 import type { CameraService } from '../cameras/camera-service.ts';
+import { escapeLike } from '../db/pool.ts';
 import { OUTCOMES } from '../procedures/model.ts';
 import { OutcomeRefused, type ProcedureService } from '../procedures/service.ts';
+import { siteCard } from '../site-card.ts';
 import { parseOr400 } from './validation.ts';
 
 type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -38,7 +40,11 @@ const CodeBody = z.strictObject({
   pin: z.string().min(1).max(8),
   cancel: z.boolean().optional(),
 });
-const ClaimBody = z.strictObject({ takeOver: z.boolean().optional() }).optional();
+// Taking over from another operator says why: the operator who loses the incident is told.
+const ClaimBody = z
+  .strictObject({ takeOver: z.boolean().optional(), reason: z.string().trim().min(1).max(300).optional() })
+  .refine((body) => !body.takeOver || body.reason, { message: 'say why you take it over', path: ['reason'] })
+  .optional();
 const QueueQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(QUEUE_PAGE).default(QUEUE_PAGE),
   after: z
@@ -49,9 +55,14 @@ const QueueQuery = z.strictObject({
 const NoteBody = z.strictObject({ text: z.string().trim().min(1).max(1000) });
 const SearchQuery = z.strictObject({ q: z.string().trim().min(2).max(100) });
 const AuditQuery = z.strictObject({
+  /** Part of the subject (a site, an alarm, an account), any case. */
   subject: z.string().max(120).optional(),
+  /** `operator:alice`, or a bare username of any role. */
   actor: z.string().max(120).optional(),
+  /** An action or its beginning: `camera.` */
   action: z.string().max(60).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -107,7 +118,7 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
   app.post('/api/alarms/:id/claim', { preHandler: requireOperator }, async (request) => {
     const { id } = parseOr400(AlarmParams, request.params);
     const body = parseOr400(ClaimBody, request.body);
-    await claimAlarm(pool, id, request.operator!, body?.takeOver ?? false);
+    await claimAlarm(pool, id, request.operator!, body?.takeOver ? { reason: body.reason! } : null);
     await procedures.onClaim(id, actor(request));
     return { alarm: await alarmById(pool, id) };
   });
@@ -158,21 +169,42 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
     return reply.code(201).send({ ok: true });
   });
 
-  // Sites by id, name or address, with their latest alarms (open or closed).
+  // Sites by id, name, address, a contact's name or phone (an ID code's owner is found by name, never
+  // by the code), a DC-09 account or a gateway id; with what matched and their latest alarms.
   app.get('/api/search', { preHandler: requireOperator }, async (request) => {
     const { q } = parseOr400(SearchQuery, request.query);
-    const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = `%${escapeLike(q.toLowerCase())}%`;
+    // Digits only, without a national trunk 0: "06 1111 2222" finds +31 6 1111 2222.
+    const digits = q.replace(/[^0-9]/g, '').replace(/^0+/, '');
+    const phone = digits.length >= 4 ? `%${digits}%` : null;
     const { rows } = await pool.query(
-      `SELECT s.id, s.name, s.address,
+      `WITH hits AS (
+         SELECT id AS site_id, 'site' AS matched FROM sites
+          WHERE lower(id) LIKE $1 OR lower(name) LIKE $1 OR lower(address) LIKE $1
+         UNION ALL
+         SELECT site_id, 'contact ' || name FROM contacts
+          WHERE lower(name) LIKE $1
+             OR ($2::text IS NOT NULL AND (regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') LIKE $2
+                                       OR regexp_replace(coalesce(mobile, ''), '[^0-9]', '', 'g') LIKE $2))
+         UNION ALL
+         SELECT id, 'premises phone' FROM sites
+          WHERE $2::text IS NOT NULL AND regexp_replace(coalesce(premises_phone, ''), '[^0-9]', '', 'g') LIKE $2
+         UNION ALL
+         SELECT site_id, 'DC-09 account ' || account FROM dc09_accounts WHERE lower(account) LIKE $1
+         UNION ALL
+         SELECT site_id, 'gateway ' || id FROM gateways WHERE lower(id) LIKE $1
+       ), matched AS (
+         SELECT site_id, string_agg(DISTINCT matched, ', ') FILTER (WHERE matched <> 'site') AS matched
+           FROM hits GROUP BY site_id)
+       SELECT s.id, s.name, s.address, m.matched,
               coalesce((SELECT json_agg(x) FROM (
                  SELECT a.id::text AS "alarmId", e.event_type AS "eventType", a.status, a.opened_at AS "openedAt",
                         a.close_reason AS "closeReason"
                    FROM alarms a JOIN events e ON e.id = a.event_id
                   WHERE a.site_id = s.id ORDER BY a.opened_at DESC LIMIT 5) x), '[]') AS alarms
-         FROM sites s
-        WHERE lower(s.id) LIKE $1 OR lower(s.name) LIKE $1 OR lower(s.address) LIKE $1
+         FROM matched m JOIN sites s ON s.id = m.site_id
         ORDER BY s.name LIMIT 20`,
-      [pattern],
+      [pattern, phone],
     );
     return { sites: rows };
   });
@@ -204,44 +236,22 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
     const query = parseOr400(AuditQuery, request.query);
     const { rows } = await pool.query(
       `SELECT id::int, at, actor, action, subject, detail FROM audit_log
-        WHERE ($1::text IS NULL OR subject = $1) AND ($2::text IS NULL OR actor = $2)
+        WHERE ($1::text IS NULL OR subject ILIKE '%' || $1 || '%')
+          AND ($2::text IS NULL OR actor = $8 OR actor LIKE '%:' || $2)
           AND ($3::text IS NULL OR action LIKE $3 || '%') AND ($4::bigint IS NULL OR id < $4)
+          AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
         ORDER BY id DESC LIMIT $5`,
-      [query.subject ?? null, query.actor ?? null, query.action ?? null, query.before ?? null, query.limit],
+      [
+        query.subject ? escapeLike(query.subject) : null,
+        query.actor ? escapeLike(query.actor) : null,
+        query.action ? escapeLike(query.action) : null,
+        query.before ?? null,
+        query.limit,
+        query.from ?? null,
+        query.to ?? null,
+        query.actor ?? null,
+      ],
     );
-    return { entries: rows };
+    return { entries: rows, limit: query.limit };
   });
-}
-
-/** What an operator needs to know about a site while handling its alarm. */
-async function siteCard(pool: pg.Pool, procedures: ProcedureService, siteId: string) {
-  const [{ rows: sites }, { rows: contacts }, { rows: devices }, { rows: history }, status] =
-    await Promise.all([
-      pool.query(
-        `SELECT s.id, s.name, s.address, s.time_zone AS "timeZone", s.kind, s.formula,
-              s.premises_phone AS "premisesPhone", s.test_mode_until AS "testModeUntil",
-              s.activated_at AS "activatedAt", s.test_period_days AS "testPeriodDays", s.schedule
-         FROM sites s WHERE s.id = $1`,
-        [siteId],
-      ),
-      pool.query(
-        `SELECT name, role, call_order AS "order", phone, mobile FROM contacts
-        WHERE site_id = $1 ORDER BY role DESC, call_order, id`,
-        [siteId],
-      ),
-      pool.query(
-        `SELECT d->>'id' AS id, d->>'name' AS name, d->>'type' AS type, (d->>'zone')::int AS zone,
-              (d->>'area')::int AS area, g.id AS "gatewayId", g.online
-         FROM gateways g, jsonb_array_elements(coalesce(g.devices, '[]')) d
-        WHERE g.site_id = $1 ORDER BY (d->>'zone')::int`,
-        [siteId],
-      ),
-      pool.query(
-        `SELECT e.occurred_at AS "occurredAt", e.event_type AS "eventType", e.qualifier, e.zone, e.text
-         FROM events e WHERE e.site_id = $1 ORDER BY e.received_at DESC LIMIT 20`,
-        [siteId],
-      ),
-      procedures.siteStatus(siteId),
-    ]);
-  return { ...sites[0], contacts, devices, history, status };
 }

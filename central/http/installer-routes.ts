@@ -138,7 +138,7 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
 
   app.get('/api/installer/sites', guarded, async (request) => {
     const { rows } = await pool.query(
-      `SELECT s.id, s.name, s.address, s.status, s.activated_at AS "activatedAt",
+      `SELECT s.id, s.name, s.address, s.status, s.rejection, s.activated_at AS "activatedAt",
               bool_or(g.online) AS online
          FROM sites s LEFT JOIN gateways g ON g.site_id = s.id
         WHERE s.installer_id = $1 GROUP BY s.id ORDER BY s.created_at DESC`,
@@ -152,8 +152,8 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
     // A gateway id is the gateway's identity at the central: one site's only.
     const { rows: taken } = await pool.query(
       `SELECT 1 FROM gateways WHERE id = $1
-       UNION ALL SELECT 1 FROM sites WHERE submission->>'gatewayId' = $1 LIMIT 1`,
-      [site.gatewayId],
+       UNION ALL SELECT 1 FROM sites WHERE submission->>'gatewayId' = $1 AND id <> $2 LIMIT 1`,
+      [site.gatewayId, site.id],
     );
     if (taken.length > 0)
       return reply.code(409).send({
@@ -161,7 +161,12 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
       });
     const { rowCount } = await pool.query(
       `INSERT INTO sites (id, name, address, time_zone, kind, installer_id, status, submission)
-       VALUES ($1, $2, $3, $4, $5, $6, 'submitted', $7) ON CONFLICT (id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6, 'submitted', $7)
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,
+         time_zone = EXCLUDED.time_zone, kind = EXCLUDED.kind, status = 'submitted',
+         submission = EXCLUDED.submission, rejection = NULL, created_at = now()
+       -- A site the central rejected is submitted again by its installer, corrected.
+       WHERE sites.status = 'rejected' AND sites.installer_id = EXCLUDED.installer_id`,
       [
         site.id,
         site.name,
@@ -172,7 +177,8 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
         JSON.stringify(site),
       ],
     );
-    if (rowCount !== 1) return reply.code(409).send({ error: `a site "${site.id}" exists already` });
+    if (rowCount !== 1)
+      return reply.code(409).send({ error: `a site "${site.id}" exists already: choose another site id` });
     await audit(pool, actor(request), 'site.submit', site.id, {
       devices: site.devices.length,
       contacts: site.contacts.length,

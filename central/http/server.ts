@@ -5,11 +5,11 @@ import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { z } from 'zod';
 import { isLoopback } from '../../lib/addresses.ts';
 import { httpServerOptions } from '../../lib/http.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { IMPORT_MAP, loadWebAssets } from '../../web/assets.ts';
 import { openAlarmQueue } from '../alarms.ts';
 import {
   csrfTokenFor,
@@ -17,24 +17,27 @@ import {
   logout,
   type Operator,
   operatorForSession,
-  ROLES,
   type Role,
 } from '../auth/operator-auth.ts';
 import type { CameraService } from '../cameras/camera-service.ts';
 import { upsertDc09Account } from '../dc09/accounts.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import type { AlarmFeed } from '../live/alarm-feed.ts';
+import { OperatorPresence } from '../live/presence.ts';
 import type { ProcedureService } from '../procedures/service.ts';
-import { upsertOperator } from '../records.ts';
 import { registerAlarmRoutes } from './alarm-routes.ts';
 import { registerCameraRoutes } from './camera-routes.ts';
 import { registerCustomerRoutes } from './customer-routes.ts';
 import { type GatewayProvisioning, registerInstallerRoutes } from './installer-routes.ts';
 import { registerPushRoutes } from './push-routes.ts';
 import { registerSiteRoutes } from './site-routes.ts';
-import { parseOr400 } from './validation.ts';
+import { registerSupervisorRoutes } from './supervisor-routes.ts';
 
-const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8');
+const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8').replace(
+  '<!-- import-map -->',
+  IMPORT_MAP,
+);
+const WEB_ASSETS = loadWebAssets();
 const COMMON_SCRIPT = readFileSync(new URL('./web-common.js', import.meta.url), 'utf8');
 const COMMON_STYLE = readFileSync(new URL('./web-common.css', import.meta.url), 'utf8');
 const PORTAL_PAGE = readFileSync(new URL('./portal.html', import.meta.url), 'utf8');
@@ -53,17 +56,6 @@ function page(reply: FastifyReply, html: string) {
     .send(html);
 }
 
-const AccountSchema = z.strictObject({
-  username: z.string().regex(/^[a-z0-9._-]{3,60}$/, 'lower-case letters, digits, ".", "_" or "-"'),
-  displayName: z.string().trim().min(1).max(120),
-  password: z.string().min(10).max(200),
-  role: z.enum(ROLES),
-  siteId: z.string().min(1).max(64).optional(),
-  installerId: z
-    .string()
-    .regex(/^\d{1,18}$/)
-    .optional(),
-});
 const SESSION_COOKIE = 'vigil_session';
 const SSE_KEEPALIVE_MS = 15_000;
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -115,6 +107,7 @@ declare module 'fastify' {
  */
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const { pool, feed, metrics } = options;
+  const presence = new OperatorPresence();
   const proxies = options.trustedProxies ?? [];
   const httpLimits = options.limits ?? DEFAULT_LIMITS.http;
   const timeouts = {
@@ -226,6 +219,10 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.get('/assets/common.css', async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(COMMON_STYLE),
   );
+  for (const [url, asset] of WEB_ASSETS)
+    app.get(url, async (_request, reply) =>
+      reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body),
+    );
 
   app.get('/api/health', async () => {
     await pool.query('SELECT 1');
@@ -342,16 +339,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   });
   app.get('/installer', async (_request, reply) => page(reply, INSTALLER_PAGE));
 
-  // Accounts of every role, made by supervisors (customers for a site, installers for a company).
-  app.post('/api/accounts', { preHandler: requireSupervisor }, async (request, reply) => {
-    const account = parseOr400(AccountSchema, request.body);
-    try {
-      await upsertOperator(pool, account, `operator:${request.operator!.username}`);
-    } catch (error) {
-      throw Object.assign(error as Error, { statusCode: 400 });
-    }
-    return reply.code(201).send({ username: account.username, role: account.role });
-  });
+  registerSupervisorRoutes(app, { pool, presence, requireSupervisor });
   registerCameraRoutes(app, pool, options.cameras, { requireOperator, requireSupervisor });
 
   app.get('/api/dc09-accounts', { preHandler: requireSupervisor }, async () => {
@@ -447,11 +435,14 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     );
     // How many open alarms the snapshot leaves out (all lower in priority than those on it).
     send('queue', { total: page.total, shown: page.alarms.length, beyond: page.beyond });
-    const keepalive = setInterval(() => out.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+    // A named event, not a comment: the page notices a feed that went quiet and reconnects.
+    const keepalive = setInterval(() => send('ping', {}), SSE_KEEPALIVE_MS);
+    const leave = presence.connect(request.operator!.username);
     metrics.increment('http_feed_connections_total');
     request.raw.on('close', () => {
       clearInterval(keepalive);
       unsubscribe();
+      leave();
     });
   });
 

@@ -1,9 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
-import { checkAuthorised, createContact, NewContactSchema } from '../contacts.ts';
+import {
+  ContactChangesSchema,
+  checkAuthorised,
+  createContact,
+  NewContactSchema,
+  removeContact,
+  updateContact,
+} from '../contacts.ts';
+import { escapeLike } from '../db/pool.ts';
 import { grantInstallerAccess, INSTALLER_ACCESS_MAX_HOURS } from '../installer-access.ts';
 import type { ProcedureService } from '../procedures/service.ts';
+import { audit } from '../records.ts';
+import { siteCard } from '../site-card.ts';
 import {
   createInstaller,
   InstallerSchema,
@@ -31,6 +41,33 @@ const InstallerAccessRequest = z.strictObject({
   reason: z.string().trim().min(1).max(300),
 });
 const RegionParams = z.strictObject({ region: z.string().min(1).max(64) });
+
+/**
+ * On whose authority an ARC operator changes a site's contacts: an authorised person on the phone
+ * (ID code + PIN checked) or a signed request filed under a reference (supervisors).
+ */
+const AuthoritySchema = z.discriminatedUnion('authority', [
+  z.strictObject({
+    authority: z.literal('phone'),
+    idCode: z.string().regex(/^\d{6}$/),
+    pin: z.string().min(1).max(8),
+  }),
+  z.strictObject({ authority: z.literal('written'), reference: z.string().trim().min(1).max(200) }),
+]);
+const ContactParams = z.strictObject({
+  id: z.string().min(1).max(64),
+  contactId: z.string().regex(/^\d{1,18}$/),
+});
+const ContactChangeBody = z.strictObject({ changes: ContactChangesSchema, authority: AuthoritySchema });
+const ContactRemoveBody = z.strictObject({ authority: AuthoritySchema });
+/** Who asked for a change of the site's records and how (a caller, a letter's reference): audited. */
+const RequestedBy = z.string().trim().min(3).max(200).optional();
+const RejectBody = z.strictObject({ reason: z.string().trim().min(3).max(500) });
+const SiteListQuery = z.strictObject({
+  filter: z.enum(['all', 'test', 'outage', 'offline', 'submitted']).default('all'),
+  q: z.string().trim().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+});
 
 const TestModeRequestSchema = z.discriminatedUnion('authority', [
   // By phone: the caller proves to be an authorised person of the site with ID code + PIN.
@@ -61,7 +98,8 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
   app.get('/api/submissions', { preHandler: requireSupervisor }, async () => {
     const { rows } = await pool.query(
       `SELECT s.id, s.name, s.address, s.kind, s.created_at AS "submittedAt", i.company AS "installer",
-              jsonb_array_length(s.submission->'devices') AS devices, s.submission->'contacts' AS contacts
+              s.submission->'devices' AS devices, s.submission->'contacts' AS contacts,
+              s.submission->>'gatewayId' AS "gatewayId"
          FROM sites s LEFT JOIN installers i ON i.id = s.installer_id
         WHERE s.status = 'submitted' ORDER BY s.created_at`,
     );
@@ -78,7 +116,8 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
     const { rows } = await pool.query(
       `SELECT s.id, s.name, s.address, s.time_zone AS "timeZone", s.kind, s.formula, s.region,
               s.test_mode_until AS "testModeUntil", s.test_interval_minutes AS "testIntervalMinutes",
-              s.test_grace_minutes AS "testGraceMinutes", s.schedule,
+              s.test_grace_minutes AS "testGraceMinutes", s.schedule, s.premises_phone AS "premisesPhone",
+              s.mains_delay_minutes AS "mainsDelayMinutes",
               CASE WHEN i.id IS NULL THEN NULL
                    ELSE json_build_object('id', i.id, 'company', i.company, 'name', i.name, 'phone', i.phone) END AS installer,
               (o.region IS NOT NULL) AS "regionalOutage"
@@ -94,9 +133,11 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
 
   app.patch('/api/sites/:id', { preHandler: requireSupervisor }, async (request, reply) => {
     const { id } = parseOr400(SiteParams, request.params);
-    const settings = parseOr400(SiteSettingsSchema, request.body);
+    const { requestedBy: asked, ...fields } = (request.body ?? {}) as Record<string, unknown>;
+    const requestedBy = parseOr400(RequestedBy, asked);
+    const settings = parseOr400(SiteSettingsSchema, fields);
     try {
-      if (!(await updateSiteSettings(pool, id, settings, actor(request))))
+      if (!(await updateSiteSettings(pool, id, settings, actor(request), requestedBy ? { requestedBy } : {})))
         return reply.code(404).send({ error: 'no such site' });
     } catch (error) {
       if ((error as { code?: string }).code === '23503')
@@ -106,6 +147,97 @@ export function registerSiteRoutes(app: FastifyInstance, options: SiteRouteOptio
     await procedures.reloadSite(id);
     return { ok: true };
   });
+
+  // Every site, or those in test, in a known regional outage, with a gateway offline, or submitted.
+  app.get('/api/sites', { preHandler: requireOperator }, async (request) => {
+    const { filter, q, limit } = parseOr400(SiteListQuery, request.query);
+    const { rows } = await pool.query(
+      `SELECT s.id, s.name, s.address, s.status, s.kind, s.formula, s.region,
+              s.test_mode_until AS "testModeUntil", (o.region IS NOT NULL) AS "regionalOutage",
+              coalesce(bool_and(g.online), false) AS online, count(g.id)::int AS gateways,
+              (SELECT count(*)::int FROM alarms a WHERE a.site_id = s.id AND a.status <> 'closed') AS "openAlarms"
+         FROM sites s
+         LEFT JOIN gateways g ON g.site_id = s.id
+         LEFT JOIN regional_outages o ON o.region = s.region
+        WHERE ($2::text IS NULL OR lower(s.id) LIKE $2 OR lower(s.name) LIKE $2 OR lower(s.address) LIKE $2)
+          AND ($1 <> 'test' OR s.test_mode_until > now())
+          AND ($1 <> 'outage' OR o.region IS NOT NULL)
+          AND ($1 <> 'submitted' OR s.status = 'submitted')
+        GROUP BY s.id, o.region
+       HAVING $1 <> 'offline' OR coalesce(bool_and(g.online), false) = false
+        ORDER BY s.name LIMIT $3`,
+      [filter, q ? `%${escapeLike(q.toLowerCase())}%` : null, limit],
+    );
+    return { sites: rows };
+  });
+
+  // The site card an operator sees on an incident, without one.
+  app.get('/api/sites/:id/card', { preHandler: requireOperator }, async (request, reply) => {
+    const { id } = parseOr400(SiteParams, request.params);
+    const card = await siteCard(pool, procedures, id);
+    if (!card.id) return reply.code(404).send({ error: 'no such site' });
+    return card;
+  });
+
+  // The central refuses a submission with what the installer must fix; they may submit it again.
+  app.post('/api/sites/:id/reject', { preHandler: requireSupervisor }, async (request, reply) => {
+    const { id } = parseOr400(SiteParams, request.params);
+    const { reason } = parseOr400(RejectBody, request.body);
+    const { rowCount } = await pool.query(
+      `UPDATE sites SET status = 'rejected', rejection = $2 WHERE id = $1 AND status = 'submitted'`,
+      [id, reason],
+    );
+    if (rowCount !== 1) return reply.code(409).send({ error: 'no submitted site by that id' });
+    await audit(pool, actor(request), 'site.reject', id, { reason });
+    return { id, status: 'rejected' };
+  });
+
+  /** The authority for a change: a caller's code checked (403 when not accepted), or a written request. */
+  const authorityOf = async (
+    request: FastifyRequest,
+    siteId: string,
+    authority: z.infer<typeof AuthoritySchema>,
+  ) => {
+    if (authority.authority === 'written') {
+      if (request.operator!.role !== 'supervisor')
+        throw Object.assign(new Error('written requests are entered by supervisors'), { statusCode: 403 });
+      return { authority: 'written', reference: authority.reference };
+    }
+    const result = await checkAuthorised(pool, siteId, authority.idCode, authority.pin, actor(request));
+    if (!result.ok) throw Object.assign(new Error('code not accepted'), { statusCode: 403 });
+    const { rows } = await pool.query<{ name: string }>('SELECT name FROM contacts WHERE id = $1', [
+      result.contactId,
+    ]);
+    return { authority: 'phone', authorisedBy: rows[0]?.name ?? result.contactId };
+  };
+
+  app.patch(
+    '/api/sites/:id/contacts/:contactId',
+    { preHandler: requireOperator, config: options.secretCheck },
+    async (request, reply) => {
+      const { id, contactId } = parseOr400(ContactParams, request.params);
+      const body = parseOr400(ContactChangeBody, request.body);
+      const authority = await authorityOf(request, id, body.authority);
+      if (!(await updateContact(pool, id, contactId, body.changes, actor(request), authority)))
+        return reply.code(404).send({ error: 'no such contact' });
+      await procedures.reloadSite(id);
+      return { updated: true };
+    },
+  );
+
+  app.delete(
+    '/api/sites/:id/contacts/:contactId',
+    { preHandler: requireOperator, config: options.secretCheck },
+    async (request, reply) => {
+      const { id, contactId } = parseOr400(ContactParams, request.params);
+      const body = parseOr400(ContactRemoveBody, request.body);
+      const authority = await authorityOf(request, id, body.authority);
+      if (!(await removeContact(pool, id, contactId, actor(request), authority)))
+        return reply.code(409).send({ error: "no such contact, or the site's last authorised person" });
+      await procedures.reloadSite(id);
+      return { removed: true };
+    },
+  );
 
   // An ARC operator opens a service window for the site's installer (e.g. asked on the phone).
   app.post('/api/sites/:id/installer-access', { preHandler: requireOperator }, async (request, reply) => {

@@ -1,0 +1,64 @@
+// The alarm stack: incidents for an operator now ("Active", by priority then age) apart from those
+// the system is waiting on ("Waiting": for a restore, an SMS reply, the action window), each with its
+// reason and when it wakes. Rows are keyed and only redrawn when their incident changes.
+import { Component, html } from '../lib/html.js';
+import { clock, useNow, wakeOf } from '../lib/time.js';
+import { whereWords } from '../lib/words.js';
+
+const WARN_S = 60;
+const LATE_S = 180;
+
+function Age({ since, live }) {
+  const now = useNow(live);
+  const seconds = (now - Date.parse(since)) / 1000;
+  const cls = !live ? 'age stale' : seconds >= LATE_S ? 'age late' : seconds >= WARN_S ? 'age warn' : 'age';
+  return html`<span class=${cls} title=${live ? '' : 'not live: the connection to the central is lost'}>${clock(seconds)}</span>`;
+}
+
+export function stepWords(p) {
+  if (!p) return 'no step pending';
+  return p.label.charAt(0).toUpperCase() + p.label.slice(1);
+}
+
+class Row extends Component {
+  shouldComponentUpdate(next) {
+    return (
+      next.alarm !== this.props.alarm ||
+      next.selected !== this.props.selected ||
+      next.live !== this.props.live ||
+      next.fresh !== this.props.fresh
+    );
+  }
+
+  render({ alarm: a, selected, live, fresh, waiting, onSelect }) {
+    const cls = `alarm ${a.class}${a.escalation ? ` escalated-${a.escalation}` : ''}${fresh ? ' fresh' : ''}`;
+    return html`<tr class=${cls} tabindex="-1" aria-selected=${String(selected)} data-alarm-id=${a.alarmId} data-event-id=${a.eventId} onClick=${() => onSelect(a.alarmId)}>
+      <td class="prio"><span class=${`pill ${a.class}`}>${a.priority}</span></td>
+      <td class="num"><${Age} since=${a.openedAt} live=${live} /></td>
+      <td class="what" title=${a.title}>
+        <strong>${a.title}</strong>
+        ${a.verified ? html` <span class="badge verified" title=${a.verificationRule ?? ''}>verified</span>` : null}
+        ${a.events > 1 ? html` <span class="badge">${a.events} events</span>` : null}
+        ${a.escalation ? html` <span class=${`badge escalation ${a.escalation}`}>${a.escalation}</span>` : null}
+      </td>
+      <td class="site" title=${`${a.siteName} (${a.siteId}) · ${a.siteAddress}`}>${a.siteName}</td>
+      <td class="where" title=${`CID ${a.cid} · SIA ${a.sia}`}>${whereWords(a)}</td>
+      ${
+        waiting
+          ? html`<td class="next" title=${stepWords(a.proposal)}>${stepWords(a.proposal)}</td><td class="wakes">${a.proposal?.until ? wakeOf(a.proposal.until) : 'when it arrives'}</td>`
+          : html`<td class="state">${a.claimedBy ? html`<span class="badge claimed">${a.claimedBy.displayName}</span>` : html`<span class="badge unclaimed">unclaimed</span>`}${a.restoredAt ? html` <span class="badge">restored</span>` : null}</td>
+          <td class="next" title=${stepWords(a.proposal)}>${stepWords(a.proposal)}</td>`
+      }
+    </tr>`;
+  }
+}
+
+export function QueueTable({ id, label, alarms, selected, live, fresh, waiting, onSelect }) {
+  return html`<table aria-label=${label} class="queue">
+    <colgroup><col class="c-prio" /><col class="c-age" /><col class="c-what" /><col class="c-site" /><col class="c-where" />${waiting ? html`<col class="c-next" /><col class="c-wakes" />` : html`<col class="c-state" /><col class="c-next" />`}</colgroup>
+    <thead><tr><th>Prio</th><th>Age</th><th>Incident</th><th>Site</th><th>Where</th>${waiting ? html`<th>Waiting for</th><th>Wakes</th>` : html`<th>Handled by</th><th>Next step</th>`}</tr></thead>
+    <tbody id=${id}>
+      ${alarms.map((a) => html`<${Row} key=${a.alarmId} alarm=${a} selected=${a.alarmId === selected} live=${live} fresh=${fresh.has(a.alarmId)} waiting=${waiting} onSelect=${onSelect} />`)}
+    </tbody>
+  </table>`;
+}
