@@ -36,6 +36,7 @@ import {
   step,
   zoneKind,
 } from './domain/panel.ts';
+import { EventHistory, type HistoryEntry } from './event-history.ts';
 import { JournalOutbox } from './outbox/journal-outbox.ts';
 import { openStateStore, type StateStore } from './state-store.ts';
 import { backupRefusals, StorageHealth } from './storage-health.ts';
@@ -60,7 +61,9 @@ export interface GatewayOptions {
 /** Who acts: a code typed on a keypad or in the app, or an authenticated central operator. */
 export type Actor = { readonly code: string; readonly source: string } | { readonly central: string };
 
-export type ActionResult = { ok: true } | { ok: false; status: 400 | 401 | 403 | 409 | 423; error: string };
+export type ActionResult =
+  | { ok: true }
+  | { ok: false; status: 400 | 401 | 403 | 404 | 409 | 423; error: string };
 
 const ROLE_RANK: Record<UserConfig['role'], number> = { user: 0, master: 1, installer: 2 };
 
@@ -78,6 +81,7 @@ export class Gateway {
   #updateBuses: (config: GatewayConfig) => void = () => {};
   #cameras: CameraBus | null = null;
   readonly #cameraAccess: CameraAccess;
+  #history: EventHistory | null = null;
   #zigbee: ZigbeeBus | null = null;
   #ctx: PanelContext;
   #state: PanelState;
@@ -176,6 +180,7 @@ export class Gateway {
     this.#state = initialPanel(this.#ctx, clock.now(), modes);
     this.#savedModes = JSON.stringify(modes);
     this.#outbox = JournalOutbox.open({ dir: path.join(dataDir, 'outbox'), logger, metrics });
+    this.#history = await EventHistory.open(dataDir, logger.child({ component: 'history' }), clock);
     this.#storage = new StorageHealth({
       outbox: this.#outbox,
       record: (draft) => this.#enqueue(() => this.#record(draft)),
@@ -269,6 +274,7 @@ export class Gateway {
     await this.#uplink?.stop();
     await this.#backup?.stop();
     await this.#outbox?.close();
+    await this.#history?.stop();
     this.#o.logger.info('gateway stopped');
   }
 
@@ -386,6 +392,27 @@ export class Gateway {
   async checkInstaller(actor: Actor): Promise<ActionResult> {
     const who = await this.#authorize(actor, 'installer');
     return who.ok ? { ok: true } : who;
+  }
+
+  /** A user of the premises: the latest events, newest first (works without the central). */
+  async history(
+    actor: Actor,
+    limit: number,
+  ): Promise<ActionResult | { ok: true; events: readonly HistoryEntry[] }> {
+    const who = await this.#authorize(actor, 'user');
+    return who.ok ? { ok: true, events: this.#history?.latest(limit) ?? [] } : who;
+  }
+
+  /** A user turns a detector's door chime on or off (heard at the panel while disarmed). */
+  async setChime(deviceId: string, on: boolean, actor: Actor): Promise<ActionResult> {
+    const who = await this.#authorize(actor, 'user');
+    if (!who.ok) return who;
+    if (!this.config.devices.some((d) => d.id === deviceId))
+      return { ok: false, status: 404, error: `unknown device "${deviceId}"` };
+    return this.#changeConfig(who.name, `chime ${on ? 'on' : 'off'} for ${deviceId}`, (draft) => {
+      const device = draft.devices.find((d) => d.id === deviceId);
+      if (device) device.chime = on;
+    });
   }
 
   /** The homeowner (master code): who at the central looked at which camera, and what was refused. */
@@ -548,6 +575,7 @@ export class Gateway {
     const event = await this.outbox.append((seq) => this.#toEvent(draft, seq));
     if (!event) return;
     this.#cameraAccess.noteEvent(event);
+    this.#history?.add(event);
     this.#o.metrics.increment('gateway_events_total', { eventType: event.eventType });
     this.#o.logger.info(
       {

@@ -28,6 +28,7 @@ Vigil demo is running.
       user ${DEMO_OPERATOR}   password ${running.operatorPassword}
   Customer portal:    ${running.central.httpUrl}/portal      user resident   password ${running.portalPassword}
   Installer portal:   ${running.central.httpUrl}/installer   user installer  password ${running.portalPassword}
+  Homeowner panel:    ${running.gateway.localApiUrl}/panel   (on the gateway; works without the central)
   Simulated devices:  ${running.gateway.localApiUrl}/demo
       resident code ${running.codes.user} (duress ${running.codes.duress})   installer code ${running.codes.installer}
       contacts: ${running.keyholders.map((k) => `${k.name} ID ${k.idCode} PIN ${k.pin}`).join('; ')}

@@ -49,12 +49,22 @@ export interface JsonServer {
   close(): Promise<void>;
 }
 
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+
 export function createJsonServer(options: {
   logger: Logger;
   metrics: Metrics;
   /** Counter for refusals, by status. */
   refusals: string;
   bodyLimit: number;
+  /** Which client addresses are answered at all (others get a 403, counted). */
+  allowClient?: (address: string) => boolean;
 }): JsonServer {
   const { logger, metrics } = options;
   const router = FindMyWay({ ignoreTrailingSlash: true });
@@ -65,7 +75,14 @@ export function createJsonServer(options: {
       return;
     }
     if (status >= 400) metrics.increment(options.refusals, { status: String(status) });
-    if ('text' in reply) response.writeHead(status, { 'content-type': reply.type }).end(reply.text);
+    if ('text' in reply)
+      response
+        .writeHead(status, {
+          'content-type': reply.type,
+          // A page: no framing (the panel arms and disarms), scripts only from the gateway itself.
+          ...(reply.type.startsWith('text/html') ? PAGE_HEADERS : {}),
+        })
+        .end(reply.text);
     else
       response
         .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
@@ -83,6 +100,9 @@ export function createJsonServer(options: {
       if (!response.headersSent)
         send(response, { status, json: { error: status >= 500 ? 'internal error' : reason } });
     };
+    const address = incoming.socket.remoteAddress ?? '';
+    if (options.allowClient && !options.allowClient(address))
+      return fail(new Refusal(403, 'answered on the premises network only'));
     if (!found) return fail(new Refusal(404, `no such route: ${incoming.method} ${url.pathname}`));
     const { handler, bodyLimit } = found.store as { handler: Handler; bodyLimit: number };
     const request: Request = {

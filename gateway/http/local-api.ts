@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { SIGNAL_KINDS } from '../../hardware/device-signal.ts';
-import { isLoopback } from '../../lib/addresses.ts';
+import { isLocalNetwork, isLoopback } from '../../lib/addresses.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { IMPORT_MAP, loadWebAssets } from '../../web/assets.ts';
 import { CODE_PATTERN } from '../auth/user-codes.ts';
 import { DeviceConfigSchema } from '../config.ts';
 import { keypadLocked } from '../domain/panel.ts';
@@ -12,6 +13,30 @@ import type { ActionResult, Gateway } from '../gateway.ts';
 import { createJsonServer, Refusal, type Reply, type Request } from './json-server.ts';
 
 const DEMO_PAGE = readFileSync(new URL('./demo-page.html', import.meta.url), 'utf8');
+const PANEL_PAGE = readFileSync(new URL('./panel.html', import.meta.url), 'utf8').replace(
+  '<!-- import-map -->',
+  IMPORT_MAP,
+);
+/** The homeowner's panel: the UI library and the panel's own modules, nothing of the central's console. */
+const PANEL_ASSETS = [...loadWebAssets()].filter(
+  ([url]) =>
+    url.startsWith('/assets/vendor/') ||
+    url.startsWith('/assets/ui/lib/') ||
+    url.startsWith('/assets/ui/panel/'),
+);
+/** Troubles a person on site should know of: the condition's event type, in the panel's words. */
+const TROUBLES: Record<string, string> = {
+  'device-battery-low': 'battery low',
+  'mains-loss': 'mains power lost',
+  'device-supervision-loss': 'not checking in',
+  'sensor-trouble': 'sensor fault',
+  'sensor-tamper': 'tampered',
+  tamper: 'tampered',
+  'system-trouble': 'system fault',
+  'system-battery-low': 'system battery low',
+  'communication-trouble': 'communication fault',
+  'fire-trouble': 'fire panel fault',
+};
 const CODE_HEADER = 'x-vigil-code';
 const BODY_LIMIT = 64 * 1024;
 const CAMERA_BODY_LIMIT = 256 * 1024;
@@ -25,6 +50,8 @@ const ArmBody = z.strictObject({
 });
 const CodeBody = z.strictObject({ code: Code });
 const BypassBody = z.strictObject({ code: Code, bypassed: z.boolean() });
+const ChimeBody = z.strictObject({ code: Code, on: z.boolean() });
+const HistoryQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(300).default(50) });
 const PermitJoinBody = z.strictObject({
   code: Code,
   seconds: z.number().int().min(0).max(254),
@@ -59,6 +86,8 @@ export async function startLocalApi(
     metrics,
     refusals: 'local_api_refused_total',
     bodyLimit: BODY_LIMIT,
+    // The premises' network only: a port forwarded from the Internet is refused.
+    allowClient: isLocalNetwork,
   });
   const route = server.route;
   const source = (request: Request) => `local-api ${request.ip}`;
@@ -85,12 +114,17 @@ export async function startLocalApi(
       storage: gateway.storageTrouble ?? 'ok',
       keypadLocked: keypadLocked(panel, Date.now()),
       walkTest: panel.walkTest !== null,
-      areas: config.areas.map((a) => ({
-        id: a.id,
-        name: a.name,
-        mode: panel.areas[a.id]?.mode,
-        phase: panel.areas[a.id]?.phase,
-      })),
+      areas: config.areas.map((a) => {
+        const area = panel.areas[a.id];
+        return {
+          id: a.id,
+          name: a.name,
+          mode: area?.mode,
+          phase: area?.phase,
+          // The exit or entry delay running out: the panel counts down to it.
+          deadline: area?.deadline ? new Date(area.deadline).toISOString() : null,
+        };
+      }),
       devices: config.devices.map((d) => ({
         id: d.id,
         name: d.name,
@@ -99,7 +133,9 @@ export async function startLocalApi(
         area: d.area,
         open: Boolean(panel.openZones[d.id]),
         bypassed: Boolean(panel.bypassed[d.id]),
+        chime: d.chime,
       })),
+      troubles: troubles(),
       outputs: config.outputs.map((o) => ({
         id: o.id,
         name: o.name,
@@ -110,7 +146,35 @@ export async function startLocalApi(
     };
   };
 
+  /** What is wrong on the premises now: devices' conditions, and the gateway's own links and card. */
+  const troubles = () => {
+    const config = gateway.config;
+    const list: { what: string; trouble: string }[] = [];
+    for (const key of Object.keys(gateway.panel.active)) {
+      const at = key.lastIndexOf(':');
+      const trouble = TROUBLES[key.slice(at + 1)];
+      if (!trouble) continue;
+      const deviceId = key.slice(0, at);
+      list.push({ what: config.devices.find((d) => d.id === deviceId)?.name ?? deviceId, trouble });
+    }
+    if (!gateway.uplinkConnected) list.push({ what: 'Link to the alarm centre', trouble: 'not connected' });
+    if (gateway.storageTrouble) list.push({ what: 'Memory card', trouble: gateway.storageTrouble });
+    return list;
+  };
+
   route('GET', '/api/status', () => ({ json: status() }));
+  // The premises' own event feed (a user's code): newest first, from the gateway's card.
+  route('GET', '/api/events', async (request) => {
+    const { limit } = HistoryQuery.parse(request.query);
+    const result = await gateway.history(auth(request, headerCode(request)), limit);
+    return 'events' in result ? { json: { events: result.events } } : answer(result);
+  });
+  route('POST', '/api/devices/:id/chime', async (request) => {
+    const { code, on } = await request.json(ChimeBody);
+    return answer(await gateway.setChime(request.params.id!, on, auth(request, code)));
+  });
+  route('GET', '/panel', () => ({ text: PANEL_PAGE, type: 'text/html; charset=utf-8' }));
+  for (const [url, asset] of PANEL_ASSETS) route('GET', url, () => ({ text: asset.body, type: asset.type }));
   route('GET', '/api/notices', () => ({ json: gateway.recentNotices() }));
   // On a LAN-facing local API, metrics (device names, volumes) stay on the gateway itself.
   route('GET', '/metrics', (request) =>
@@ -201,8 +265,8 @@ export async function startLocalApi(
     return allowed.ok ? { json: gateway.commissioning() } : answer(allowed);
   });
 
+  route('GET', '/', () => ({ status: 302, location: '/panel' }));
   if (gateway.config.devices.some((d) => d.bus === 'simulated')) {
-    route('GET', '/', () => ({ status: 302, location: '/demo' }));
     route('GET', '/demo', () => ({ text: DEMO_PAGE, type: 'text/html; charset=utf-8' }));
     route('GET', '/api/sim/devices', () => ({
       json: gateway.config.devices
