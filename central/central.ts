@@ -17,6 +17,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { endPool } from './db/pool.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
+import { CommandAnswers } from './gateway-answers.ts';
 import { buildHttpServer, type RateLimits } from './http/server.ts';
 import type { EscalationTable } from './incidents/escalation.ts';
 import type { AfterStore } from './ingest/event-store.ts';
@@ -25,6 +26,7 @@ import { Quarantine } from './ingest/quarantine.ts';
 import { SequenceWatch } from './ingest/sequence-watch.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
+import { CustomerPush } from './notify/customer-push.ts';
 import { Notifier } from './notify/notifier.ts';
 import { recordPushResult } from './notify/push-subscriptions.ts';
 import { loadOrCreateVapidKeys, WebPushSender } from './notify/web-push.ts';
@@ -200,6 +202,8 @@ export class Central {
     }
   }
 
+  readonly #answers = new CommandAnswers();
+
   #send(siteId: string, gatewayId: string, command: Command): Promise<void> {
     if (!this.#ingest) throw new Error('ingest is not running');
     return this.#ingest.sendCommand(siteId, gatewayId, command);
@@ -262,6 +266,12 @@ export class Central {
         subject: this.#o.notify?.pushSubject ?? `mailto:${this.#o.notify?.mailFrom ?? 'vigil@localhost'}`,
         ca: this.#o.notify?.pushCa,
       });
+      const customerPush = new CustomerPush({
+        pool,
+        push,
+        logger: logger.child({ component: 'push' }),
+        metrics,
+      });
       this.#notifier = new Notifier({
         ...this.#o.notify,
         push,
@@ -288,6 +298,12 @@ export class Central {
           procedures.onEventStored(event, incident),
           ...late.map((earlier) => procedures.onEventStored(earlier, null)),
         ]);
+        // A duplicate (stored before) is not told to the phones again.
+        if (result.kind === 'stored')
+          this.#track(customerPush.onStored(event), (error) => {
+            metrics.increment('customer_pushes_total', { result: 'failed' });
+            logger.warn({ err: errorMessage(error) }, 'customer push failed');
+          });
         this.#track(
           procedure.then(async () => {
             await onTestReport(pool, event, afterStore);
@@ -377,6 +393,9 @@ export class Central {
         quarantine,
         sequences,
         onMedia: (gateway, media) => cameras.onMedia(gateway, media),
+        onStatus: (_gateway, status) => {
+          if (status.command) this.#answers.resolve(status.command);
+        },
       });
       await this.#ingest.start();
       this.#dc09 = new Dc09Receiver({
@@ -413,6 +432,11 @@ export class Central {
         gateways: {
           issueSecret: (siteId, gatewayId, actor) => this.issueGatewaySecret(siteId, gatewayId, actor),
           sendCommand: (siteId, gatewayId, command) => this.#send(siteId, gatewayId, command),
+          ask: async (siteId, gatewayId, command, timeoutMs) => {
+            const answer = this.#answers.wait(command.id, timeoutMs);
+            await this.#send(siteId, gatewayId, command);
+            return answer;
+          },
           connection: () => ({
             // What the premises reach (a public name, a load balancer), not the central's own view.
             mqttUrl: this.#o.publicMqttUrl ?? this.mqttUrl,

@@ -13,7 +13,13 @@ import type { Metrics } from '../lib/metrics.ts';
 import { grantKeyFromRaw } from '../protocols/camera-grant.ts';
 import { keyBytes } from '../protocols/dc09/frame.ts';
 import { CLASS_PRIORITY, eventType } from '../protocols/event-codes.ts';
-import { type AlarmEvent, AlarmEventSchema, type Command, toStorableText } from '../protocols/messages.ts';
+import {
+  type AlarmEvent,
+  AlarmEventSchema,
+  type Command,
+  type GatewayStatus,
+  toStorableText,
+} from '../protocols/messages.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
 import { type Identified, identify } from './auth/user-codes.ts';
 import { createBuses, createOutputs } from './buses.ts';
@@ -82,6 +88,7 @@ export class Gateway {
   #cameras: CameraBus | null = null;
   readonly #cameraAccess: CameraAccess;
   #history: EventHistory | null = null;
+  #announcedArming = '';
   #zigbee: ZigbeeBus | null = null;
   #ctx: PanelContext;
   #state: PanelState;
@@ -203,6 +210,7 @@ export class Gateway {
       window: config.uplinkWindow,
       firmware: FIRMWARE_VERSION,
       onCommand: (command) => this.#onCommand(command),
+      areas: () => this.#arming(),
       devices: () =>
         this.config.devices.map((d) => ({
           id: d.id,
@@ -566,9 +574,32 @@ export class Gateway {
       await this.#driveOutputs(now);
       await this.#saveModes();
       this.#schedule(now);
+      this.#announceArming();
       for (const listener of this.#changeListeners) listener();
       return outcome;
     });
+  }
+
+  /** The areas' arming as the central's status shows it. */
+  #arming(): NonNullable<GatewayStatus['areas']> {
+    return this.config.areas.map((a) => {
+      const area = this.#state.areas[a.id];
+      return {
+        id: a.id,
+        name: a.name,
+        mode: area?.mode ?? 'disarmed',
+        phase: area?.phase ?? 'disarmed',
+        until: area?.deadline ? new Date(area.deadline).toISOString() : null,
+      };
+    });
+  }
+
+  /** Tell the central when an area's mode or phase changed (the customer's portal shows it). */
+  #announceArming(): void {
+    const now = JSON.stringify(this.#arming().map(({ id, mode, phase }) => [id, mode, phase]));
+    if (now === this.#announcedArming) return;
+    this.#announcedArming = now;
+    this.#uplink?.publishStatus();
   }
 
   async #record(draft: EventDraft): Promise<void> {
@@ -678,7 +709,16 @@ export class Gateway {
     );
     const actor: Actor = { central: command.issuedBy };
     const c = command.command;
-    if (c.name === 'arm') void this.arm(c.area, c.mode, actor);
+    if ((c.name === 'arm' || c.name === 'disarm') && c.code) {
+      // A user at the customer's portal: the code is checked here, as at the keypad (same lockout).
+      const user: Actor = { code: c.code, source: `portal ${command.issuedBy}` };
+      const done = c.name === 'arm' ? this.arm(c.area, c.mode, user) : this.disarm(c.area, user);
+      void done.then((result) =>
+        this.#uplink?.publishStatus(
+          result.ok ? { id: command.id, ok: true } : { id: command.id, ok: false, error: result.error },
+        ),
+      );
+    } else if (c.name === 'arm') void this.arm(c.area, c.mode, actor);
     else if (c.name === 'disarm') void this.disarm(c.area, actor);
     else if (c.name === 'walk-test') void this.walkTest(c.on, actor);
     else if (c.name === 'camera-stop') this.#cameraAccess.stopLive(c.commandId);

@@ -104,6 +104,9 @@ export const AckSchema = z.strictObject({
 });
 export type Ack = z.infer<typeof AckSchema>;
 
+/** A premises user's code (4–8 digits), carried only on a gateway's own command topic. */
+const UserCode = z.string().regex(/^[0-9]{4,8}$/);
+
 export const CommandSchema = z.strictObject({
   v: Version,
   type: z.literal('command'),
@@ -112,12 +115,21 @@ export const CommandSchema = z.strictObject({
   /** Who at the central asked for it, for the gateway's own audit log. */
   issuedBy: Text(120).min(1),
   command: z.discriminatedUnion('name', [
+    /**
+     * Arm or disarm an area. With `code` (a user at the customer's portal), the gateway checks the
+     * code as its keypad would and answers on its status (`command`); without, the central acts itself.
+     */
     z.strictObject({
       name: z.literal('arm'),
       area: z.number().int().min(0).max(99),
       mode: z.enum(['away', 'home', 'night']),
+      code: UserCode.optional(),
     }),
-    z.strictObject({ name: z.literal('disarm'), area: z.number().int().min(0).max(99) }),
+    z.strictObject({
+      name: z.literal('disarm'),
+      area: z.number().int().min(0).max(99),
+      code: UserCode.optional(),
+    }),
     z.strictObject({ name: z.literal('request-status') }),
     /** Start or stop a walk test, for an installer working through the central's portal. */
     z.strictObject({ name: z.literal('walk-test'), on: z.boolean() }),
@@ -196,6 +208,22 @@ export const GatewayStatusSchema = z.strictObject({
     )
     .max(512)
     .optional(),
+  /** With `online`: each area's arming now (sent again whenever it changes), for the customer's portal. */
+  areas: z
+    .array(
+      z.strictObject({
+        id: z.number().int().min(0).max(99),
+        name: Text(120),
+        mode: z.enum(['disarmed', 'away', 'home', 'night']),
+        phase: z.enum(['disarmed', 'exit', 'armed', 'entry']),
+        /** When an exit or entry delay ends. */
+        until: Timestamp.nullable(),
+      }),
+    )
+    .max(99)
+    .optional(),
+  /** The answer to the last command that asked for one (an arming with a user's code). */
+  command: z.strictObject({ id: z.uuid(), ok: z.boolean(), error: Text(300).optional() }).optional(),
 });
 export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
 

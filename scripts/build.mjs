@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
-const ASSETS = /\.(html|sql)$|^web-common\.(js|css)$/;
+const ASSETS = /\.(html|sql)$/;
 
 rmSync(dist, { recursive: true, force: true });
 execFileSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', path.join(root, 'tsconfig.build.json')], {

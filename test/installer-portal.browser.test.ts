@@ -194,6 +194,14 @@ test.serial('a live site is serviced only in a window the customer or the centra
     'in the window',
   );
   t.is((await ivo('POST', '/api/installer/sites/bakery-7/walk-test', { on: false })).status, 200);
+  // Its gateway is connected with its secret: a new one is issued only once the installer confirms.
+  const ask = await ivo('POST', '/api/installer/sites/bakery-7/gateway-credentials', {});
+  t.is(ask.status, 409);
+  t.like(ask.body, { confirm: 'replace', online: true });
+  t.regex(ask.body.error, /connected with its current secret: a new one disconnects it/);
+  const replaced = await ivo('POST', '/api/installer/sites/bakery-7/gateway-credentials', { replace: true });
+  t.is(replaced.status, 200);
+  t.regex(replaced.body.central.secret, /^[\w-]{20,}$/);
   const { rows } = await env.central.pool.query<{ actor: string; action: string }>(
     `SELECT actor, action FROM audit_log WHERE subject = 'bakery-7' AND action LIKE 'installer-access%'`,
   );

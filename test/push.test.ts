@@ -177,3 +177,59 @@ test('formula APP: a technical alarm reaches the customer app over Web Push, enc
   );
   t.is(env.metrics.get('pushes_sent_total'), 1);
 });
+
+test('every formula: alarms the operators handle and each arm or disarm reach the phone in words; a duress never', async (t) => {
+  const pushService = await startPushService(new Set());
+  t.teardown(() => pushService.close());
+  const env = await startTestCentral({ notify: { pushCa: pushService.ca } });
+  t.teardown(() => env.stop());
+  const pool = env.central.pool;
+  const gw = await connectAsGateway(env, 'site-full', 'gw-full');
+  t.teardown(() => gw.endAsync());
+  await pool.query(`UPDATE sites SET name = 'Villa Zon', formula = 'FULL' WHERE id = 'site-full'`);
+  const bo = await createContact(pool, { siteId: 'site-full', name: 'Bo', role: 'authorised' }, 'test');
+  await changePin(pool, 'site-full', bo.idCode, bo.defaultPin, '2468', 'test');
+  const app = apiClient(env.central.httpUrl, '');
+  const phone = browserSubscription(`${pushService.origin}/push/bo-phone`);
+  t.is(
+    (
+      await app('POST', '/api/push/subscriptions', {
+        siteId: 'site-full',
+        idCode: bo.idCode,
+        pin: '2468',
+        subscription: phone.json,
+      })
+    ).status,
+    201,
+  );
+  const source = { siteId: 'site-full', gatewayId: 'gw-full' };
+  const send = (event: object) =>
+    gw.publishAsync(topicFor('site-full', 'gw-full', 'event'), encode(event as never), { qos: 1 });
+  const at = Date.now();
+  await send({ ...centralEvent('duress', 'event', source, at, null, 'disarmed by Bo'), seq: 1 });
+  await send({
+    ...centralEvent('opening-closing', 'restore', source, at + 1, null, 'armed away by Bo'),
+    seq: 2,
+  });
+  await send({
+    ...centralEvent('burglary', 'event', source, at + 2, null, 'hall', { id: 'hall', name: 'Hall motion' }),
+    seq: 3,
+  });
+  const read = (message: Received) =>
+    JSON.parse(
+      decrypt(message.body, {
+        version: 'aes128gcm',
+        privateKey: phone.ecdh,
+        authSecret: phone.auth,
+      }).toString(),
+    );
+  const messages = await eventually(async () => {
+    await env.central.settled();
+    return pushService.received.length >= 2 ? pushService.received.map(read) : null;
+  }, 'two pushes');
+  t.deepEqual(messages.map((m: { title: string; body: string }) => `${m.title} | ${m.body}`).sort(), [
+    'Villa Zon: Burglary | Hall motion. The alarm centre is handling it.',
+    'Villa Zon: armed | armed away by Bo',
+  ]);
+  t.false(JSON.stringify(messages).includes('Duress'), 'a duress alarm is silent towards the premises');
+});

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
+import { newCommand } from '../../protocols/messages.ts';
 import {
   ContactChangesSchema,
   changePin,
@@ -12,7 +13,9 @@ import {
 } from '../contacts.ts';
 import { grantInstallerAccess, INSTALLER_ACCESS_MAX_HOURS } from '../installer-access.ts';
 import { OutcomeRefused, type ProcedureService } from '../procedures/service.ts';
+import { audit } from '../records.ts';
 import { setTestMode, TEST_MODE_LIMITS_MINUTES } from '../site-settings.ts';
+import type { GatewayProvisioning } from './installer-routes.ts';
 import { parseOr400 } from './validation.ts';
 
 type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -22,7 +25,13 @@ export interface CustomerRouteOptions {
   readonly procedures: ProcedureService;
   readonly requireCustomer: Guard;
   readonly secretCheck: object;
+  readonly gateways: Pick<GatewayProvisioning, 'ask'>;
 }
+
+/** How long the portal waits for the gateway to check a code and arm or disarm. */
+const ARMING_ANSWER_MS = 15_000;
+/** Alarm classes a customer may cancel as a false alarm; technical messages close with their cause. */
+const CANCELLABLE_CLASSES = ['security', 'safety'];
 
 const Code = { idCode: z.string().regex(/^\d{6}$/, 'a 6-digit ID code'), pin: z.string().min(1).max(8) };
 const IdParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/) });
@@ -39,6 +48,13 @@ const PinBody = z.strictObject({ ...Code, newPin: z.string().regex(/^\d{4,8}$/, 
 const AddContactBody = z.strictObject({ ...Code, contact: NewContactSchema });
 const ChangeContactBody = z.strictObject({ ...Code, changes: ContactChangesSchema });
 const ReplyBody = z.strictObject({ text: z.string().trim().min(1).max(1000) });
+const ArmingBody = z.strictObject({
+  area: z.number().int().min(0).max(99),
+  mode: z.enum(['away', 'home', 'night', 'disarmed']),
+  /** The user's code of the gateway's keypad: checked by the gateway, never kept by the central. */
+  code: z.string().regex(/^[0-9]{4,8}$/, 'your code of 4 to 8 digits'),
+});
+const MediaParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/) });
 const EventsQuery = z.strictObject({
   before: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -78,7 +94,7 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
 
   app.get('/api/customer/overview', guarded, async (request) => {
     const id = site(request);
-    const [{ rows: sites }, { rows: arming }, { rows: gateways }, { rows: open }] = await Promise.all([
+    const [{ rows: sites }, { rows: armingEvents }, { rows: gateways }, { rows: open }] = await Promise.all([
       pool.query(
         `SELECT id, name, address, kind, formula, test_mode_until AS "testModeUntil", activated_at AS "activatedAt",
                 test_period_days AS "testPeriodDays" FROM sites WHERE id = $1`,
@@ -91,18 +107,121 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
         [id],
       ),
       pool.query(
-        'SELECT id, online, last_seen_at AS "lastSeenAt" FROM gateways WHERE site_id = $1 ORDER BY id',
+        `SELECT id, online, last_seen_at AS "lastSeenAt", arming, arming_at AS "armingAt"
+           FROM gateways WHERE site_id = $1 ORDER BY id`,
         [id],
       ),
       pool.query(
-        `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", e.text, a.opened_at AS "openedAt", a.status
+        `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", e.text, a.opened_at AS "openedAt",
+                a.status, a.class
            FROM alarms a JOIN events e ON e.id = a.event_id WHERE a.site_id = $1 AND a.status <> 'closed'
             AND NOT a.silent
           ORDER BY a.opened_at DESC`,
         [id],
       ),
     ]);
-    return { site: sites[0], arming, gateways, openAlarms: open };
+    // Each area's arming as its gateway reported it (from its first status on), else the last
+    // arm or disarm event the central stored.
+    const reported = gateways.flatMap((g) =>
+      (g.arming ?? []).map(
+        (a: { id: number; name: string; mode: string; phase: string; until: string | null }) => ({
+          area: a.id,
+          name: a.name,
+          state: a.mode === 'disarmed' ? 'disarmed' : 'armed',
+          mode: a.mode,
+          phase: a.phase,
+          until: a.until,
+          since: g.armingAt,
+          text: '',
+          reported: true,
+        }),
+      ),
+    );
+    const arming = [
+      ...reported,
+      ...armingEvents.filter((e) => !reported.some((r: { area: number }) => r.area === e.area)),
+    ];
+    return {
+      site: sites[0],
+      arming,
+      gateways: gateways.map(({ arming: _arming, armingAt: _at, ...g }) => g),
+      openAlarms: open.map((a) => ({
+        ...a,
+        cancellable: CANCELLABLE_CLASSES.includes(a.class) && !procedures.cancelRequested(a.alarmId),
+      })),
+    };
+  });
+
+  // Arming or disarming from the portal goes through the gateway, which checks the user's code as
+  // its keypad does (same lockout; a duress code works as on site) and answers within seconds.
+  app.post('/api/customer/arming', checked, async (request, reply) => {
+    const body = parseOr400(ArmingBody, request.body);
+    const { rows } = await pool.query<{ id: string; online: boolean }>(
+      'SELECT id, online FROM gateways WHERE site_id = $1 ORDER BY online DESC, id LIMIT 1',
+      [site(request)],
+    );
+    const gateway = rows[0];
+    if (!gateway?.online)
+      return reply
+        .code(503)
+        .send({ error: 'your gateway is not connected: arm or disarm at the panel at home' });
+    const command = newCommand(
+      actor(request),
+      body.mode === 'disarmed'
+        ? { name: 'disarm', area: body.area, code: body.code }
+        : { name: 'arm', area: body.area, mode: body.mode, code: body.code },
+    );
+    const answer = await options.gateways.ask(site(request), gateway.id, command, ARMING_ANSWER_MS);
+    await audit(
+      pool,
+      actor(request),
+      body.mode === 'disarmed' ? 'arming.disarm' : 'arming.arm',
+      site(request),
+      {
+        area: body.area,
+        ...(body.mode === 'disarmed' ? {} : { mode: body.mode }),
+        result: answer === null ? 'no answer' : answer.ok ? 'done' : answer.error,
+      },
+    );
+    if (answer === null)
+      return reply.code(504).send({ error: 'your gateway did not answer in time: check the panel at home' });
+    if (!answer.ok) {
+      const status = answer.error === 'wrong code' ? 403 : /locked/.test(answer.error ?? '') ? 423 : 409;
+      return reply.code(status).send({ error: answer.error ?? 'refused by the gateway' });
+    }
+    return { done: true };
+  });
+
+  // Every camera access of the central under an alarm (SPEC §8), with the pictures it took.
+  app.get('/api/customer/camera-access', guarded, async (request) => {
+    const { rows } = await pool.query(
+      `SELECT g.id, g.alarm_id::text AS "alarmId", e.event_type AS "eventType", g.issued_at AS "at",
+              g.not_after AS "until", g.cameras, coalesce(o.display_name, g.operator) AS "by",
+              coalesce((SELECT json_agg(json_build_object('id', m.id::text, 'cameraId', m.camera_id, 'takenAt', m.taken_at)
+                                        ORDER BY m.id)
+                          FROM event_media m WHERE m.grant_id = g.id), '[]') AS pictures
+         FROM camera_grants g JOIN alarms a ON a.id = g.alarm_id JOIN events e ON e.id = a.event_id
+         LEFT JOIN operators o ON g.operator = 'operator:' || o.username
+        WHERE g.site_id = $1 AND NOT a.silent ORDER BY g.issued_at DESC LIMIT 50`,
+      [site(request)],
+    );
+    return { accesses: rows };
+  });
+
+  app.get('/api/customer/media/:id', guarded, async (request, reply) => {
+    const { id } = parseOr400(MediaParams, request.params);
+    const { rows } = await pool.query<{ content_type: string; bytes: Buffer }>(
+      `SELECT m.content_type, m.bytes FROM event_media m JOIN alarms a ON a.id = m.alarm_id
+        WHERE m.id = $1 AND m.site_id = $2 AND NOT a.silent`,
+      [id, site(request)],
+    );
+    if (!rows[0]) return reply.code(404).send({ error: 'no such picture (deleted after 60 days?)' });
+    return reply
+      .header('content-type', rows[0].content_type)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'")
+      .header('cache-control', 'private, max-age=600')
+      .send(rows[0].bytes);
   });
 
   app.get('/api/customer/events', guarded, async (request) => {
@@ -141,13 +260,19 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
   app.post('/api/customer/alarms/:id/cancel', checked, async (request, reply) => {
     const { id } = parseOr400(IdParams, request.params);
     const body = parseOr400(CodeBody, request.body);
-    const { rows } = await pool.query<{ status: string }>(
+    const { rows } = await pool.query<{ status: string; class: string }>(
       // A duress alarm is silent towards the premises: as far as the portal knows, there is none.
-      'SELECT status FROM alarms WHERE id = $1 AND site_id = $2 AND NOT silent',
+      'SELECT status, class FROM alarms WHERE id = $1 AND site_id = $2 AND NOT silent',
       [id, site(request)],
     );
     if (!rows[0]) return reply.code(404).send({ error: 'no such alarm' });
     if (rows[0].status === 'closed') return reply.code(409).send({ error: 'the alarm is already closed' });
+    if (!CANCELLABLE_CLASSES.includes(rows[0].class))
+      return reply
+        .code(409)
+        .send({ error: 'a technical message is not cancelled: it closes when its cause is put right' });
+    if (procedures.cancelRequested(id))
+      return reply.code(409).send({ error: 'already cancelled: the operator is confirming it' });
     const contactId = await authorised(request, body);
     const { rows: who } = await pool.query<{ name: string }>('SELECT name FROM contacts WHERE id = $1', [
       contactId,

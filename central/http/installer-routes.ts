@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { type Command, IdentifierSchema, newCommand } from '../../protocols/messages.ts';
 import { CONTACT_LIMITS, createContact, NewContactSchema } from '../contacts.ts';
+import type { CommandAnswer } from '../gateway-answers.ts';
 import { installerMayService } from '../installer-access.ts';
 import type { ProcedureService } from '../procedures/service.ts';
 import { audit } from '../records.ts';
@@ -15,6 +16,8 @@ type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 export interface GatewayProvisioning {
   issueSecret(siteId: string, gatewayId: string, actor: string): Promise<string>;
   sendCommand(siteId: string, gatewayId: string, command: Command): Promise<void>;
+  /** Send a command that the gateway answers (on its status); null when no answer came in time. */
+  ask(siteId: string, gatewayId: string, command: Command, timeoutMs: number): Promise<CommandAnswer | null>;
   /** How a gateway reaches this central: broker URL, its CA (TLS) and the camera-grant key. */
   connection(): { mqttUrl: string; caCert: string | null; grantKey: string };
 }
@@ -76,6 +79,7 @@ export const SubmissionSchema = z
   });
 export type Submission = z.infer<typeof SubmissionSchema>;
 
+const CredentialsBody = z.strictObject({ replace: z.boolean().optional() });
 const WalkTestBody = z.strictObject({ on: z.boolean() });
 
 interface CommissioningCheck {
@@ -231,6 +235,21 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
     if (site.status === 'submitted')
       return reply.code(409).send({ error: 'the central has not registered the site yet' });
     const gatewayId = await gatewayOf(site.id, site.submission);
+    // A gateway that has credentials (perhaps connected with them right now) loses its link when
+    // a new secret is issued: the installer confirms that first.
+    const { replace } = parseOr400(CredentialsBody, request.body ?? {});
+    const { rows: existing } = await pool.query<{ online: boolean }>(
+      'SELECT online FROM gateways WHERE id = $1 AND site_id = $2',
+      [gatewayId, site.id],
+    );
+    if (existing[0] && !replace)
+      return reply.code(409).send({
+        error: existing[0].online
+          ? `gateway ${gatewayId} is connected with its current secret: a new one disconnects it until its configuration is updated`
+          : `gateway ${gatewayId} has a secret already: a new one replaces it`,
+        confirm: 'replace',
+        online: existing[0].online,
+      });
     let secret: string;
     try {
       secret = await gateways.issueSecret(site.id, gatewayId, actor(request));
@@ -265,7 +284,7 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
   // The live walk test: the portal polls this while the installer walks the premises.
   app.get('/api/installer/sites/:id/walk-test', guarded, async (request) => {
     const site = await ownSite(request);
-    return walkTestState(pool, site.id);
+    return walkTestState(pool, site.id, site.submission);
   });
 
   app.get('/api/installer/sites/:id/commissioning', guarded, async (request) => {
@@ -293,7 +312,7 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
 }
 
 /** The latest walk test: running or not, and which devices have been triggered in it. */
-async function walkTestState(pool: pg.Pool, siteId: string) {
+async function walkTestState(pool: pg.Pool, siteId: string, submission: Submission | null) {
   const { rows } = await pool.query<{
     qualifier: string;
     device_id: string | null;
@@ -310,14 +329,37 @@ async function walkTestState(pool: pg.Pool, siteId: string) {
   );
   const started = rows.find((r) => r.device_id === null && r.qualifier === 'event');
   const ended = rows.find((r) => r.qualifier === 'restore');
+  const triggered = rows
+    .filter((r) => r.device_id)
+    .map((r) => ({ deviceId: r.device_id, text: r.text, at: r.received_at }));
+  // Every device: those the installer submitted and those the gateway reports, each with its state.
+  const { rows: reported } = await pool.query<{ id: string; name: string; type: string; zone: number }>(
+    `SELECT d->>'id' AS id, d->>'name' AS name, d->>'type' AS type, (d->>'zone')::int AS zone
+       FROM gateways g, jsonb_array_elements(coalesce(g.devices, '[]')) d WHERE g.site_id = $1`,
+    [siteId],
+  );
+  const planned = submission?.devices ?? [];
+  const all = [...planned, ...reported.filter((d) => !planned.some((p) => p.id === d.id))];
   return {
     running: Boolean(started) && !ended,
     startedAt: started?.received_at ?? null,
     endedAt: ended?.received_at ?? null,
     summary: ended?.text ?? null,
-    triggered: rows
-      .filter((r) => r.device_id)
-      .map((r) => ({ deviceId: r.device_id, text: r.text, at: r.received_at })),
+    triggered,
+    devices: all
+      .sort((a, b) => a.zone - b.zone)
+      .map((d) => {
+        const hit = triggered.filter((x) => x.deviceId === d.id).at(-1);
+        return {
+          id: d.id,
+          name: d.name,
+          type: d.type,
+          zone: d.zone,
+          planned: planned.some((p) => p.id === d.id),
+          reported: reported.some((r) => r.id === d.id),
+          tested: hit ? { at: hit.at, text: hit.text } : null,
+        };
+      }),
   };
 }
 

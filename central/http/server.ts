@@ -38,10 +38,14 @@ const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'u
   IMPORT_MAP,
 );
 const WEB_ASSETS = loadWebAssets();
-const COMMON_SCRIPT = readFileSync(new URL('./web-common.js', import.meta.url), 'utf8');
-const COMMON_STYLE = readFileSync(new URL('./web-common.css', import.meta.url), 'utf8');
-const PORTAL_PAGE = readFileSync(new URL('./portal.html', import.meta.url), 'utf8');
-const INSTALLER_PAGE = readFileSync(new URL('./installer.html', import.meta.url), 'utf8');
+const PORTAL_PAGE = readFileSync(new URL('./portal.html', import.meta.url), 'utf8').replace(
+  '<!-- import-map -->',
+  IMPORT_MAP,
+);
+const INSTALLER_PAGE = readFileSync(new URL('./installer.html', import.meta.url), 'utf8').replace(
+  '<!-- import-map -->',
+  IMPORT_MAP,
+);
 
 /** A page of the web application: no framing, scripts and styles only from itself. */
 function page(reply: FastifyReply, html: string) {
@@ -213,12 +217,6 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
 
   app.get('/', async (_request, reply) => reply.redirect('/console'));
   app.get('/console', async (_request, reply) => page(reply, CONSOLE_PAGE));
-  app.get('/assets/common.js', async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(COMMON_SCRIPT),
-  );
-  app.get('/assets/common.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(COMMON_STYLE),
-  );
   for (const [url, asset] of WEB_ASSETS)
     app.get(url, async (_request, reply) =>
       reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body),
@@ -328,7 +326,13 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     secretCheck,
   });
   registerPushRoutes(app, pool, options.pushPublicKey, secretCheck);
-  registerCustomerRoutes(app, { pool, procedures: options.procedures, requireCustomer, secretCheck });
+  registerCustomerRoutes(app, {
+    pool,
+    procedures: options.procedures,
+    requireCustomer,
+    secretCheck,
+    gateways: options.gateways,
+  });
   app.get('/portal', async (_request, reply) => page(reply, PORTAL_PAGE));
   registerInstallerRoutes(app, {
     pool,

@@ -10,6 +10,7 @@ import {
   type Command,
   decode,
   encode,
+  type GatewayStatus,
   GatewayStatusSchema,
   HeartbeatSchema,
   type Media,
@@ -45,6 +46,8 @@ export interface IngestOptions {
   readonly sequences?: SequenceWatch;
   /** A camera answer from a gateway (its topic already checked against the gateway's site). */
   readonly onMedia?: (gateway: { siteId: string; gatewayId: string }, media: Media) => void;
+  /** A gateway's status came in (its answer to a command rides on it). */
+  readonly onStatus?: (gateway: { siteId: string; gatewayId: string }, status: GatewayStatus) => void;
 }
 
 /**
@@ -233,16 +236,20 @@ export class MqttIngest {
     const decoded = decode(GatewayStatusSchema, payload);
     if (!decoded.ok)
       return this.#reject('invalid-status', `${topic.siteId}/${topic.gatewayId}`, decoded.reason);
+    const status = decoded.value;
     await this.#o.pool.query(
-      `UPDATE gateways SET online = $3, last_seen_at = now(), devices = coalesce($4::jsonb, devices)
+      `UPDATE gateways SET online = $3, last_seen_at = now(), devices = coalesce($4::jsonb, devices),
+              arming = coalesce($5::jsonb, arming), arming_at = CASE WHEN $5::jsonb IS NULL THEN arming_at ELSE now() END
         WHERE id = $1 AND site_id = $2`,
       [
         topic.gatewayId,
         topic.siteId,
-        decoded.value.state === 'online',
-        decoded.value.devices ? JSON.stringify(decoded.value.devices) : null,
+        status.state === 'online',
+        status.devices ? JSON.stringify(status.devices) : null,
+        status.areas ? JSON.stringify(status.areas) : null,
       ],
     );
+    this.#o.onStatus?.(topic, status);
   }
 
   #handleMedia(topic: ParsedTopic, payload: Buffer): void {

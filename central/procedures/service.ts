@@ -150,6 +150,11 @@ export class ProcedureService {
     return this.#engine.siteStatus(siteId, Date.now());
   }
 
+  /** Whether a customer's cancel waits for the operator's confirmation. */
+  cancelRequested(alarmId: string): boolean {
+    return Boolean(this.#engine.handling(alarmId)?.cancelRequested);
+  }
+
   proposal(alarmId: string): Proposal | null {
     const h = this.#engine.handling(alarmId);
     if (!h || h.closed) return null;

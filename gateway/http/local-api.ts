@@ -20,7 +20,8 @@ const PANEL_PAGE = readFileSync(new URL('./panel.html', import.meta.url), 'utf8'
 /** The homeowner's panel: the UI library and the panel's own modules, nothing of the central's console. */
 const PANEL_ASSETS = [...loadWebAssets()].filter(
   ([url]) =>
-    url.startsWith('/assets/vendor/') ||
+    url.startsWith('/assets/vendor/preact') ||
+    url.startsWith('/assets/vendor/htm') ||
     url.startsWith('/assets/ui/lib/') ||
     url.startsWith('/assets/ui/panel/'),
 );

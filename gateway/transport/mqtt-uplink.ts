@@ -41,8 +41,9 @@ export interface UplinkOptions {
   readonly onCommand: (command: Command) => void;
   /** The cameras to announce in heartbeats. */
   readonly cameras?: () => NonNullable<Heartbeat['cameras']>;
-  /** The devices to announce when coming online. */
+  /** The devices and the areas' arming to announce when coming online (and whenever they change). */
   readonly devices?: () => NonNullable<GatewayStatus['devices']>;
+  readonly areas?: () => NonNullable<GatewayStatus['areas']>;
 }
 
 /**
@@ -194,14 +195,30 @@ export class MqttUplink {
           this.#o.metrics.increment('uplink_errors_total');
           return;
         }
-        client.publish(
-          topicFor(siteId, gatewayId, 'status'),
-          statusMessage('online', new Date(this.#o.clock.now()).toISOString(), this.#o.devices?.()),
-          { qos: 1, retain: true },
-        );
+        this.publishStatus();
         this.#sendHeartbeat();
         this.pump();
       },
+    );
+  }
+
+  /**
+   * The retained `online` status with the devices and the areas' arming now, and the answer to a
+   * command when there is one. Sent on connect and whenever arming changes; lost while offline (the
+   * next connect sends the state then).
+   */
+  publishStatus(command?: GatewayStatus['command']): void {
+    const client = this.#client;
+    if (!client || !this.#connected) return;
+    const { siteId, gatewayId } = this.#o;
+    client.publish(
+      topicFor(siteId, gatewayId, 'status'),
+      statusMessage('online', new Date(this.#o.clock.now()).toISOString(), {
+        devices: this.#o.devices?.(),
+        areas: this.#o.areas?.(),
+        command,
+      }),
+      { qos: 1, retain: true },
     );
   }
 
@@ -318,13 +335,15 @@ export class MqttUplink {
 function statusMessage(
   state: 'online' | 'offline',
   at: string | null,
-  devices?: GatewayStatus['devices'],
+  parts: Pick<GatewayStatus, 'devices' | 'areas' | 'command'> = {},
 ): Buffer {
   return encode({
     v: PROTOCOL_VERSION,
     type: 'status',
     state,
     at,
-    ...(devices ? { devices: devices.slice(0, 512) } : {}),
+    ...(parts.devices ? { devices: parts.devices.slice(0, 512) } : {}),
+    ...(parts.areas ? { areas: parts.areas } : {}),
+    ...(parts.command ? { command: parts.command } : {}),
   });
 }

@@ -1,7 +1,8 @@
 // The operator console's composition: login, the live queue (feed.js), the incident panel, the
 // supervisor's board, site management, follow-ups, registrations and the audit view.
-import { api, refusal, setSession } from '../lib/api.js';
+import { api, refusal } from '../lib/api.js';
 import { html, render, useEffect, useMemo, useReducer, useRef, useState } from '../lib/html.js';
+import { Login, useSession } from '../lib/session.js';
 import { timeOf } from '../lib/time.js';
 import { ALERT_TONES, AudibleAlert, mutedClasses, saveMuted } from './alert.js';
 import { AuditView } from './audit.js';
@@ -24,30 +25,6 @@ const VIEWS = [
 ];
 const FLASH_MS = 1500;
 const alert = new AudibleAlert();
-
-function Login({ onIn, message }) {
-  const [error, setError] = useState(message);
-  useEffect(() => setError(message), [message]);
-  const submit = async (e) => {
-    e.preventDefault();
-    alert.unlock();
-    const form = e.currentTarget;
-    const f = new FormData(form);
-    const r = await api('POST', '/api/session', { username: f.get('username'), password: f.get('password') });
-    form.elements.password.value = '';
-    if (!r.ok) return setError(refusal(r));
-    if (!ROLES.includes(r.body.operator.role))
-      return setError('This console is for operators: customers use /portal, installers /installer.');
-    onIn(r.body.operator, r.body.csrfToken);
-  };
-  return html`<form id="login" onSubmit=${submit}>
-    <h2>Operator login</h2>
-    <label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus />
-    <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required />
-    <div id="login-error" role="alert">${error}</div>
-    <button type="submit" class="btn primary">Log in</button>
-  </form>`;
-}
 
 function Banners({ feed, me, notices, dismiss }) {
   const unattended =
@@ -250,29 +227,14 @@ function Console({ me, onLogout }) {
 }
 
 function App() {
-  const [me, setMe] = useState(undefined);
-  const [message, setMessage] = useState('');
-  const out = (text = '') => {
-    setMessage(text);
-    setMe(null);
-  };
-  const enter = (account, csrf) => {
-    if (!ROLES.includes(account.role))
-      return out('This console is for operators: customers use /portal, installers /installer.');
-    setSession(csrf, () => out('Your session ended: log in again.'));
-    setMe(account);
-    return undefined;
-  };
-  useEffect(() => {
-    api('GET', '/api/me').then((r) => (r.ok ? enter(r.body.operator, r.body.csrfToken) : out()));
-  }, []);
-  const logout = async () => {
-    await api('DELETE', '/api/session');
-    out();
-  };
+  const { me, message, enter, logout } = useSession(
+    ROLES,
+    'This console is for operators: customers use /portal, installers /installer.',
+  );
   if (me === undefined) return html`<header><h1>Vigil</h1></header>`;
   if (me === null)
-    return html`<header><h1>Vigil</h1><span id="conn" class="down">offline</span></header><main><${Login} onIn=${enter} message=${message} /></main>`;
+    return html`<header><h1>Vigil</h1><span id="conn" class="down">offline</span></header>
+      <main><${Login} title="Operator login" onIn=${enter} message=${message} onSubmitStart=${() => alert.unlock()} /></main>`;
   return html`<${Console} key=${me.username} me=${me} onLogout=${logout} />`;
 }
 

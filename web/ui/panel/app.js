@@ -2,6 +2,7 @@
 // code, exit and entry countdowns, zones (bypass, chime), troubles, the event feed and the camera
 // access log. It talks to the gateway only, so it works with the alarm centre unreachable.
 import { html, render, useEffect, useRef, useState } from '../lib/html.js';
+import { Keypad } from '../lib/keypad.js';
 import { clock, dateTimeOf, timeOf, useNow } from '../lib/time.js';
 import { eventWords } from '../lib/words.js';
 
@@ -38,31 +39,6 @@ const REFUSALS = {
 const refusal = (r) =>
   REFUSALS[r.status] ??
   (r.body?.error ? `${r.body.error.charAt(0).toUpperCase()}${r.body.error.slice(1)}.` : 'Not done.');
-
-/** Asks for the user's code, then runs the action with it. */
-function Keypad({ title, onCode, onCancel }) {
-  const [code, setCode] = useState('');
-  const input = useRef(null);
-  useEffect(() => input.current?.focus(), []);
-  const press = (d) => setCode((c) => (c.length < 8 ? c + d : c));
-  const submit = (e) => {
-    e.preventDefault();
-    if (code.length >= 4) onCode(code);
-  };
-  return html`<div class="sheet" role="dialog" aria-modal="true" aria-label=${title}>
-    <form class="keypad" onSubmit=${submit}>
-      <h2>${title}</h2>
-      <input ref=${input} type="password" inputmode="numeric" autocomplete="off" aria-label="Your code" placeholder="Code" value=${code} onInput=${(e) => setCode(e.currentTarget.value.replace(/\D/g, '').slice(0, 8))} />
-      <div class="keys">
-        ${['1', '2', '3', '4', '5', '6', '7', '8', '9'].map((d) => html`<button type="button" class="key" onClick=${() => press(d)}>${d}</button>`)}
-        <button type="button" class="key" aria-label="Clear" onClick=${() => setCode('')}>⌫</button>
-        <button type="button" class="key" onClick=${() => press('0')}>0</button>
-        <button type="submit" class="key ok" aria-label="OK" disabled=${code.length < 4}>OK</button>
-      </div>
-      <button type="button" class="btn" onClick=${onCancel}>Cancel</button>
-    </form>
-  </div>`;
-}
 
 function AreaCard({ area, sounding, onArm, onDisarm }) {
   const now = useNow(Boolean(area.deadline));
