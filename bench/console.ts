@@ -36,6 +36,28 @@ export async function measureConsole(open: number, arrivals: number) {
 
   const browser = await launchBrowser();
   const page = await browser.newPage();
+  // In the page: what each live update costs it — from the feed's message to the page laid out
+  // again (the UI library's redraw, style and layout), apart from the central's and the network's part.
+  await page.addInitScript(() => {
+    const g = globalThis as unknown as {
+      updateCosts: number[];
+      document: { body: { offsetHeight: number } };
+      EventSource: { prototype: { addEventListener(type: string, listener: (e: unknown) => void): void } };
+    };
+    g.updateCosts = [];
+    const add = g.EventSource.prototype.addEventListener;
+    g.EventSource.prototype.addEventListener = function (this: unknown, type, listener) {
+      if (type !== 'alarm') return add.call(this, type, listener);
+      return add.call(this, type, (e) => {
+        const started = performance.now();
+        listener(e);
+        setTimeout(() => {
+          void g.document.body.offsetHeight;
+          g.updateCosts.push(performance.now() - started);
+        }, 0);
+      });
+    };
+  });
   await page.goto(`${env.central.httpUrl}/console`);
   await page.getByLabel('Username').fill(OPERATOR.username);
   await page.getByLabel('Password').fill(OPERATOR.password);
@@ -94,9 +116,13 @@ export async function measureConsole(open: number, arrivals: number) {
     }
     shown.push(at - committed);
   }
+  const updateCosts = await page.evaluate(
+    () => (globalThis as unknown as { updateCosts: number[] }).updateCosts,
+  );
   await browser.close();
   await env.stop();
   return {
+    updateP50: percentile(updateCosts, 50),
     alarms: queue.alarms.length,
     apiMs,
     renderMs,

@@ -213,6 +213,11 @@ const rows: BenchRow[] = [
     value: Math.round(consoleView.shownP50),
     unit: 'ms',
   },
+  {
+    name: `console: one live update in the page, redraw + layout (${consoleView.alarms} open) p50`,
+    value: round(consoleView.updateP50, 1),
+    unit: 'ms',
+  },
   { name: 'raw aedes QoS1 hop p50', value: round(hopP50), unit: 'ms' },
   { name: 'raw aedes QoS1 hop p99', value: round(hopP99), unit: 'ms' },
   {

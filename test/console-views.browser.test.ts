@@ -208,6 +208,7 @@ test.serial(
     await row.click();
     await alice.getByRole('button', { name: 'Claim' }).click();
     await alice.locator('.badge.claimed', { hasText: 'Claimed by you' }).waitFor();
+    await screenshot(alice, 'console-incident');
 
     const sue = await login(SUPERVISOR.username, SUPERVISOR.password);
     await sue.getByRole('button', { name: 'Board' }).click();
@@ -284,6 +285,21 @@ test.serial(
     await sue.getByRole('button', { name: 'In test' }).click();
     await sue.getByRole('table', { name: 'Sites' }).getByText('Bakkerij Jansen').waitFor();
     await screenshot(sue, 'console-sites');
+    // The arming schedule as a week: open Monday 08:00–18:00, judged from now on.
+    const schedule = site.getByRole('form', { name: 'Arming schedule' });
+    await schedule.getByLabel('Mon open from').fill('08:00');
+    await schedule.getByLabel('Mon open until').fill('18:00');
+    await schedule.getByLabel('Requested by').fill('Kees Jansen by phone, code checked');
+    await schedule.getByRole('button', { name: 'Save schedule' }).click();
+    await schedule.getByRole('status').filter({ hasText: 'Schedule saved' }).waitFor();
+    const { rows: saved } = await env.central.pool.query(
+      `SELECT schedule FROM sites WHERE id = 'site-views'`,
+    );
+    t.deepEqual(saved[0].schedule, {
+      marginMinutes: 15,
+      open: { '1': { from: '08:00', to: '18:00' } },
+      nightCheck: null,
+    });
     await site.getByRole('button', { name: 'End test mode now' }).click();
     await sue
       .getByRole('table', { name: 'Sites' })

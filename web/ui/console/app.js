@@ -8,7 +8,7 @@ import { ALERT_TONES, AudibleAlert, mutedClasses, saveMuted } from './alert.js';
 import { AuditView } from './audit.js';
 import { BoardView } from './board.js';
 import { IncidentPanel } from './detail.js';
-import { byQueueOrder, isWaiting, QueueFeed } from './feed.js';
+import { isWaiting, QueueFeed } from './feed.js';
 import { Counts, SiteSearch, SoundControl, useTabBadge } from './header.js';
 import { FollowUpsView, SubmissionsView } from './lists.js';
 import { QueueTable } from './queue.js';
@@ -23,7 +23,6 @@ const VIEWS = [
   ['submissions', 'To register', true],
   ['audit', 'Audit', true],
 ];
-const FLASH_MS = 1500;
 const alert = new AudibleAlert();
 
 function Banners({ feed, me, notices, dismiss }) {
@@ -54,7 +53,6 @@ function Console({ me, onLogout }) {
   const [selected, setSelected] = useState(null);
   const [detail, setDetail] = useState(null);
   const [feedback, setFeedback] = useState(null);
-  const [fresh, setFresh] = useState(new Set());
   const [notices, setNotices] = useState([]);
   const [muted, setMuted] = useState(() => mutedClasses(me.username));
   const [openSite, setOpenSite] = useState(null);
@@ -73,19 +71,6 @@ function Console({ me, onLogout }) {
   useEffect(() => {
     const offState = feed.subscribe(redraw);
     const offAlarm = feed.onAlarm((a, known) => {
-      // A new incident, and one that escalated (nobody took it), flash again: the re-alert.
-      if (!known || (a.escalation && a.escalation !== known.escalation)) {
-        setFresh((s) => new Set(s).add(a.alarmId));
-        setTimeout(
-          () =>
-            setFresh((s) => {
-              const n = new Set(s);
-              n.delete(a.alarmId);
-              return n;
-            }),
-          FLASH_MS,
-        );
-      }
       if (a.takenOver && a.takenOver.from === me.username)
         setNotices((list) => [
           ...list,
@@ -114,7 +99,7 @@ function Console({ me, onLogout }) {
     loadDetail(selected);
   }, [selected]);
 
-  const open = [...feed.alarms.values()].sort(byQueueOrder);
+  const open = feed.ordered();
   const active = open.filter((a) => !isWaiting(a));
   const waiting = open.filter(isWaiting);
   const unclaimed = active.filter((a) => a.status === 'open' && !a.claimedBy);
@@ -199,13 +184,13 @@ function Console({ me, onLogout }) {
           ? html`<section id="work" class=${`${selected ? '' : 'no-detail'}${live ? '' : ' stale'}`}>
             <div class="scroll" id="queue-scroll">
               <h2 class="section">Active <span class="muted">${active.length} · for an operator now</span></h2>
-              <${QueueTable} id="alarms" label="Open alarms" alarms=${active} selected=${selected} live=${live} fresh=${fresh} waiting=${false} onSelect=${select} />
+              <${QueueTable} id="alarms" label="Open alarms" alarms=${active} selected=${selected} live=${live} waiting=${false} onSelect=${select} />
               ${active.length === 0 ? html`<div id="empty">No open alarms.</div>` : null}
               ${feed.beyond.beyond ? html`<div id="beyond" role="status">${feed.beyond.beyond} more open alarm(s) below these ${feed.beyond.shown}, lower in priority (${feed.beyond.total} open in all).</div>` : null}
               <h2 class="section">Waiting <span class="muted">${waiting.length} · the central waits; each wakes by itself</span></h2>
               ${
                 waiting.length
-                  ? html`<${QueueTable} id="waiting" label="Waiting incidents" alarms=${waiting} selected=${selected} live=${live} fresh=${fresh} waiting=${true} onSelect=${select} />`
+                  ? html`<${QueueTable} id="waiting" label="Waiting incidents" alarms=${waiting} selected=${selected} live=${live} waiting=${true} onSelect=${select} />`
                   : html`<div class="muted empty-small">Nothing waiting.</div>`
               }
               <div id="help"><kbd>↑</kbd>/<kbd>↓</kbd> select · <kbd>c</kbd> claim · <kbd>1</kbd> calling · <kbd>2</kbd> invalid code · <kbd>3</kbd> no answer · <kbd>n</kbd> note · <kbd>/</kbd> search · <kbd>Esc</kbd> close panel</div>

@@ -186,7 +186,7 @@ export function IncidentPanel({ detail, me, feedback, setFeedback, reload }) {
   const held = a.claimedBy && !mine && a.status !== 'closed';
   return html`<div>
     <h2>${a.title} — ${a.siteName}</h2>
-    <div class="muted summary">${whereWords(a)} · ${a.text} · started ${timeOf(a.occurredAt)} · CID ${a.cid} / SIA ${a.sia}</div>
+    <div class="muted summary">${whereWords(a)}${a.text && a.text !== a.deviceName ? ` · ${a.text}` : ''} · started ${timeOf(a.occurredAt)} · CID ${a.cid} / SIA ${a.sia}</div>
     <${ClaimRow} key=${a.alarmId} alarm=${a} me=${me} act=${act} />
     <${Feedback} feedback=${feedback?.alarmId === a.alarmId ? feedback : null} onDismiss=${() => setFeedback(null)} />
     ${

@@ -10,10 +10,17 @@ const RETRY_MS = 2_000;
 export const WAITS = new Set(['sms', 'restore', 'window', 'outage']);
 export const isWaiting = (a) => WAITS.has(a.proposal?.kind);
 
-/** The central's order (docs/procedures.md): rank, then age. */
+/** The central's order (docs/procedures.md): rank, then age (ISO times compare as strings). */
 export function byQueueOrder(a, b) {
-  return a.rank - b.rank || a.openedAt.localeCompare(b.openedAt) || Number(a.alarmId) - Number(b.alarmId);
+  return (
+    a.rank - b.rank ||
+    (a.openedAt < b.openedAt ? -1 : a.openedAt > b.openedAt ? 1 : 0) ||
+    Number(a.alarmId) - Number(b.alarmId)
+  );
 }
+
+/** When each incident arrived or escalated on this page: its row flashes once (a re-alert). */
+export const flashedAt = new Map();
 
 export class QueueFeed {
   alarms = new Map();
@@ -28,8 +35,20 @@ export class QueueFeed {
   #notices = new Set();
   #version = 0;
 
+  #ordered = [];
+  #orderedAt = -1;
+
   get version() {
     return this.#version;
+  }
+
+  /** The open incidents in queue order, sorted once per change (not on every redraw). */
+  ordered() {
+    if (this.#orderedAt !== this.#version) {
+      this.#ordered = [...this.alarms.values()].sort(byQueueOrder);
+      this.#orderedAt = this.#version;
+    }
+    return this.#ordered;
   }
 
   subscribe(listener) {
@@ -74,6 +93,8 @@ export class QueueFeed {
       if (known && !('proposal' in a)) a.proposal = known.proposal;
       if (a.status === 'closed') this.alarms.delete(a.alarmId);
       else this.alarms.set(a.alarmId, a);
+      // New, or escalated since (nobody took it): its row flashes again.
+      if (!known || (a.escalation && a.escalation !== known.escalation)) flashedAt.set(a.alarmId, Date.now());
       for (const listener of this.#notices) listener(a, known);
       this.#changed();
     });

@@ -2,17 +2,39 @@
 // the system is waiting on ("Waiting": for a restore, an SMS reply, the action window), each with its
 // reason and when it wakes. Rows are keyed and only redrawn when their incident changes.
 import { Component, html } from '../lib/html.js';
-import { clock, useNow, wakeOf } from '../lib/time.js';
+import { clock, wakeOf } from '../lib/time.js';
 import { whereWords } from '../lib/words.js';
+import { flashedAt } from './feed.js';
 
+const FLASH_MS = 1500;
 const WARN_S = 60;
 const LATE_S = 180;
 
-function Age({ since, live }) {
-  const now = useNow(live);
-  const seconds = (now - Date.parse(since)) / 1000;
-  const cls = !live ? 'age stale' : seconds >= LATE_S ? 'age late' : seconds >= WARN_S ? 'age warn' : 'age';
-  return html`<span class=${cls} title=${live ? '' : 'not live: the connection to the central is lost'}>${clock(seconds)}</span>`;
+/** The ages of every row tick together, once a second, without hooks (1,000 rows stay cheap). */
+const ages = new Set();
+let ageTimer = null;
+
+class Age extends Component {
+  componentDidMount() {
+    ages.add(this);
+    ageTimer ??= setInterval(() => {
+      for (const age of ages) age.forceUpdate();
+    }, 1000);
+  }
+
+  componentWillUnmount() {
+    ages.delete(this);
+    if (ages.size === 0) {
+      clearInterval(ageTimer);
+      ageTimer = null;
+    }
+  }
+
+  render({ since, live }) {
+    const seconds = (Date.now() - Date.parse(since)) / 1000;
+    const cls = !live ? 'age stale' : seconds >= LATE_S ? 'age late' : seconds >= WARN_S ? 'age warn' : 'age';
+    return html`<span class=${cls} title=${live ? '' : 'not live: the connection to the central is lost'}>${clock(seconds)}</span>`;
+  }
 }
 
 export function stepWords(p) {
@@ -26,11 +48,13 @@ class Row extends Component {
       next.alarm !== this.props.alarm ||
       next.selected !== this.props.selected ||
       next.live !== this.props.live ||
-      next.fresh !== this.props.fresh
+      next.alarm.alarmId !== this.props.alarm.alarmId
     );
   }
 
-  render({ alarm: a, selected, live, fresh, waiting, onSelect }) {
+  render({ alarm: a, selected, live, waiting, onSelect }) {
+    // Flashes once when it arrives or escalates (the animation runs when the class first appears).
+    const fresh = Date.now() - (flashedAt.get(a.alarmId) ?? 0) < FLASH_MS;
     const cls = `alarm ${a.class}${a.escalation ? ` escalated-${a.escalation}` : ''}${fresh ? ' fresh' : ''}`;
     return html`<tr class=${cls} tabindex="-1" aria-selected=${String(selected)} data-alarm-id=${a.alarmId} data-event-id=${a.eventId} onClick=${() => onSelect(a.alarmId)}>
       <td class="prio"><span class=${`pill ${a.class}`}>${a.priority}</span></td>
@@ -53,12 +77,12 @@ class Row extends Component {
   }
 }
 
-export function QueueTable({ id, label, alarms, selected, live, fresh, waiting, onSelect }) {
+export function QueueTable({ id, label, alarms, selected, live, waiting, onSelect }) {
   return html`<table aria-label=${label} class="queue">
     <colgroup><col class="c-prio" /><col class="c-age" /><col class="c-what" /><col class="c-site" /><col class="c-where" />${waiting ? html`<col class="c-next" /><col class="c-wakes" />` : html`<col class="c-state" /><col class="c-next" />`}</colgroup>
-    <thead><tr><th>Prio</th><th>Age</th><th>Incident</th><th>Site</th><th>Where</th>${waiting ? html`<th>Waiting for</th><th>Wakes</th>` : html`<th>Handled by</th><th>Next step</th>`}</tr></thead>
+    <thead><tr><th>Prio</th><th>Age</th><th>Incident</th><th>Site</th><th class="where">Where</th>${waiting ? html`<th>Waiting for</th><th>Wakes</th>` : html`<th>Handled by</th><th>Next step</th>`}</tr></thead>
     <tbody id=${id}>
-      ${alarms.map((a) => html`<${Row} key=${a.alarmId} alarm=${a} selected=${a.alarmId === selected} live=${live} fresh=${fresh.has(a.alarmId)} waiting=${waiting} onSelect=${onSelect} />`)}
+      ${alarms.map((a) => html`<${Row} key=${a.alarmId} alarm=${a} selected=${a.alarmId === selected} live=${live} waiting=${waiting} onSelect=${onSelect} />`)}
     </tbody>
   </table>`;
 }

@@ -187,7 +187,7 @@ function InstallerWindow({ site }) {
   </form>`;
 }
 
-function SiteDetail({ siteId, me, onAlarm }) {
+function SiteDetail({ siteId, me, onAlarm, onListChanged }) {
   const [card, setCard] = useState(null);
   const [site, setSite] = useState(null);
   const [contacts, setContacts] = useState([]);
@@ -204,6 +204,10 @@ function SiteDetail({ siteId, me, onAlarm }) {
     setContacts(k.ok ? k.body.contacts : []);
     return undefined;
   };
+  const changed = () => {
+    load();
+    onListChanged();
+  };
   useEffect(() => {
     load();
   }, [siteId]);
@@ -218,29 +222,71 @@ function SiteDetail({ siteId, me, onAlarm }) {
         : null
     }
     <h3>Contacts</h3>
-    <ul class="contacts">${contacts.map((c) => html`<${Contact} key=${c.id} siteId=${card.id} contact=${c} me=${me} onChanged=${load} />`)}</ul>
-    <h3>Test mode</h3><${TestMode} site=${site} me=${me} onChanged=${load} />
-    <h3>Records</h3><${Records} site=${site} me=${me} onChanged=${load} />
-    <h3>Schedule</h3>${site.schedule ? html`<${Schedule} schedule=${site.schedule} />` : html`<p class="muted">No arming schedule.</p>`}
+    <ul class="contacts">${contacts.map((c) => html`<${Contact} key=${c.id} siteId=${card.id} contact=${c} me=${me} onChanged=${changed} />`)}</ul>
+    <h3>Test mode</h3><${TestMode} site=${site} me=${me} onChanged=${changed} />
+    <h3>Records</h3><${Records} site=${site} me=${me} onChanged=${changed} />
+    <h3>Arming schedule</h3><${Schedule} site=${site} me=${me} onChanged=${changed} />
     <h3>Installer</h3>${site.installer ? html`<div>${site.installer.company}, ${site.installer.name} ${site.installer.phone ?? ''}</div>` : html`<div class="muted">No installer on record.</div>`}
     <${InstallerWindow} site=${site} />
   </article>`;
 }
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
-function Schedule({ schedule }) {
-  return html`<table class="schedule" aria-label="Arming schedule"><thead><tr>${DAYS.map((d) => html`<th>${d}</th>`)}</tr></thead>
-    <tbody><tr>${DAYS.map((_, i) => {
-      const day = schedule.open?.[String(i + 1)];
-      return html`<td>${day ? `open ${day.from}–${day.to}` : 'closed'}</td>`;
-    })}</tr></tbody></table>
-    <div class="muted">Margin ${schedule.marginMinutes} min${schedule.nightCheck ? ` · night check at ${schedule.nightCheck}` : ''}</div>`;
+
+/** The opening hours per ISO weekday (a day left empty is closed), the margin and the night check. */
+function Schedule({ site, me, onChanged }) {
+  const [view, show] = useResult();
+  const schedule = site.schedule;
+  if (me.role !== 'supervisor')
+    return schedule
+      ? html`<table class="schedule" aria-label="Arming schedule"><thead><tr>${DAYS.map((d) => html`<th>${d}</th>`)}</tr></thead>
+          <tbody><tr>${DAYS.map((_, i) => {
+            const day = schedule.open?.[String(i + 1)];
+            return html`<td>${day ? `open ${day.from}–${day.to}` : 'closed'}</td>`;
+          })}</tr></tbody></table>`
+      : html`<p class="muted">No arming schedule.</p>`;
+  const save = async (e, remove = false) => {
+    e.preventDefault();
+    const form = e.currentTarget.form ?? e.currentTarget;
+    const f = new FormData(form);
+    const open = {};
+    DAYS.forEach((_, i) => {
+      const from = f.get(`from-${i + 1}`);
+      const to = f.get(`to-${i + 1}`);
+      if (from && to) open[String(i + 1)] = { from, to };
+    });
+    const next = remove
+      ? null
+      : { marginMinutes: Number(f.get('margin')), open, nightCheck: f.get('nightCheck') || null };
+    const r = await api('PATCH', `/api/sites/${site.id}`, {
+      requestedBy: f.get('requestedBy') || undefined,
+      schedule: next,
+    });
+    show(r, remove ? 'Schedule removed.' : 'Schedule saved: judged from now on.');
+    if (r.ok) onChanged();
+  };
+  return html`<form class="schedule-form" aria-label="Arming schedule" onSubmit=${save}>
+    <table class="schedule"><thead><tr><th></th>${DAYS.map((d) => html`<th>${d}</th>`)}</tr></thead>
+      <tbody>
+        <tr><th>open from</th>${DAYS.map((d, i) => html`<td><input type="time" name=${`from-${i + 1}`} aria-label=${`${d} open from`} defaultValue=${schedule?.open?.[String(i + 1)]?.from ?? ''} /></td>`)}</tr>
+        <tr><th>until</th>${DAYS.map((d, i) => html`<td><input type="time" name=${`to-${i + 1}`} aria-label=${`${d} open until`} defaultValue=${schedule?.open?.[String(i + 1)]?.to ?? ''} /></td>`)}</tr>
+      </tbody></table>
+    <div class="grid-form">
+      <label>Margin (min) <input name="margin" type="number" min="0" max="120" defaultValue=${schedule?.marginMinutes ?? 15} /></label>
+      <label>Night check (22:00–24:00) <input name="nightCheck" type="time" min="22:00" defaultValue=${schedule?.nightCheck ?? ''} /></label>
+      <label class="wide">Requested by <input name="requestedBy" placeholder="who asked, and how" required /></label>
+    </div>
+    <div class="row"><button type="submit" class="btn primary">Save schedule</button>${schedule ? html`<button type="button" class="btn danger" onClick=${(e) => save(e, true)}>Remove schedule</button>` : null}</div>
+    ${view}
+  </form>`;
 }
 
 function SiteList({ me, siteId, onOpen, onAlarm }) {
   const [filter, setFilter] = useState('all');
   const [q, setQ] = useState('');
   const [sites, setSites] = useState(null);
+  // A change on the open site (test mode, records) may move it in or out of the filtered list.
+  const [version, setVersion] = useState(0);
   useEffect(() => {
     const timer = setTimeout(async () => {
       const params = new URLSearchParams({ filter });
@@ -249,7 +295,7 @@ function SiteList({ me, siteId, onOpen, onAlarm }) {
       if (r.ok) setSites(r.body.sites);
     }, 150);
     return () => clearTimeout(timer);
-  }, [filter, q]);
+  }, [filter, q, version]);
   return html`<div class="sites">
     <div class="card site-list">
       <div class="row">${FILTERS.map(([id, name]) => html`<button type="button" key=${id} class=${`btn small${filter === id ? ' on' : ''}`} aria-pressed=${String(filter === id)} onClick=${() => setFilter(id)}>${name}</button>`)}</div>
@@ -268,7 +314,7 @@ function SiteList({ me, siteId, onOpen, onAlarm }) {
         )}</tbody></table>
       ${sites && sites.length === 0 ? html`<p class="muted">No site.</p>` : null}
     </div>
-    ${siteId ? html`<${SiteDetail} key=${siteId} siteId=${siteId} me=${me} onAlarm=${onAlarm} />` : html`<div class="card muted">Choose a site.</div>`}
+    ${siteId ? html`<${SiteDetail} key=${siteId} siteId=${siteId} me=${me} onAlarm=${onAlarm} onListChanged=${() => setVersion((v) => v + 1)} />` : html`<div class="card muted">Choose a site.</div>`}
   </div>`;
 }
 
