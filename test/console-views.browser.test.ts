@@ -5,7 +5,7 @@ import { storeEvent } from '../central/ingest/event-store.ts';
 import { upsertOperator } from '../central/records.ts';
 import { centralEvent } from '../central/supervision/central-event.ts';
 import type { RunningGateway } from '../gateway/main.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { launchBrowser, logIn } from './helpers/browser.ts';
 import {
   apiClient,
   eventually,
@@ -91,9 +91,7 @@ async function login(username: string, password: string, options: { clock?: bool
   await page.addInitScript(COUNT_TONES);
   if (options.clock) await page.clock.install();
   await page.goto(consoleUrl);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await logIn(page, username, password);
   await page.locator('#conn', { hasText: 'live' }).waitFor();
   return page;
 }

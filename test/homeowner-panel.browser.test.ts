@@ -6,7 +6,7 @@ import type { RunningGateway } from '../gateway/main.ts';
 import { isLocalNetwork } from '../lib/addresses.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { enterOnKeypad, launchBrowser } from './helpers/browser.ts';
 import { startTestCentral, startTestGateway, type TestCentral } from './helpers/central.ts';
 import { PHONE, screenshot } from './helpers/screenshots.ts';
 
@@ -45,12 +45,6 @@ async function openPanel(): Promise<Page> {
   return page;
 }
 
-async function enterCode(page: Page, code: string) {
-  const keypad = page.getByRole('dialog');
-  for (const digit of code) await keypad.getByRole('button', { name: digit, exact: true }).click();
-  await keypad.getByRole('button', { name: 'OK' }).click();
-}
-
 test.serial(
   'the homeowner arms and disarms with a code, with the exit countdown, zones, bypass and chime',
   async (t) => {
@@ -62,17 +56,17 @@ test.serial(
 
     // A wrong code is refused in words; the right one starts the exit delay, counted down on screen.
     await area.getByRole('button', { name: 'Arm away' }).click();
-    await enterCode(page, '1111');
+    await enterOnKeypad(page, '1111');
     await page.getByRole('alert').filter({ hasText: 'Wrong code.' }).waitFor();
     await area.getByRole('button', { name: 'Arm away' }).click();
-    await enterCode(page, '2468');
+    await enterOnKeypad(page, '2468');
     await area
       .getByRole('status')
       .filter({ hasText: /Leave now: armed away in \d\d:\d\d/ })
       .waitFor();
     await screenshot(page, 'panel-exit-delay');
     await area.getByRole('button', { name: 'Disarm' }).click();
-    await enterCode(page, '2468');
+    await enterOnKeypad(page, '2468');
     await area.getByRole('status').filter({ hasText: 'Disarmed' }).waitFor();
 
     // The door open: listed as open, and in the zones; bypassed with the code.
@@ -81,17 +75,17 @@ test.serial(
     await zones.locator('li.open', { hasText: 'Front door' }).waitFor();
     await page.getByText('Open now: Front door').waitFor();
     await zones.getByRole('button', { name: 'Bypass Front door' }).click();
-    await enterCode(page, '2468');
+    await enterOnKeypad(page, '2468');
     await zones.getByRole('button', { name: 'Unbypass Front door' }).waitFor();
     await zones.getByRole('button', { name: 'Chime Hall motion' }).click();
-    await enterCode(page, '2468');
+    await enterOnKeypad(page, '2468');
     await zones.locator('button[aria-pressed="true"]', { hasText: 'Chime' }).waitFor();
     t.true(gw.gateway.config.devices.find((d) => d.id === 'hall')!.chime, 'kept in the gateway config');
 
     // The event feed behind the code, in words.
     const events = page.getByRole('region', { name: 'Events' });
     await events.getByRole('button', { name: 'Show events' }).click();
-    await enterCode(page, '2468');
+    await enterOnKeypad(page, '2468');
     const feed = events.getByRole('list', { name: 'Events' });
     // Newest first; the arming was cut short in its exit delay, so it is a disarm and no arm.
     await feed.getByText('Zone bypassed').waitFor();
@@ -111,14 +105,14 @@ test.serial('the panel works with the alarm centre unreachable, and says so', as
   await page.getByRole('region', { name: 'Troubles' }).getByText('Link to the alarm centre').waitFor();
   const area = page.getByRole('region', { name: 'Area Premises' });
   await area.getByRole('button', { name: 'Arm home' }).click();
-  await enterCode(page, '2468');
+  await enterOnKeypad(page, '2468');
   await area
     .getByRole('status')
     .filter({ hasText: /armed home/i })
     .waitFor();
   t.is(gw.gateway.panel.areas[1]?.mode, 'home');
   await area.getByRole('button', { name: 'Disarm' }).click();
-  await enterCode(page, '2468');
+  await enterOnKeypad(page, '2468');
   await area.getByRole('status').filter({ hasText: 'Disarmed' }).waitFor();
   await page.close();
 });

@@ -5,7 +5,7 @@ import { upsertOperator } from '../central/records.ts';
 import { hashCode } from '../gateway/auth/user-codes.ts';
 import type { RunningGateway } from '../gateway/main.ts';
 import { SimulatedCamera } from '../hardware/camera/simulated-camera.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { enterOnKeypad, launchBrowser, logIn } from './helpers/browser.ts';
 import {
   apiClient,
   eventually,
@@ -67,16 +67,8 @@ test.after.always(async () => {
 async function portal(): Promise<Page> {
   const page = await browser.newPage({ viewport: PHONE, isMobile: true, hasTouch: true });
   await page.goto(`${env.central.httpUrl}/portal`);
-  await page.getByLabel('Username').fill('jo');
-  await page.getByLabel('Password').fill('jo password 12');
-  await page.getByRole('button', { name: 'Log in' }).click();
+  await logIn(page, 'jo', 'jo password 12');
   return page;
-}
-
-async function keypad(page: Page, code: string) {
-  const dialog = page.getByRole('dialog');
-  for (const digit of code) await dialog.getByRole('button', { name: digit, exact: true }).click();
-  await dialog.getByRole('button', { name: 'OK' }).click();
 }
 
 test.serial(
@@ -92,12 +84,12 @@ test.serial(
 
     // A wrong code: the gateway refuses it (and counts it for its keypad lockout).
     await area.getByRole('button', { name: 'Arm away' }).click();
-    await keypad(page, '9999');
+    await enterOnKeypad(page, '9999');
     await page.getByRole('alert').filter({ hasText: 'Wrong code.' }).waitFor();
     t.is(gw.gateway.panel.areas[1]?.mode, 'disarmed');
 
     await area.getByRole('button', { name: 'Arm away' }).click();
-    await keypad(page, '1357');
+    await enterOnKeypad(page, '1357');
     await page
       .getByRole('status')
       .filter({ hasText: /Arming away/ })
@@ -109,7 +101,7 @@ test.serial(
     t.is(gw.gateway.panel.areas[1]?.phase, 'exit');
     await screenshot(page, 'portal-arming');
     await area.getByRole('button', { name: 'Disarm' }).click();
-    await keypad(page, '1357');
+    await enterOnKeypad(page, '1357');
     await area.getByRole('status').filter({ hasText: 'Disarmed' }).waitFor();
     t.is(gw.gateway.panel.areas[1]?.mode, 'disarmed');
     const { rows: trail } = await env.central.pool.query(

@@ -70,7 +70,7 @@ function Console({ me, onLogout }) {
 
   useEffect(() => {
     const offState = feed.subscribe(redraw);
-    const offAlarm = feed.onAlarm((a, known) => {
+    const offAlarm = feed.onAlarm((a) => {
       if (a.takenOver && a.takenOver.from === me.username)
         setNotices((list) => [
           ...list,

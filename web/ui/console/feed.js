@@ -95,7 +95,7 @@ export class QueueFeed {
       else this.alarms.set(a.alarmId, a);
       // New, or escalated since (nobody took it): its row flashes again.
       if (!known || (a.escalation && a.escalation !== known.escalation)) flashedAt.set(a.alarmId, Date.now());
-      for (const listener of this.#notices) listener(a, known);
+      for (const listener of this.#notices) listener(a);
       this.#changed();
     });
   }

@@ -1,19 +1,12 @@
 // Follow-ups after real alarms, and the sites installers submitted for the central to review:
 // register (contacts get their letters) or reject with a reason the installer reads.
-import { api, refusal } from '../lib/api.js';
-import { html, useEffect, useState } from '../lib/html.js';
+import { api, refusal, useList } from '../lib/api.js';
+import { html, useState } from '../lib/html.js';
 import { dateTimeOf } from '../lib/time.js';
 import { eventWords } from '../lib/words.js';
 
 export function FollowUpsView() {
-  const [list, setList] = useState(null);
-  const load = async () => {
-    const r = await api('GET', '/api/follow-ups');
-    if (r.ok) setList(r.body.followUps);
-  };
-  useEffect(() => {
-    load();
-  }, []);
+  const [list, load] = useList('/api/follow-ups', 'followUps');
   const done = async (e, id) => {
     e.preventDefault();
     const r = await api('POST', `/api/follow-ups/${id}/done`, {
@@ -84,14 +77,7 @@ function Submission({ x, onDone }) {
 }
 
 export function SubmissionsView() {
-  const [list, setList] = useState(null);
-  const load = async () => {
-    const r = await api('GET', '/api/submissions');
-    if (r.ok) setList(r.body.submissions);
-  };
-  useEffect(() => {
-    load();
-  }, []);
+  const [list, load] = useList('/api/submissions', 'submissions');
   return html`<section id="submissions">
     <h2>Sites to register</h2>
     ${list && list.length === 0 ? html`<p class="muted">No submissions waiting.</p>` : null}

@@ -1,7 +1,7 @@
 // Site management without an alarm: every site (or those in test, in an outage, offline, submitted),
 // a site's card, its records and contacts (changed on an authorised person's code or a written
 // request, both recorded), test mode and installer windows; regional outages, accounts, DC-09 accounts.
-import { api, refusal } from '../lib/api.js';
+import { api, refusal, useList } from '../lib/api.js';
 import { html, useEffect, useState } from '../lib/html.js';
 import { dateTimeOf } from '../lib/time.js';
 import { eventWords } from '../lib/words.js';
@@ -319,15 +319,8 @@ function SiteList({ me, siteId, onOpen, onAlarm }) {
 }
 
 function Outages({ me }) {
-  const [list, setList] = useState([]);
+  const [list, load] = useList('/api/regional-outages', 'outages');
   const [view, show] = useResult();
-  const load = async () => {
-    const r = await api('GET', '/api/regional-outages');
-    if (r.ok) setList(r.body.outages);
-  };
-  useEffect(() => {
-    load();
-  }, []);
   const declare = async (e) => {
     e.preventDefault();
     const region = new FormData(e.currentTarget).get('region');
@@ -342,28 +335,21 @@ function Outages({ me }) {
   };
   return html`<section class="card" aria-label="Regional outages"><h2>Regional power outages</h2>
     <table><thead><tr><th>Region</th><th>Since</th><th>By</th><th>Sites</th><th></th></tr></thead>
-      <tbody>${list.map(
+      <tbody>${(list ?? []).map(
         (
           o,
         ) => html`<tr key=${o.region}><td>${o.region}</td><td>${dateTimeOf(o.startedAt)}</td><td>${o.startedBy}</td><td>${o.sites}</td>
         <td>${me.role === 'supervisor' ? html`<button type="button" class="btn small" onClick=${() => end(o.region)}>End outage ${o.region}</button>` : null}</td></tr>`,
       )}</tbody></table>
-    ${list.length === 0 ? html`<p class="muted">No known outage.</p>` : null}
+    ${list?.length === 0 ? html`<p class="muted">No known outage.</p>` : null}
     ${me.role === 'supervisor' ? html`<form class="row" aria-label="Record an outage" onSubmit=${declare}><input name="region" aria-label="Region" placeholder="region, e.g. NL-AMS-12" required /><button type="submit" class="btn">Record outage</button></form>` : null}
     ${view}
   </section>`;
 }
 
 function Accounts() {
-  const [list, setList] = useState([]);
+  const [list, load] = useList('/api/accounts', 'accounts');
   const [view, show] = useResult();
-  const load = async () => {
-    const r = await api('GET', '/api/accounts');
-    if (r.ok) setList(r.body.accounts);
-  };
-  useEffect(() => {
-    load();
-  }, []);
   const create = async (e) => {
     e.preventDefault();
     const form = e.currentTarget;
@@ -378,7 +364,7 @@ function Accounts() {
   };
   return html`<section class="card" aria-label="Accounts"><h2>Accounts</h2>
     <table><thead><tr><th>Username</th><th>Name</th><th>Role</th><th>Scope</th><th>Last login</th></tr></thead>
-      <tbody>${list.map((a) => html`<tr key=${a.username}><td>${a.username}</td><td>${a.displayName}</td><td>${a.role}</td><td>${a.siteId ?? (a.installerId ? `installer ${a.installerId}` : '—')}</td><td>${dateTimeOf(a.lastLogin)}</td></tr>`)}</tbody></table>
+      <tbody>${(list ?? []).map((a) => html`<tr key=${a.username}><td>${a.username}</td><td>${a.displayName}</td><td>${a.role}</td><td>${a.siteId ?? (a.installerId ? `installer ${a.installerId}` : '—')}</td><td>${dateTimeOf(a.lastLogin)}</td></tr>`)}</tbody></table>
     <h3>New account, or a new password for one</h3>
     <form class="grid-form" aria-label="New account" onSubmit=${create}>
       <label>Username <input name="username" required pattern="[a-z0-9._-]{3,60}" /></label>
@@ -394,15 +380,8 @@ function Accounts() {
 }
 
 function Dc09Accounts() {
-  const [list, setList] = useState([]);
+  const [list, load] = useList('/api/dc09-accounts', 'accounts');
   const [view, show] = useResult();
-  const load = async () => {
-    const r = await api('GET', '/api/dc09-accounts');
-    if (r.ok) setList(r.body.accounts);
-  };
-  useEffect(() => {
-    load();
-  }, []);
   const add = async (e) => {
     e.preventDefault();
     const form = e.currentTarget;
@@ -420,7 +399,7 @@ function Dc09Accounts() {
   };
   return html`<section class="card" aria-label="DC-09 accounts"><h2>DC-09 accounts</h2>
     <table><thead><tr><th>Prefix</th><th>Account</th><th>Site</th><th>Path</th><th>Supervised every</th><th>Encrypted</th></tr></thead>
-      <tbody>${list.map((a) => html`<tr key=${`${a.prefix}-${a.account}`}><td>${a.prefix}</td><td>${a.account}</td><td>${a.siteId}</td><td>${a.path}</td><td>${a.supervisionSeconds ? `${a.supervisionSeconds} s` : '—'}</td><td>${a.encrypted ? `yes (${a.keyFormat})` : 'no'}</td></tr>`)}</tbody></table>
+      <tbody>${(list ?? []).map((a) => html`<tr key=${`${a.prefix}-${a.account}`}><td>${a.prefix}</td><td>${a.account}</td><td>${a.siteId}</td><td>${a.path}</td><td>${a.supervisionSeconds ? `${a.supervisionSeconds} s` : '—'}</td><td>${a.encrypted ? `yes (${a.keyFormat})` : 'no'}</td></tr>`)}</tbody></table>
     <form class="grid-form" aria-label="New DC-09 account" onSubmit=${add}>
       <label>Account <input name="account" required pattern="[0-9A-Fa-f]{3,16}" /></label>
       <label>Prefix <input name="prefix" pattern="[0-9A-Fa-f]{1,6}" placeholder="0" /></label>

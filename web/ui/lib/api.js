@@ -1,5 +1,6 @@
 // The JSON API with the session's CSRF token. A 401 ends the session on the page (back to its login);
 // a network failure is answered like a refusal, in words, never thrown at the component.
+import { useEffect, useState } from './html.js';
 
 const session = { csrf: '', onExpired: () => {} };
 
@@ -43,3 +44,16 @@ const sentence = (text) => {
   const s = String(text);
   return s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? '' : '.');
 };
+
+/** A list a page shows from the API, and reloads after a change: `[items (null until loaded), reload]`. */
+export function useList(path, field) {
+  const [items, setItems] = useState(null);
+  const reload = async () => {
+    const r = await api('GET', path);
+    if (r.ok) setItems(r.body[field]);
+  };
+  useEffect(() => {
+    reload();
+  }, [path]);
+  return [items, reload];
+}

@@ -2,7 +2,7 @@
 // through the gateway with the keypad code, open alarms (cancel where a cancel means something),
 // test mode, contacts, notifications on this phone, the camera access log with its pictures,
 // history and reports in words.
-import { api, refusal } from '../lib/api.js';
+import { api, refusal, useList } from '../lib/api.js';
 import { html, render, useEffect, useRef, useState } from '../lib/html.js';
 import { Keypad } from '../lib/keypad.js';
 import { Login, useSession } from '../lib/session.js';
@@ -177,15 +177,8 @@ function TestMode({ code, reload }) {
 }
 
 function Contacts({ code }) {
-  const [contacts, setContacts] = useState([]);
+  const [contacts, load] = useList('/api/customer/contacts', 'contacts');
   const [view, show] = useAnswer();
-  const load = async () => {
-    const r = await api('GET', '/api/customer/contacts');
-    if (r.ok) setContacts(r.body.contacts);
-  };
-  useEffect(() => {
-    load();
-  }, []);
   const add = async (e) => {
     e.preventDefault();
     const form = e.currentTarget;
@@ -211,7 +204,7 @@ function Contacts({ code }) {
   };
   return html`<section class="card" aria-labelledby="contacts-title"><h2 id="contacts-title">Contacts</h2>
     <table aria-label="Contacts"><thead><tr><th>Name</th><th>Role</th><th>Order</th><th>Phone</th><th></th></tr></thead>
-      <tbody>${contacts.map(
+      <tbody>${(contacts ?? []).map(
         (
           c,
         ) => html`<tr key=${c.id}><td>${c.name}</td><td>${c.role}</td><td>${c.order}</td><td>${c.mobile ?? c.phone ?? ''}</td>
