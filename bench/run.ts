@@ -13,6 +13,7 @@ import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
 import { measureProcedures } from './procedures.ts';
 import { measureRawHop } from './raw-hop.ts';
+import { measureRetainedSubscribe } from './retained.ts';
 import { measureSignalProcessing } from './signals.ts';
 import { type BenchRow, percentile, round } from './stats.ts';
 
@@ -83,6 +84,7 @@ const paths = await measurePaths(Number(process.env.VIGIL_BENCH_FRAMES ?? 2000))
 const procedures = measureProcedures(Number(process.env.VIGIL_BENCH_PROCEDURES ?? 20_000), 10_000);
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
+const retained = await measureRetainedSubscribe(Number(process.env.VIGIL_BENCH_RETAINED ?? 10_000), 200);
 const consoleView = await measureConsole(
   Number(process.env.VIGIL_BENCH_CONSOLE_ALARMS ?? 1000),
   Number(process.env.VIGIL_BENCH_CONSOLE_ARRIVALS ?? 20),
@@ -195,6 +197,18 @@ const rows: BenchRow[] = [
     name: 'gateway signals through the local API without --lite-mode (same run)',
     value: round(idle.fullJit.checkInsPerSecond, 0),
     unit: 'signals/s',
+  },
+  {
+    name: `broker: a gateway's SUBSCRIBE with ${retained.retained} retained statuses, aedes' scan (baseline) p50`,
+    value: round(retained.scanMs, 2),
+    unit: 'ms',
+  },
+  {
+    name: `broker: the same SUBSCRIBE with the exact-topic index p50`,
+    value: round(retained.exactMs, 2),
+    unit: 'ms',
+    baseline: round(retained.scanMs, 2),
+    ratio: round(retained.exactMs / Math.max(0.001, retained.scanMs), 3),
   },
   {
     name: `console: GET /api/alarms with ${consoleView.alarms} open`,

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
+import memoryPersistence, { type AedesMemoryPersistence } from 'aedes-persistence';
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -9,6 +10,7 @@ import { CENTRAL_CLIENT_ID_PREFIX, gatewayClientId } from '../../protocols/topic
 import { secretMatches } from '../auth/secrets.ts';
 import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import { mayPublish, maySubscribe, type Principal } from './acl.ts';
+import { withExactRetainedLookups } from './exact-retained.ts';
 import { guardedConnection } from './packet-guard.ts';
 
 export const CENTRAL_MQTT_USER = 'central';
@@ -35,6 +37,9 @@ export interface RunningBroker {
 
 const BAD_CREDENTIALS = 4;
 
+/** A CommonJS module whose default export is the factory (Node's default import is module.exports). */
+const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemoryPersistence;
+
 /**
  * The embedded MQTT broker. Every connection is authenticated (gateway id + issued secret, and the
  * client id bound to that gateway, so no one else can take over its session or read what is queued
@@ -51,6 +56,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   const limits = options.limits ?? DEFAULT_LIMITS.mqtt;
   const gate = new ConnectionGate('mqtt', limits, logger, metrics);
   const aedes = await Aedes.createBroker({
+    persistence: withExactRetainedLookups(createMemoryPersistence()),
     // A complete, authenticated CONNECT within this time, or the socket is closed.
     connectTimeout: limits.connectTimeoutMs,
     authenticate(client, username, password, done) {

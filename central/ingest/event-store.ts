@@ -59,8 +59,8 @@ export async function storeEvent(
 
     const alarmId = await applyToAlarms(client, event);
     const alarm = alarmId ? await alarmById(client, alarmId) : null;
-    if (alarm) await client.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
     await client.query('COMMIT');
+    if (alarm) await announceStored(pool, alarm);
     return { kind: 'stored', alarm, incident: alarmId ? { id: alarmId, joined: true } : null };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -180,7 +180,6 @@ async function storeAlarmEvent(
           ...params,
           EVENT_TYPES[event.eventType].title,
           event.verification.rule,
-          ALARM_CHANNEL,
           rank,
           event.eventType === 'duress',
         ]);
@@ -199,8 +198,8 @@ async function storeAlarmEvent(
     }
     const reread = target !== null || late.length > 0;
     const alarm = reread ? await alarmById(client, alarmId) : ({ ...rows[0].view } as unknown as AlarmView);
-    if (reread) await client.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
     await client.query('COMMIT');
+    if (alarm) await announceStored(pool, alarm);
     return {
       kind: 'stored',
       alarm,
@@ -229,18 +228,30 @@ interface OpenRow {
 const NEW_INCIDENT = `WITH n AS (SELECT nextval('alarms_id_seq') AS id),
       e AS (${insertEvent('(SELECT id FROM n)')} RETURNING id),
       a AS (INSERT INTO alarms (id, event_id, site_id, class, priority, verified, verification, rank, last_event_at, silent)
-            SELECT (SELECT id FROM n), id, $2, $9, $10, $15, $16, $26, $19, $27 FROM e RETURNING id, opened_at),
+            SELECT (SELECT id FROM n), id, $2, $9, $10, $15, $16, $25, $19, $26 FROM e RETURNING id, opened_at),
       v AS (SELECT json_build_object(
               'alarmId', a.id::text, 'eventId', $1::uuid, 'siteId', s.id, 'siteName', s.name,
-              'siteAddress', s.address, 'class', $9::text, 'priority', $10::smallint, 'rank', $26::smallint,
+              'siteAddress', s.address, 'class', $9::text, 'priority', $10::smallint, 'rank', $25::smallint,
               'status', 'open', 'eventType', $5::text, 'title', $23::text, 'cid', $7::text, 'sia', $8::text,
               'zone', $13::int, 'area', $14::int, 'deviceName', $12::text, 'text', $18::text, 'verified', $15::boolean,
-              'verificationRule', $24::text, 'closeReason', NULL, 'escalation', NULL, 'silent', $27::boolean, 'events', 1,
+              'verificationRule', $24::text, 'closeReason', NULL, 'escalation', NULL, 'silent', $26::boolean, 'events', 1,
               'occurredAt', to_char($19::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
               'openedAt', to_char(a.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-              'restoredAt', NULL, 'claimedBy', NULL) AS view
+              'restoredAt', NULL, 'claimedBy', NULL, 'claimedAt', NULL) AS view
             FROM a JOIN sites s ON s.id = $2)
- SELECT view, pg_notify($25, view::text) FROM v`;
+ SELECT view FROM v`;
+
+/**
+ * Tell every console of every node, after the commit: a NOTIFY inside the storing transaction takes
+ * PostgreSQL's one notification lock at commit and so serialises every storing transaction of the
+ * database (measured: 30 clients, 8.4–9.2k plain inserts/s against 2.6k with the NOTIFY inside).
+ * Outside it, only the short NOTIFY statements queue. A crash between the two leaves the alarm stored
+ * and unannounced: the engine announces it again when it takes it up, and a console's reconnect
+ * loads the queue from the database.
+ */
+async function announceStored(pool: pg.Pool, alarm: AlarmView): Promise<void> {
+  await pool.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
+}
 
 /** What an event that opens no alarm does to an earlier one; returns the id of the alarm it changed. */
 async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<string | null> {

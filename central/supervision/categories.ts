@@ -22,6 +22,32 @@ export const ATS_CATEGORIES: Readonly<Record<string, Category>> = {
   DP4: { primaryMs: 90_000, backupMs: 5 * HOUR },
 };
 
+/**
+ * How much longer than its limit a path may be silent before it counts as failed: a heartbeat sent
+ * right at the limit, a little network delay, and the central writing "heard" at most once a second
+ * must not raise a failure by construction. 10% of the limit, at least 5 s and at most 60 s.
+ */
+export function graceMs(limitMs: number): number {
+  return Math.min(60_000, Math.max(5_000, Math.round(limitMs * 0.1)));
+}
+
+/** A gateway heartbeats at most this often apart for a category's primary path (docs/protocol.md). */
+export function heartbeatNeededMs(limitMs: number): number {
+  return Math.floor(limitMs / 3);
+}
+
+/** The shortest silence any path may have before failing: paths heard since are not even read. */
+export function shortestAllowedMs(accountSeconds: readonly number[] = []): number {
+  const limits = [
+    ...Object.values(ATS_CATEGORIES).flatMap((c) => [
+      c.primaryMs,
+      ...(c.backupMs === null ? [] : [c.backupMs]),
+    ]),
+    ...accountSeconds.map((s) => s * 1000),
+  ];
+  return Math.min(...limits.map((limit) => limit + graceMs(limit)));
+}
+
 export function category(name: string): Category {
   const found = ATS_CATEGORIES[name];
   if (!found)

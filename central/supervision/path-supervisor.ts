@@ -3,7 +3,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import type { AfterStore } from '../ingest/event-store.ts';
-import { ATS_CATEGORIES } from './categories.ts';
+import { ATS_CATEGORIES, graceMs, shortestAllowedMs } from './categories.ts';
 import { centralEvent, storeCentralEvent } from './central-event.ts';
 
 interface PathRow {
@@ -34,17 +34,29 @@ export async function superviseOnce(
   afterStore?: AfterStore,
 ): Promise<number> {
   const store = (event: AlarmEvent) => storeCentralEvent(pool, event, afterStore);
+  // Only gateways with a path silent longer than the shortest limit there is, or failed: in normal
+  // operation a handful, read through the indexes, however many gateways there are.
+  const { rows: intervals } = await pool.query<{ seconds: number }>(
+    'SELECT DISTINCT supervision_seconds AS seconds FROM dc09_accounts WHERE supervision_seconds IS NOT NULL',
+  );
+  const earliest = new Date(now - shortestAllowedMs(intervals.map((r) => r.seconds)));
   const { rows } = await pool.query<PathRow>(
-    `SELECT p.gateway_id, g.site_id, s.ats_category, p.path, p.last_heard_at, p.failed, p.failure_event_id,
+    `WITH candidates AS (
+       SELECT gateway_id FROM path_status WHERE last_heard_at < $1
+       UNION SELECT gateway_id FROM path_status WHERE failed)
+     SELECT p.gateway_id, g.site_id, s.ats_category, p.path, p.last_heard_at, p.failed, p.failure_event_id,
             a.failure_event_id AS all_failure_event_id,
             (SELECT min(d.supervision_seconds) FROM dc09_accounts d
               WHERE d.gateway_id = p.gateway_id AND d.path = p.path) AS account_seconds
-       FROM path_status p
+       FROM candidates c
+       JOIN path_status p ON p.gateway_id = c.gateway_id
        JOIN gateways g ON g.id = p.gateway_id
        JOIN sites s ON s.id = g.site_id
        LEFT JOIN all_paths_status a ON a.gateway_id = p.gateway_id
       ORDER BY p.gateway_id, p.path`,
+    [earliest],
   );
+  metrics.increment('path_supervision_rows_total', {}, rows.length);
   let changes = 0;
   const byGateway = Map.groupBy(rows, (r) => r.gateway_id);
   for (const [gatewayId, paths] of byGateway) {
@@ -60,7 +72,7 @@ export async function superviseOnce(
     const failedNow = new Map<string, boolean>();
     for (const path of supervised) {
       const allowed = allowedFor(path)!;
-      const silent = now - path.last_heard_at.getTime() > allowed;
+      const silent = now - path.last_heard_at.getTime() > allowed + graceMs(allowed);
       failedNow.set(path.path, silent);
       if (silent === path.failed) continue;
       changes++;
