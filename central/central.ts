@@ -21,6 +21,7 @@ import { CommandAnswers } from './gateway-answers.ts';
 import { buildHttpServer, type RateLimits } from './http/server.ts';
 import type { EscalationTable } from './incidents/escalation.ts';
 import type { AfterStore } from './ingest/event-store.ts';
+import { HeartbeatBook } from './ingest/heartbeat-book.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { Quarantine } from './ingest/quarantine.ts';
 import { SequenceWatch } from './ingest/sequence-watch.ts';
@@ -114,6 +115,8 @@ export class Central {
   #pool: pg.Pool | null = null;
   #broker: RunningBroker | null = null;
   #ingest: MqttIngest | null = null;
+  #heartbeats: HeartbeatBook | null = null;
+  #bulkPool: pg.Pool | null = null;
   #dc09: Dc09Receiver | null = null;
   #dynsec: DynsecProvisioner | null = null;
   #supervisor: NodeJS.Timeout | null = null;
@@ -157,11 +160,6 @@ export class Central {
     return secret;
   }
 
-  /**
-   * One pass of every time-driven supervision as of `now`: transmission paths, arming schedules and
-   * periodic test reports. Runs every `supervisionIntervalMs`; tests call it with their own clock.
-   * A failing part is logged and counted and does not stop the others.
-   */
   #track(work: Promise<unknown>, onError: (error: unknown) => void): void {
     const tracked = work.catch(onError);
     this.#background.add(tracked);
@@ -173,6 +171,11 @@ export class Central {
     while (this.#background.size > 0) await Promise.all(this.#background);
   }
 
+  /**
+   * One pass of every time-driven supervision as of `now`: transmission paths, arming schedules and
+   * periodic test reports. Runs every `supervisionIntervalMs`; tests call it with their own clock.
+   * A failing part is logged and counted and does not stop the others.
+   */
   superviseOnce(now: number): Promise<void> {
     const pass = this.#supervision.then(() => this.#supervisePass(now));
     this.#supervision = pass;
@@ -181,6 +184,8 @@ export class Central {
 
   async #supervisePass(now: number): Promise<void> {
     await this.settled();
+    // What was heard up to now is in the database before paths are judged.
+    await this.#heartbeats?.flush();
     const pool = this.pool;
     const logger = this.#o.logger.child({ component: 'supervision' });
     const cameras = this.#cameras;
@@ -381,7 +386,19 @@ export class Central {
       this.#cameras = cameras;
       this.#feed = new AlarmFeed(databaseUrl, logger.child({ component: 'feed' }));
       await this.#feed.start();
+      // Heartbeats and paths heard: in memory, written once a second on a pool of their own, so
+      // alarms never queue behind them for a connection.
+      this.#bulkPool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+      this.#bulkPool.on('error', (error) => logger.error({ err: error.message }, 'bulk pool error'));
+      const heartbeats = new HeartbeatBook({
+        pool: this.#bulkPool,
+        logger: logger.child({ component: 'heartbeats' }),
+        metrics,
+      });
+      heartbeats.start();
+      this.#heartbeats = heartbeats;
       this.#ingest = new MqttIngest({
+        heartbeats,
         brokerUrl,
         ...(ingestUser ? { username: ingestUser } : {}),
         secret: ingestSecret,
@@ -399,6 +416,7 @@ export class Central {
       });
       await this.#ingest.start();
       this.#dc09 = new Dc09Receiver({
+        heartbeats,
         host: this.#o.dc09Host,
         port: this.#o.dc09Port,
         pool: this.#pool,
@@ -486,6 +504,10 @@ export class Central {
     this.#cameras?.stop();
     await this.#ingest?.stop();
     await this.#dc09?.stop();
+    await this.#heartbeats?.stop();
+    this.#heartbeats = null;
+    if (this.#bulkPool) await endPool(this.#bulkPool);
+    this.#bulkPool = null;
     await this.settled();
     await this.#procedures?.stop();
     await this.#notifier?.stop();

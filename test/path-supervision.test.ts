@@ -1,6 +1,5 @@
 import test from 'ava';
 import { upsertDc09Account } from '../central/dc09/accounts.ts';
-import { recordPathHeard } from '../central/paths.ts';
 import { upsertSite } from '../central/records.ts';
 import { superviseOnce } from '../central/supervision/path-supervisor.ts';
 import { silentLogger } from '../lib/logger.ts';
@@ -16,9 +15,9 @@ test.after.always(() => env?.stop());
 const MIN = 60_000;
 
 async function heardAt(gatewayId: string, path: 'primary' | 'backup', at: number) {
-  await recordPathHeard(env.central.pool, gatewayId, path);
   await env.central.pool.query(
-    'UPDATE path_status SET last_heard_at = $3 WHERE gateway_id = $1 AND path = $2',
+    `INSERT INTO path_status (gateway_id, path, last_heard_at) VALUES ($1, $2, $3)
+     ON CONFLICT (gateway_id, path) DO UPDATE SET last_heard_at = EXCLUDED.last_heard_at`,
     [gatewayId, path, new Date(at)],
   );
 }

@@ -9,11 +9,11 @@ import { type Dc09Message, FrameSplitter, parseFrame } from '../../protocols/dc0
 import { ackFrame, duhFrame, nakFrame, readVigilXdata, VIGIL_XDATA } from '../../protocols/dc09/payload.ts';
 import type { AlarmEvent } from '../../protocols/messages.ts';
 import { type AfterStore, isPermanentStoreError, storeEvent } from '../ingest/event-store.ts';
+import { HeartbeatBook } from '../ingest/heartbeat-book.ts';
 import { readGatewayEvent } from '../ingest/normalize.ts';
 import { Quarantine } from '../ingest/quarantine.ts';
 import type { SequenceWatch } from '../ingest/sequence-watch.ts';
 import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
-import { recordPathHeard } from '../paths.ts';
 import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
 import { eventsFromDc09, messageKey } from './to-events.ts';
 
@@ -38,6 +38,8 @@ export interface Dc09Evidence {
 }
 
 export interface Dc09ReceiverOptions {
+  /** Where the paths heard go (in memory, written in batches); without, a book of its own. */
+  readonly heartbeats?: Pick<HeartbeatBook, 'heard'>;
   readonly host: string;
   readonly port: number;
   readonly pool: pg.Pool;
@@ -87,6 +89,9 @@ export class Dc09Receiver {
   readonly #sockets = new Set<net.Socket>();
   readonly #quarantine: Quarantine;
   readonly #gate: ConnectionGate;
+  /** Its own book when the central gave it none (a receiver run on its own, in tests). */
+  readonly #ownBook: HeartbeatBook | null;
+  readonly #heartbeats: Pick<HeartbeatBook, 'heard'>;
   #lastPurge = 0;
 
   constructor(options: Dc09ReceiverOptions) {
@@ -95,6 +100,8 @@ export class Dc09Receiver {
     this.#gate = new ConnectionGate('dc09', options.limits ?? DEFAULT_LIMITS.dc09, options.logger, metrics);
     this.#quarantine =
       options.quarantine ?? new Quarantine({ ...options, clock: { now: options.now ?? Date.now } as Clock });
+    this.#ownBook = options.heartbeats ? null : new HeartbeatBook(options);
+    this.#heartbeats = options.heartbeats ?? this.#ownBook!;
     metrics.describe('dc09_frames_total', 'DC-09 frames received, by reply');
     metrics.describe('dc09_rejected_total', 'DC-09 frames refused, by reason');
   }
@@ -109,6 +116,7 @@ export class Dc09Receiver {
 
   async start(): Promise<void> {
     await this.reloadAccounts();
+    this.#ownBook?.start();
     const tcp = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
@@ -141,6 +149,7 @@ export class Dc09Receiver {
     await new Promise<void>((resolve) => (this.#udp ? this.#udp.close(() => resolve()) : resolve()));
     this.#tcp = null;
     this.#udp = null;
+    await this.#ownBook?.stop();
   }
 
   /**
@@ -254,7 +263,7 @@ export class Dc09Receiver {
     try {
       const outcome = await this.#process(message, account, now, frame, late);
       if (outcome === 'duh') return this.#count('duh', duhFrame(message));
-      await recordPathHeard(this.#o.pool, account.gatewayId, account.path);
+      this.#heartbeats.heard(account.gatewayId, account.path);
       return this.#count('ack', ackFrame(message, now, account.key));
     } catch (error) {
       // Not committed: stay silent so that the sender repeats the message.

@@ -19,8 +19,8 @@ import {
 import { allGatewaysFilter, type ParsedTopic, parseTopic, topicFor } from '../../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
-import { recordPathHeard } from '../paths.ts';
 import { type AfterStore, isPermanentStoreError, type StoreResult, storeEvent } from './event-store.ts';
+import type { HeartbeatBook } from './heartbeat-book.ts';
 import { readGatewayEvent } from './normalize.ts';
 import { Quarantine } from './quarantine.ts';
 import type { SequenceWatch } from './sequence-watch.ts';
@@ -46,6 +46,8 @@ export interface IngestOptions {
   readonly sequences?: SequenceWatch;
   /** A camera answer from a gateway (its topic already checked against the gateway's site). */
   readonly onMedia?: (gateway: { siteId: string; gatewayId: string }, media: Media) => void;
+  /** Where heartbeats and paths heard go (in memory, written in batches). */
+  readonly heartbeats: Pick<HeartbeatBook, 'heartbeat' | 'heard'>;
   /** A gateway's status came in (its answer to a command rides on it). */
   readonly onStatus?: (gateway: { siteId: string; gatewayId: string }, status: GatewayStatus) => void;
 }
@@ -168,7 +170,7 @@ export class MqttIngest {
         return this.#quarantine(topic, payload, 'store-failed', errorMessage(error));
       throw error;
     }
-    await recordPathHeard(this.#o.pool, event.gatewayId, 'primary');
+    this.#o.heartbeats.heard(event.gatewayId, 'primary');
     if (result.kind === 'rejected') return this.#quarantine(topic, payload, 'event-refused', result.reason);
     if (result.kind === 'stored') {
       await this.#o.afterStore?.(event, result);
@@ -225,11 +227,7 @@ export class MqttIngest {
       );
     }
     this.#o.metrics.increment('ingest_heartbeats_total');
-    await recordPathHeard(this.#o.pool, topic.gatewayId, 'primary');
-    await this.#o.pool.query(
-      'UPDATE gateways SET last_seen_at = now(), last_heartbeat = $3, online = true WHERE id = $1 AND site_id = $2',
-      [topic.gatewayId, topic.siteId, JSON.stringify(decoded.value)],
-    );
+    this.#o.heartbeats.heartbeat(topic.siteId, topic.gatewayId, decoded.value);
   }
 
   async #handleStatus(topic: ParsedTopic, payload: Buffer): Promise<void> {
