@@ -9,6 +9,7 @@ import { SseClient } from '../test/helpers/sse.ts';
 import { measureBacklog } from './backlog.ts';
 import { measureConsole } from './console.ts';
 import { measureGatewayCommandRss } from './gateway-idle.ts';
+import { measureAlarmsUnderHeartbeats } from './heartbeat-load.ts';
 import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
 import { measureProcedures } from './procedures.ts';
@@ -84,6 +85,11 @@ const paths = await measurePaths(Number(process.env.VIGIL_BENCH_FRAMES ?? 2000))
 const procedures = measureProcedures(Number(process.env.VIGIL_BENCH_PROCEDURES ?? 20_000), 10_000);
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
+const underLoad = await measureAlarmsUnderHeartbeats(
+  Number(process.env.VIGIL_BENCH_LOAD_GATEWAYS ?? 2000),
+  Number(process.env.VIGIL_BENCH_LOAD_HEARTBEATS ?? 1100),
+  Number(process.env.VIGIL_BENCH_LOAD_ALARMS ?? 200),
+);
 const retained = await measureRetainedSubscribe(Number(process.env.VIGIL_BENCH_RETAINED ?? 10_000), 200);
 const consoleView = await measureConsole(
   Number(process.env.VIGIL_BENCH_CONSOLE_ALARMS ?? 1000),
@@ -197,6 +203,20 @@ const rows: BenchRow[] = [
     name: 'gateway signals through the local API without --lite-mode (same run)',
     value: round(idle.fullJit.checkInsPerSecond, 0),
     unit: 'signals/s',
+  },
+  {
+    name: `alarm publish -> operator feed, idle (${underLoad.gateways} gateways connected) p99`,
+    value: round(underLoad.idleP99, 1),
+    unit: 'ms',
+    baseline: round(hopP99),
+    ratio: round(underLoad.idleP99 / hopP99, 1),
+  },
+  {
+    name: `alarm publish -> operator feed under ${underLoad.heartbeatsPerSecond} heartbeats/s over ${underLoad.gateways} connections p99`,
+    value: round(underLoad.loadedP99, 1),
+    unit: 'ms',
+    baseline: round(hopP99),
+    ratio: round(underLoad.loadedP99 / hopP99, 1),
   },
   {
     name: `broker: a gateway's SUBSCRIBE with ${retained.retained} retained statuses, aedes' scan (baseline) p50`,
