@@ -51,10 +51,11 @@ export async function measureConsole(open: number, arrivals: number) {
       return add.call(this, type, (e) => {
         const started = performance.now();
         listener(e);
-        setTimeout(() => {
+        // After the UI library's redraw (queued as a microtask by the listener), not behind other tasks.
+        queueMicrotask(() => {
           void g.document.body.offsetHeight;
           g.updateCosts.push(performance.now() - started);
-        }, 0);
+        });
       });
     };
   });

@@ -713,11 +713,13 @@ export class Gateway {
       // A user at the customer's portal: the code is checked here, as at the keypad (same lockout).
       const user: Actor = { code: c.code, source: `portal ${command.issuedBy}` };
       const done = c.name === 'arm' ? this.arm(c.area, c.mode, user) : this.disarm(c.area, user);
-      void done.then((result) =>
-        this.#uplink?.publishStatus(
-          result.ok ? { id: command.id, ok: true } : { id: command.id, ok: false, error: result.error },
-        ),
-      );
+      void done
+        .then((result) =>
+          this.#uplink?.publishStatus(
+            result.ok ? { id: command.id, ok: true } : { id: command.id, ok: false, error: result.error },
+          ),
+        )
+        .catch((error: Error) => this.#o.logger.error({ err: error.message }, 'portal arming failed'));
     } else if (c.name === 'arm') void this.arm(c.area, c.mode, actor);
     else if (c.name === 'disarm') void this.disarm(c.area, actor);
     else if (c.name === 'walk-test') void this.walkTest(c.on, actor);

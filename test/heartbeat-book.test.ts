@@ -12,7 +12,7 @@ test.before(async () => {
 });
 test.after.always(() => env?.stop());
 
-test('heartbeats are kept in memory and written in one batch; a failed batch is written with the next', async (t) => {
+test.serial('heartbeats are kept in memory and written in one batch; a failed batch is written with the next', async (t) => {
   const pool = env.central.pool;
   let failNext = false;
   let statements = 0;
@@ -64,4 +64,19 @@ test('heartbeats are kept in memory and written in one batch; a failed batch is 
   statements = 0;
   await book.flush();
   t.is(statements, 0, 'nothing new, nothing written');
+});
+
+test.serial('a gateway that went offline after its last heartbeat stays offline when the batch is written', async (t) => {
+  const pool = env.central.pool;
+  const book = new HeartbeatBook({ pool, logger: silentLogger, metrics: new Metrics() });
+  book.heartbeat('site-hb3', 'gw-hb3', { seq: 9 });
+  // Its last will, handled at once by the ingest, before the batch goes out.
+  await pool.query(
+    `UPDATE gateways SET online = false, last_seen_at = now() + interval '1 second' WHERE id = 'gw-hb3'`,
+  );
+  await book.flush();
+  const { rows } = await pool.query(
+    `SELECT online, (last_heartbeat->>'seq')::int AS seq FROM gateways WHERE id = 'gw-hb3'`,
+  );
+  t.deepEqual(rows[0], { online: false, seq: 9 });
 });

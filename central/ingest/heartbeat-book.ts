@@ -73,7 +73,10 @@ export class HeartbeatBook {
     try {
       if (gateways.size > 0)
         await this.#pool.query(
-          `UPDATE gateways g SET last_seen_at = v.at, last_heartbeat = v.hb::jsonb, online = true
+          // A status written since (an `offline` last will) is newer than the heartbeat: it stands.
+          `UPDATE gateways g SET last_heartbeat = v.hb::jsonb,
+                  online = CASE WHEN g.last_seen_at IS NULL OR g.last_seen_at <= v.at THEN true ELSE g.online END,
+                  last_seen_at = GREATEST(g.last_seen_at, v.at)
              FROM jsonb_to_recordset($1::jsonb) AS v(id text, site text, at timestamptz, hb text)
             WHERE g.id = v.id AND g.site_id = v.site`,
           [

@@ -56,32 +56,33 @@ class Row extends Component {
     // Flashes once when it arrives or escalates (the animation runs when the class first appears).
     const fresh = Date.now() - (flashedAt.get(a.alarmId) ?? 0) < FLASH_MS;
     const cls = `alarm ${a.class}${a.escalation ? ` escalated-${a.escalation}` : ''}${fresh ? ' fresh' : ''}`;
-    return html`<tr class=${cls} tabindex="-1" aria-selected=${String(selected)} data-alarm-id=${a.alarmId} data-event-id=${a.eventId} onClick=${() => onSelect(a.alarmId)}>
-      <td class="prio"><span class=${`pill ${a.class}`}>${a.priority}</span></td>
-      <td class="num"><${Age} since=${a.openedAt} live=${live} /></td>
-      <td class="what" title=${a.title}>
+    return html`<tr role="row" class=${cls} tabindex="-1" aria-selected=${String(selected)} data-alarm-id=${a.alarmId} data-event-id=${a.eventId} onClick=${() => onSelect(a.alarmId)}>
+      <td role="cell" class="prio"><span class=${`pill ${a.class}`}>${a.priority}</span></td>
+      <td role="cell" class="num"><${Age} since=${a.openedAt} live=${live} /></td>
+      <td role="cell" class="what" title=${a.title}>
         <strong>${a.title}</strong>
         ${a.verified ? html` <span class="badge verified" title=${a.verificationRule ?? ''}>verified</span>` : null}
         ${a.events > 1 ? html` <span class="badge">${a.events} events</span>` : null}
         ${a.escalation ? html` <span class=${`badge escalation ${a.escalation}`}>${a.escalation}</span>` : null}
       </td>
-      <td class="site" title=${`${a.siteName} (${a.siteId}) · ${a.siteAddress}`}>${a.siteName}</td>
-      <td class="where" title=${`CID ${a.cid} · SIA ${a.sia}`}>${whereWords(a)}</td>
+      <td role="cell" class="site" title=${`${a.siteName} (${a.siteId}) · ${a.siteAddress}`}>${a.siteName}</td>
+      <td role="cell" class="where" title=${`CID ${a.cid} · SIA ${a.sia}`}>${whereWords(a)}</td>
       ${
         waiting
-          ? html`<td class="next" title=${stepWords(a.proposal)}>${stepWords(a.proposal)}</td><td class="wakes">${a.proposal?.until ? wakeOf(a.proposal.until) : 'when it arrives'}</td>`
-          : html`<td class="state">${a.claimedBy ? html`<span class="badge claimed">${a.claimedBy.displayName}</span>` : html`<span class="badge unclaimed">unclaimed</span>`}${a.restoredAt ? html` <span class="badge">restored</span>` : null}</td>
-          <td class="next" title=${stepWords(a.proposal)}>${stepWords(a.proposal)}</td>`
+          ? html`<td role="cell" class="next" title=${stepWords(a.proposal)}>${stepWords(a.proposal)}</td><td role="cell" class="wakes">${a.proposal?.until ? wakeOf(a.proposal.until) : 'when it arrives'}</td>`
+          : html`<td role="cell" class="state">${a.claimedBy ? html`<span class="badge claimed">${a.claimedBy.displayName}</span>` : html`<span class="badge unclaimed">unclaimed</span>`}${a.restoredAt ? html` <span class="badge">restored</span>` : null}</td>
+          <td role="cell" class="next" title=${stepWords(a.proposal)}>${stepWords(a.proposal)}</td>`
       }
     </tr>`;
   }
 }
 
 export function QueueTable({ id, label, alarms, selected, live, waiting, onSelect }) {
-  return html`<table aria-label=${label} class="queue">
-    <colgroup><col class="c-prio" /><col class="c-age" /><col class="c-what" /><col class="c-site" /><col class="c-where" />${waiting ? html`<col class="c-next" /><col class="c-wakes" />` : html`<col class="c-state" /><col class="c-next" />`}</colgroup>
-    <thead><tr><th>Prio</th><th>Age</th><th>Incident</th><th>Site</th><th class="where">Where</th>${waiting ? html`<th>Waiting for</th><th>Wakes</th>` : html`<th>Handled by</th><th>Next step</th>`}</tr></thead>
-    <tbody id=${id}>
+  // Laid out as grid rows (roles keep it a table for assistive technology and tests), so that rows
+  // off screen skip layout and paint (content-visibility): a live update costs the visible rows only.
+  return html`<table aria-label=${label} class=${`queue ${waiting ? 'waiting' : 'active'}`} role="table">
+    <thead role="rowgroup"><tr role="row"><th role="columnheader">Prio</th><th role="columnheader">Age</th><th role="columnheader">Incident</th><th role="columnheader">Site</th><th role="columnheader" class="where">Where</th>${waiting ? html`<th role="columnheader">Waiting for</th><th role="columnheader">Wakes</th>` : html`<th role="columnheader">Handled by</th><th role="columnheader">Next step</th>`}</tr></thead>
+    <tbody id=${id} role="rowgroup">
       ${alarms.map((a) => html`<${Row} key=${a.alarmId} alarm=${a} selected=${a.alarmId === selected} live=${live} waiting=${waiting} onSelect=${onSelect} />`)}
     </tbody>
   </table>`;
