@@ -34,7 +34,15 @@ export async function api(method, path, body) {
 
 /** What a refused request says, in words for the person in front of the page. */
 export function refusal(result) {
-  if (result.body?.error) return sentence(result.body.error);
+  // A field's name before its reason ("newPin: 4 to 8 digits") is for the API's users: the form the
+  // person filled in already says which field it is.
+  if (result.body?.error)
+    return sentence(
+      String(result.body.error)
+        .split('; ')
+        .map((part) => part.replace(/^[\w.[\]]+: /, ''))
+        .join('; '),
+    );
   if (result.status === 403) return 'You are not allowed to do this.';
   if (result.status === 429) return 'Too many attempts: wait a minute and try again.';
   return `Not done (the central answered ${result.status}).`;
