@@ -69,6 +69,19 @@ test.serial('arming and disarming with codes over HTTP', async (t) => {
   t.is(armed.status, 200);
   t.like((armed.body.status as { areas: unknown[] }).areas[0], { id: 1, mode: 'away', phase: 'armed' });
   t.is((await call('POST', '/api/areas/1/disarm', { code: '1357' })).status, 200);
+  // The premises' own feed, newest first, behind a user's code; a bad limit is a 400 with the reason.
+  const feed = await call('GET', '/api/events?limit=2', undefined, { 'x-vigil-code': '1357' });
+  t.is(feed.status, 200);
+  t.deepEqual(
+    (feed.body.events as { eventType: string; qualifier: string }[]).map(
+      (e) => `${e.eventType}:${e.qualifier}`,
+    ),
+    ['opening-closing:event', 'opening-closing:restore'],
+  );
+  t.deepEqual(await call('GET', '/api/events?limit=many', undefined, { 'x-vigil-code': '1357' }), {
+    status: 400,
+    body: { error: 'limit: a number of events from 1 to 300' },
+  });
 });
 
 test.serial('a duress disarm looks like any disarm on the premises: nothing local reveals it', async (t) => {

@@ -166,7 +166,9 @@ export async function startLocalApi(
   route('GET', '/api/status', () => ({ json: status() }));
   // The premises' own event feed (a user's code): newest first, from the gateway's card.
   route('GET', '/api/events', async (request) => {
-    const { limit } = HistoryQuery.parse(request.query);
+    const query = HistoryQuery.safeParse(request.query);
+    if (!query.success) throw new Refusal(400, 'limit: a number of events from 1 to 300');
+    const { limit } = query.data;
     const result = await gateway.history(auth(request, headerCode(request)), limit);
     return 'events' in result ? { json: { events: result.events } } : answer(result);
   });
