@@ -10,6 +10,7 @@ import { measureBacklog } from './backlog.ts';
 import { measureConsole } from './console.ts';
 import { measureGatewayCommandRss } from './gateway-idle.ts';
 import { measureAlarmsUnderHeartbeats } from './heartbeat-load.ts';
+import { measureIngestThroughput } from './ingest-throughput.ts';
 import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
 import { measureProcedures } from './procedures.ts';
@@ -89,6 +90,10 @@ const underLoad = await measureAlarmsUnderHeartbeats(
   Number(process.env.VIGIL_BENCH_LOAD_GATEWAYS ?? 2000),
   Number(process.env.VIGIL_BENCH_LOAD_HEARTBEATS ?? 1100),
   Number(process.env.VIGIL_BENCH_LOAD_ALARMS ?? 200),
+);
+const ingest = await measureIngestThroughput(
+  Number(process.env.VIGIL_BENCH_INGEST_GATEWAYS ?? 50),
+  Number(process.env.VIGIL_BENCH_INGEST_EVENTS ?? 200),
 );
 const retained = await measureRetainedSubscribe(Number(process.env.VIGIL_BENCH_RETAINED ?? 10_000), 200);
 const consoleView = await measureConsole(
@@ -203,6 +208,18 @@ const rows: BenchRow[] = [
     name: 'gateway signals through the local API without --lite-mode (same run)',
     value: round(idle.fullJit.checkInsPerSecond, 0),
     unit: 'signals/s',
+  },
+  {
+    name: `raw aedes QoS1 throughput, ${ingest.publishers} publishers (window 64)`,
+    value: Math.round(ingest.raw),
+    unit: 'messages/s',
+  },
+  {
+    name: `durable ingest, ${ingest.publishers} gateways: events committed and acked`,
+    value: Math.round(ingest.durable),
+    unit: 'events/s',
+    baseline: Math.round(ingest.raw),
+    ratio: round(ingest.durable / ingest.raw, 3),
   },
   {
     name: `alarm publish -> operator feed, idle (${underLoad.gateways} gateways connected) p99`,

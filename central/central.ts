@@ -399,6 +399,7 @@ export class Central {
       this.#heartbeats = heartbeats;
       this.#ingest = new MqttIngest({
         heartbeats,
+        bulkPool: this.#bulkPool,
         brokerUrl,
         ...(ingestUser ? { username: ingestUser } : {}),
         secret: ingestSecret,

@@ -31,15 +31,25 @@ test.serial(
     } as unknown as pg.Pool;
     const metrics = new Metrics();
     const book = new HeartbeatBook({ pool: flaky, logger: silentLogger, metrics });
+    // A gateway's first heartbeat says something new: written at once.
+    for (const i of [1, 2, 3]) book.heartbeat(`site-hb${i}`, `gw-hb${i}`, { seq: 0 });
+    await book.flush();
+    const first = await pool.query(
+      `SELECT count(*)::int AS n FROM gateways WHERE id LIKE 'gw-hb%' AND (last_heartbeat->>'seq')::int = 0`,
+    );
+    t.is(first.rows[0].n, 3);
+    // Repeats wait for the batch.
+    statements = 0;
     for (const i of [1, 2, 3]) book.heartbeat(`site-hb${i}`, `gw-hb${i}`, { seq: i });
     book.heartbeat('site-hb1', 'gw-hb1', { seq: 4 });
     book.heard('gw-hb2', 'backup');
     book.heard('gw-unknown', 'backup');
+    t.is(statements, 0, 'nothing written until the batch');
 
     failNext = true;
     await book.flush();
     const before = await pool.query(
-      `SELECT count(*)::int AS n FROM gateways WHERE id LIKE 'gw-hb%' AND last_heartbeat IS NOT NULL`,
+      `SELECT count(*)::int AS n FROM gateways WHERE id LIKE 'gw-hb%' AND (last_heartbeat->>'seq')::int > 0`,
     );
     t.is(before.rows[0].n, 0, 'nothing written by the failed batch');
     t.is(metrics.get('heartbeat_batch_errors_total'), 1);

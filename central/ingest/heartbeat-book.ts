@@ -25,6 +25,8 @@ export class HeartbeatBook {
   #gateways = new Map<string, Seen>();
   #paths = new Map<string, { gatewayId: string; path: PathName; at: string }>();
   #timer: NodeJS.Timeout | null = null;
+  /** What each gateway's heartbeats say besides their counters, as last written. */
+  readonly #facts = new Map<string, string>();
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(options: { pool: pg.Pool; logger: Logger; metrics: Metrics; flushMs?: number }) {
@@ -52,6 +54,24 @@ export class HeartbeatBook {
       heartbeat: JSON.stringify(heartbeat),
     });
     this.heard(gatewayId, 'primary');
+    // Only repeats wait for the batch: a gateway's first heartbeat since it (re)connected, or one
+    // that says something new (its cameras, its firmware), is written at once.
+    const {
+      seq: _seq,
+      sentAt: _sentAt,
+      outboxDepth: _depth,
+      ...facts
+    } = heartbeat as Record<string, unknown>;
+    const known = JSON.stringify(facts);
+    if (this.#facts.get(gatewayId) !== known) {
+      this.#facts.set(gatewayId, known);
+      void this.flush();
+    }
+  }
+
+  /** A gateway's connection ended: its next heartbeat is written at once again. */
+  forget(gatewayId: string): void {
+    this.#facts.delete(gatewayId);
   }
 
   heard(gatewayId: string, path: PathName): void {

@@ -46,8 +46,10 @@ export interface IngestOptions {
   readonly sequences?: SequenceWatch;
   /** A camera answer from a gateway (its topic already checked against the gateway's site). */
   readonly onMedia?: (gateway: { siteId: string; gatewayId: string }, media: Media) => void;
+  /** The pool for what is not an alarm (gateways' statuses); the alarms' pool when not given. */
+  readonly bulkPool?: pg.Pool;
   /** Where heartbeats and paths heard go (in memory, written in batches). */
-  readonly heartbeats: Pick<HeartbeatBook, 'heartbeat' | 'heard'>;
+  readonly heartbeats: Pick<HeartbeatBook, 'heartbeat' | 'heard' | 'forget'>;
   /** A gateway's status came in (its answer to a command rides on it). */
   readonly onStatus?: (gateway: { siteId: string; gatewayId: string }, status: GatewayStatus) => void;
 }
@@ -235,7 +237,8 @@ export class MqttIngest {
     if (!decoded.ok)
       return this.#reject('invalid-status', `${topic.siteId}/${topic.gatewayId}`, decoded.reason);
     const status = decoded.value;
-    await this.#o.pool.query(
+    // Not an alarm: on the lane heartbeats use, so a restart storm of statuses never holds up alarms.
+    await (this.#o.bulkPool ?? this.#o.pool).query(
       `UPDATE gateways SET online = $3, last_seen_at = now(), devices = coalesce($4::jsonb, devices),
               arming = coalesce($5::jsonb, arming), arming_at = CASE WHEN $5::jsonb IS NULL THEN arming_at ELSE now() END
         WHERE id = $1 AND site_id = $2`,
@@ -247,6 +250,7 @@ export class MqttIngest {
         status.areas ? JSON.stringify(status.areas) : null,
       ],
     );
+    if (status.state === 'offline') this.#o.heartbeats.forget(topic.gatewayId);
     this.#o.onStatus?.(topic, status);
   }
 

@@ -1,0 +1,118 @@
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { DEFAULT_LIMITS } from '../central/limits.ts';
+import { centralEvent } from '../central/supervision/central-event.ts';
+import { encode } from '../protocols/messages.ts';
+import { gatewayClientId, topicFor } from '../protocols/topics.ts';
+import { startTestCentral } from '../test/helpers/central.ts';
+
+const WINDOW = 64;
+
+/** Publish `count` messages from one client, at most WINDOW unacknowledged (as a gateway's uplink). */
+async function pump(
+  client: MqttClient,
+  count: number,
+  message: (i: number) => { topic: string; payload: Buffer },
+) {
+  let inFlight = 0;
+  let sent = 0;
+  await new Promise<void>((resolve, reject) => {
+    const more = () => {
+      while (inFlight < WINDOW && sent < count) {
+        const { topic, payload } = message(sent++);
+        inFlight++;
+        client.publish(topic, payload, { qos: 1 }, (error) => {
+          if (error) return reject(error);
+          inFlight--;
+          if (sent === count && inFlight === 0) resolve();
+          else more();
+        });
+      }
+    };
+    more();
+  });
+}
+
+/** The floor: QoS-1 publishes through a bare aedes from `publishers` clients, to one subscriber. */
+async function rawThroughput(publishers: number, perPublisher: number): Promise<number> {
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const subscriber = await mqtt.connectAsync(url);
+  await subscriber.subscribeAsync('raw/+/event', { qos: 1 });
+  let received = 0;
+  const total = publishers * perPublisher;
+  const all = new Promise<void>((resolve) =>
+    subscriber.on('message', () => ++received === total && resolve()),
+  );
+  const clients = await Promise.all(Array.from({ length: publishers }, () => mqtt.connectAsync(url)));
+  const payload = Buffer.alloc(600, 'x');
+  const started = performance.now();
+  await Promise.all(
+    clients.map((c, p) => pump(c, perPublisher, () => ({ topic: `raw/${p}/event`, payload }))),
+  );
+  await all;
+  const perSecond = total / ((performance.now() - started) / 1000);
+  for (const c of [...clients, subscriber]) await c.endAsync();
+  await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => broker.close(resolve as () => void));
+  return perSecond;
+}
+
+/** Events committed to PostgreSQL and acknowledged, from `publishers` gateways through the central. */
+async function durableThroughput(publishers: number, perPublisher: number): Promise<number> {
+  const env = await startTestCentral({
+    limits: { ...DEFAULT_LIMITS, mqtt: { ...DEFAULT_LIMITS.mqtt, maxPerSource: publishers + 10 } },
+  });
+  const gateways: { client: MqttClient; siteId: string; gatewayId: string }[] = [];
+  for (let p = 0; p < publishers; p++) {
+    const siteId = `tp-${p}`;
+    const gatewayId = `gw-tp-${p}`;
+    const client = await mqtt.connectAsync(env.central.mqttUrl, {
+      username: gatewayId,
+      password: await env.addGateway(siteId, gatewayId),
+      clientId: gatewayClientId(gatewayId),
+      reconnectPeriod: 0,
+    });
+    await client.subscribeAsync(topicFor(siteId, gatewayId, 'ack'), { qos: 1 });
+    gateways.push({ client, siteId, gatewayId });
+  }
+  const total = publishers * perPublisher;
+  let acked = 0;
+  const all = new Promise<void>((resolve) => {
+    for (const g of gateways)
+      g.client.on('message', (_topic, payload) => {
+        acked += (JSON.parse(payload.toString()) as { eventIds: string[] }).eventIds.length;
+        if (acked >= total) resolve();
+      });
+  });
+  const started = performance.now();
+  const at = Date.now();
+  await Promise.all(
+    gateways.map((g) =>
+      // Periodic test reports: stored and acked like every event, without opening an incident.
+      pump(g.client, perPublisher, (i) => ({
+        topic: topicFor(g.siteId, g.gatewayId, 'event'),
+        payload: encode({
+          ...centralEvent('periodic-test', 'event', g, at + i, null, `report ${i}`),
+          seq: i + 1,
+        }),
+      })),
+    ),
+  );
+  await all;
+  const perSecond = total / ((performance.now() - started) / 1000);
+  for (const g of gateways) await g.client.endAsync();
+  await env.stop();
+  return perSecond;
+}
+
+/** Durable ingest (stored and acked) against raw aedes QoS 1, in the same run. */
+export async function measureIngestThroughput(publishers: number, perPublisher: number) {
+  const raw = await rawThroughput(publishers, perPublisher);
+  const durable = await durableThroughput(publishers, perPublisher);
+  return { publishers, perPublisher, raw, durable };
+}
