@@ -48,6 +48,12 @@ export async function storeEvent(
   evidence?: object,
 ): Promise<StoreResult> {
   if (opensAlarm(event)) return storeAlarmEvent(pool, event, via, rules, evidence);
+  // Most of the traffic (test reports, arming, troubles that name nothing): nothing else to change,
+  // so one statement, committed by itself, instead of a four-statement transaction.
+  if (!event.relatesTo) {
+    const inserted = await pool.query(`${INSERT_EVENT} RETURNING id`, eventParams(event, via, evidence));
+    return inserted.rowCount === 0 ? notStored(pool, event) : { kind: 'stored', alarm: null, incident: null };
+  }
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
