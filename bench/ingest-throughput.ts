@@ -93,11 +93,11 @@ async function durableThroughput(publishers: number, perPublisher: number): Prom
   const at = Date.now();
   await Promise.all(
     gateways.map((g) =>
-      // Periodic test reports: stored and acked like every event, without opening an incident.
+      // Log events (a zone bypassed): stored and acked like every event, without opening an incident.
       pump(g.client, perPublisher, (i) => ({
         topic: topicFor(g.siteId, g.gatewayId, 'event'),
         payload: encode({
-          ...centralEvent('periodic-test', 'event', g, at + i, null, `report ${i}`),
+          ...centralEvent('zone-bypass', 'event', g, at + i, null, `bypass ${i}`),
           seq: i + 1,
         }),
       })),

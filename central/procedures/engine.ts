@@ -124,6 +124,19 @@ export class ProcedureEngine {
    * An event was stored. `alarmId` is the incident it opened or joined (null: it opened none); a
    * restore, verification or arming finds its incident through the event it names or its site.
    */
+  /**
+   * Whether an event would change anything the engine keeps: an incident of its own, an open one at
+   * its site, or the site's memory (a mains loss, a test report after missed ones). Inputs that change
+   * nothing need not be kept for the replay at start.
+   */
+  changesState(event: AlarmEvent, alarmId: string | null): boolean {
+    if (alarmId !== null || event.eventType === 'mains-loss') return true;
+    if (event.eventType === 'periodic-test' && (this.#memory.get(event.siteId)?.missedTests ?? 0) !== 0)
+      return true;
+    for (const h of this.#handlings.values()) if (!h.closed && h.siteId === event.siteId) return true;
+    return false;
+  }
+
   onEvent(event: AlarmEvent, alarmId: string | null, now: number): Action[] {
     this.#actions = [];
     const site = this.#sites.get(event.siteId);

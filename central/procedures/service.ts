@@ -312,9 +312,13 @@ export class ProcedureService {
     if (!siteId) return;
     await this.#site(siteId);
     await this.#tick(now);
+    // Most events (test reports, arming at a site with nothing open) change nothing the engine keeps:
+    // not written as inputs, which would serialise every event of the central behind one INSERT each.
+    const kept = input.kind !== 'event' || this.#engine.changesState(input.event, input.alarmId);
     const { actions, refused } = this.#apply(input, now);
     // Refused (e.g. a real close before the dispatch record): nothing is recorded, the caller is told.
     if (refused) throw new OutcomeRefused(refused);
+    if (!kept) return this.#persist(actions, actor);
     await this.#pool.query(
       'INSERT INTO procedure_inputs (site_id, alarm_id, at, kind, payload) VALUES ($1, $2, $3, $4, $5)',
       [siteId, 'alarmId' in input ? input.alarmId : null, new Date(now), input.kind, JSON.stringify(input)],
