@@ -124,17 +124,22 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
     // arm or disarm event the central stored.
     const reported = gateways.flatMap((g) =>
       (g.arming ?? []).map(
-        (a: { id: number; name: string; mode: string; phase: string; until: string | null }) => ({
-          area: a.id,
-          name: a.name,
-          state: a.mode === 'disarmed' ? 'disarmed' : 'armed',
-          mode: a.mode,
-          phase: a.phase,
-          until: a.until,
-          since: g.armingAt,
-          text: '',
-          reported: true,
-        }),
+        (a: { id: number; name: string; mode: string; phase: string; until: string | null }) => {
+          const state = a.mode === 'disarmed' ? 'disarmed' : 'armed';
+          // Since the arm or disarm that led to it, when the central has it; else since the report.
+          const last = armingEvents.find((e) => e.area === a.id && e.state === state);
+          return {
+            area: a.id,
+            name: a.name,
+            state,
+            mode: a.mode,
+            phase: a.phase,
+            until: a.until,
+            since: last?.since ?? g.armingAt,
+            text: last?.text ?? '',
+            reported: true,
+          };
+        },
       ),
     );
     const arming = [
