@@ -22,6 +22,7 @@ import { buildHttpServer, type RateLimits } from './http/server.ts';
 import type { EscalationTable } from './incidents/escalation.ts';
 import type { AfterStore } from './ingest/event-store.ts';
 import { HeartbeatBook } from './ingest/heartbeat-book.ts';
+import { LogEventBatch } from './ingest/log-batch.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { Quarantine } from './ingest/quarantine.ts';
 import { SequenceWatch } from './ingest/sequence-watch.ts';
@@ -399,6 +400,7 @@ export class Central {
       this.#heartbeats = heartbeats;
       this.#ingest = new MqttIngest({
         heartbeats,
+        logBatch: new LogEventBatch({ pool: this.#pool, metrics }),
         bulkPool: this.#bulkPool,
         brokerUrl,
         ...(ingestUser ? { username: ingestUser } : {}),

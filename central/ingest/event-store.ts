@@ -76,7 +76,7 @@ export async function storeEvent(
   }
 }
 
-const EVENT_COLUMNS = `id, site_id, gateway_id, seq, event_type, qualifier, cid, sia, class, priority, device_id,
+export const EVENT_COLUMNS = `id, site_id, gateway_id, seq, event_type, qualifier, cid, sia, class, priority, device_id,
   device_name, zone, area, verified, verification, relates_to, text, occurred_at, recorded_at, via, payload, alarm_id`;
 
 /** Insert an event (parameters $1–$22 from eventParams) pointing at the incident `alarmId` (SQL). */
@@ -89,7 +89,7 @@ function insertEvent(alarmId: string): string {
 // An event that names an earlier one (a restore, a verification) belongs to that one's incident.
 const INSERT_EVENT = insertEvent('(SELECT alarm_id FROM events WHERE id = $17 AND site_id = $2)');
 
-function eventParams(event: AlarmEvent, via: string, evidence?: object): unknown[] {
+export function eventParams(event: AlarmEvent, via: string, evidence?: object): unknown[] {
   return [
     event.id,
     event.siteId,
@@ -117,7 +117,7 @@ function eventParams(event: AlarmEvent, via: string, evidence?: object): unknown
 }
 
 /** An event id seen before: the same gateway resending it, or another gateway reusing it. */
-async function notStored(pool: pg.Pool, event: AlarmEvent): Promise<StoreResult> {
+export async function notStored(pool: pg.Pool, event: AlarmEvent): Promise<StoreResult> {
   const { rows } = await pool.query<{ gateway_id: string }>('SELECT gateway_id FROM events WHERE id = $1', [
     event.id,
   ]);
@@ -127,7 +127,7 @@ async function notStored(pool: pg.Pool, event: AlarmEvent): Promise<StoreResult>
 }
 
 /** Alarm types, and log types that still have a procedure (an undefined code: tell the installer). */
-function opensAlarm(event: AlarmEvent): boolean {
+export function opensAlarm(event: AlarmEvent): boolean {
   const handling = EVENT_TYPES[event.eventType].handling;
   return (
     event.qualifier === 'event' && (handling === 'alarm' || PROCEDURE_FOR[event.eventType] !== undefined)

@@ -21,6 +21,7 @@ import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
 import { type AfterStore, isPermanentStoreError, type StoreResult, storeEvent } from './event-store.ts';
 import type { HeartbeatBook } from './heartbeat-book.ts';
+import { isPlainLog, type LogEventBatch } from './log-batch.ts';
 import { readGatewayEvent } from './normalize.ts';
 import { Quarantine } from './quarantine.ts';
 import type { SequenceWatch } from './sequence-watch.ts';
@@ -46,6 +47,8 @@ export interface IngestOptions {
   readonly sequences?: SequenceWatch;
   /** A camera answer from a gateway (its topic already checked against the gateway's site). */
   readonly onMedia?: (gateway: { siteId: string; gatewayId: string }, media: Media) => void;
+  /** Group commit for plain log events; without, every event is committed on its own. */
+  readonly logBatch?: Pick<LogEventBatch, 'store'>;
   /** The pool for what is not an alarm (gateways' statuses); the alarms' pool when not given. */
   readonly bulkPool?: pg.Pool;
   /** Where heartbeats and paths heard go (in memory, written in batches). */
@@ -165,7 +168,10 @@ export class MqttIngest {
     const { event } = read;
     let result: StoreResult;
     try {
-      result = await storeEvent(this.#o.pool, event, 'mqtt');
+      result =
+        this.#o.logBatch && isPlainLog(event)
+          ? await this.#o.logBatch.store(event, 'mqtt')
+          : await storeEvent(this.#o.pool, event, 'mqtt');
     } catch (error) {
       // The database refuses this message's content: it would be refused on every resend.
       if (isPermanentStoreError(error))

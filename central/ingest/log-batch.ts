@@ -1,0 +1,88 @@
+import type pg from 'pg';
+import type { Metrics } from '../../lib/metrics.ts';
+import type { AlarmEvent } from '../../protocols/messages.ts';
+import {
+  EVENT_COLUMNS,
+  eventParams,
+  notStored,
+  opensAlarm,
+  type StoreResult,
+  storeEvent,
+} from './event-store.ts';
+
+const PARAMS_PER_ROW = 22;
+
+/** An event that changes nothing but its own row: no alarm, naming no earlier event. */
+export function isPlainLog(event: AlarmEvent): boolean {
+  return !opensAlarm(event) && !event.relatesTo;
+}
+
+interface Waiting {
+  readonly event: AlarmEvent;
+  readonly via: 'mqtt' | 'dc09' | 'central';
+  readonly resolve: (result: StoreResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for plain log events (arming, bypasses, troubles, test reports — most of the traffic):
+ * the events of many gateways that arrive within `lingerMs` are inserted by one statement, one
+ * commit, instead of one commit each. Each is answered only after that commit (so its ack is never
+ * early). Alarms never come here: they are stored on their own, at once. A batch the database refuses
+ * is stored event by event, so only the bad one fails.
+ */
+export class LogEventBatch {
+  readonly #pool: pg.Pool;
+  readonly #metrics: Metrics;
+  readonly #lingerMs: number;
+  readonly #maxBatch: number;
+  #queue: Waiting[] = [];
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: { pool: pg.Pool; metrics: Metrics; lingerMs?: number; maxBatch?: number }) {
+    this.#pool = options.pool;
+    this.#metrics = options.metrics;
+    this.#lingerMs = options.lingerMs ?? 2;
+    this.#maxBatch = options.maxBatch ?? 64;
+  }
+
+  store(event: AlarmEvent, via: Waiting['via']): Promise<StoreResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, via, resolve, reject });
+      if (this.#queue.length >= this.#maxBatch) void this.#flush();
+      else this.#timer ??= setTimeout(() => void this.#flush(), this.#lingerMs);
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    const rows = batch.map(
+      (_, i) =>
+        `(${Array.from({ length: PARAMS_PER_ROW }, (_p, k) => `$${i * PARAMS_PER_ROW + k + 1}`).join(', ')}, NULL)`,
+    );
+    let stored: Set<string>;
+    try {
+      const result = await this.#pool.query<{ id: string; gateway_id: string }>(
+        `INSERT INTO events (${EVENT_COLUMNS}) VALUES ${rows.join(', ')}
+         ON CONFLICT (id) DO NOTHING RETURNING id, gateway_id`,
+        batch.flatMap((w) => eventParams(w.event, w.via)),
+      );
+      stored = new Set(result.rows.map((r) => `${r.id} ${r.gateway_id}`));
+      this.#metrics.increment('ingest_log_batches_total');
+      this.#metrics.increment('ingest_log_batch_events_total', {}, batch.length);
+    } catch {
+      this.#metrics.increment('ingest_log_batch_fallbacks_total');
+      for (const w of batch) storeEvent(this.#pool, w.event, w.via).then(w.resolve, w.reject);
+      return;
+    }
+    for (const w of batch) {
+      if (stored.has(`${w.event.id} ${w.event.gatewayId}`))
+        w.resolve({ kind: 'stored', alarm: null, incident: null });
+      else notStored(this.#pool, w.event).then(w.resolve, w.reject);
+    }
+  }
+}
