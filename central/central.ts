@@ -34,6 +34,7 @@ import { recordPushResult } from './notify/push-subscriptions.ts';
 import { loadOrCreateVapidKeys, WebPushSender } from './notify/web-push.ts';
 import { ProcedureService } from './procedures/service.ts';
 import { issueGatewaySecret } from './records.ts';
+import { SupervisionLease } from './supervision/lease.ts';
 import { superviseOnce } from './supervision/path-supervisor.ts';
 import { checkDisarm, superviseSchedules } from './supervision/schedule-supervisor.ts';
 import { onTestReport, superviseTestReports } from './supervision/test-report-supervisor.ts';
@@ -117,6 +118,7 @@ export class Central {
   #broker: RunningBroker | null = null;
   #ingest: MqttIngest | null = null;
   #heartbeats: HeartbeatBook | null = null;
+  #lease: SupervisionLease | null = null;
   #bulkPool: pg.Pool | null = null;
   #dc09: Dc09Receiver | null = null;
   #dynsec: DynsecProvisioner | null = null;
@@ -184,6 +186,11 @@ export class Central {
   }
 
   async #supervisePass(now: number): Promise<void> {
+    // One node of a cluster runs it (a PostgreSQL advisory lock); the others skip the pass.
+    if (this.#lease && !(await this.#lease.hold())) {
+      this.#o.metrics.increment('supervision_passes_skipped_total');
+      return;
+    }
     await this.settled();
     // What was heard up to now is in the database before paths are judged.
     await this.#heartbeats?.flush();
@@ -398,6 +405,7 @@ export class Central {
       });
       heartbeats.start();
       this.#heartbeats = heartbeats;
+      this.#lease = new SupervisionLease(databaseUrl, logger.child({ component: 'lease' }), metrics);
       this.#ingest = new MqttIngest({
         heartbeats,
         logBatch: new LogEventBatch({ pool: this.#pool, metrics }),
@@ -501,6 +509,8 @@ export class Central {
     if (this.#supervisor) clearInterval(this.#supervisor);
     this.#supervisor = null;
     await this.#supervision;
+    await this.#lease?.release();
+    this.#lease = null;
     await this.#admin?.close();
     this.#admin = null;
     await this.#http?.close();
