@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { DEFAULT_LIMITS } from '../central/limits.ts';
 import { centralEvent } from '../central/supervision/central-event.ts';
 import { encode } from '../protocols/messages.ts';
-import { gatewayClientId, topicFor } from '../protocols/topics.ts';
+import { topicFor } from '../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
-import { loginCookie, startTestCentral } from '../test/helpers/central.ts';
+import { connectAsGateway, loginCookie, startTestCentral } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
 import { percentile } from './stats.ts';
 
@@ -18,13 +18,7 @@ export async function measureAlarmsUnderHeartbeats(gateways: number, perSecond: 
   const env = await startTestCentral({
     limits: { ...DEFAULT_LIMITS, mqtt: { ...DEFAULT_LIMITS.mqtt, maxPerSource: gateways + 100 } },
   });
-  const connect = async (siteId: string, gatewayId: string) =>
-    mqtt.connectAsync(env.central.mqttUrl, {
-      username: gatewayId,
-      password: await env.addGateway(siteId, gatewayId),
-      clientId: gatewayClientId(gatewayId),
-      reconnectPeriod: 0,
-    });
+  const connect = (siteId: string, gatewayId: string) => connectAsGateway(env, siteId, gatewayId);
   const fleet: { client: MqttClient; siteId: string; gatewayId: string; seq: number }[] = [];
   for (let i = 0; i < gateways; i++) {
     const siteId = `load-${i}`;

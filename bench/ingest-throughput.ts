@@ -5,8 +5,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { DEFAULT_LIMITS } from '../central/limits.ts';
 import { centralEvent } from '../central/supervision/central-event.ts';
 import { encode } from '../protocols/messages.ts';
-import { gatewayClientId, topicFor } from '../protocols/topics.ts';
-import { startTestCentral } from '../test/helpers/central.ts';
+import { topicFor } from '../protocols/topics.ts';
+import { connectAsGateway, startTestCentral } from '../test/helpers/central.ts';
 
 const WINDOW = 64;
 
@@ -71,12 +71,7 @@ async function durableThroughput(publishers: number, perPublisher: number): Prom
   for (let p = 0; p < publishers; p++) {
     const siteId = `tp-${p}`;
     const gatewayId = `gw-tp-${p}`;
-    const client = await mqtt.connectAsync(env.central.mqttUrl, {
-      username: gatewayId,
-      password: await env.addGateway(siteId, gatewayId),
-      clientId: gatewayClientId(gatewayId),
-      reconnectPeriod: 0,
-    });
+    const client = await connectAsGateway(env, siteId, gatewayId);
     await client.subscribeAsync(topicFor(siteId, gatewayId, 'ack'), { qos: 1 });
     gateways.push({ client, siteId, gatewayId });
   }

@@ -1,12 +1,9 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Aedes } from 'aedes';
-import memoryPersistence, { type AedesMemoryPersistence } from 'aedes-persistence';
 import mqtt from 'mqtt';
-import { withExactRetainedLookups } from '../central/broker/exact-retained.ts';
+import { createMemoryPersistence, withExactRetainedLookups } from '../central/broker/exact-retained.ts';
 import { percentile } from './stats.ts';
-
-const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemoryPersistence;
 
 /** One gateway's subscribe (its `ack` and `command` topics, exact) with `retained` statuses held. */
 async function subscribeTime(exact: boolean, retained: number, samples: number): Promise<number> {

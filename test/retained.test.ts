@@ -1,11 +1,8 @@
 import net from 'node:net';
 import { Aedes } from 'aedes';
-import memoryPersistence, { type AedesMemoryPersistence } from 'aedes-persistence';
 import test from 'ava';
 import mqtt from 'mqtt';
-import { withExactRetainedLookups } from '../central/broker/exact-retained.ts';
-
-const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemoryPersistence;
+import { createMemoryPersistence, withExactRetainedLookups } from '../central/broker/exact-retained.ts';
 
 test('a subscription to exact topics gets its retained messages from an index, never by scanning them all', async (t) => {
   const persistence = createMemoryPersistence();

@@ -69,3 +69,8 @@ export function loadWebAssets(): ReadonlyMap<string, WebAsset> {
 export const IMPORT_MAP = `<script type="importmap">${JSON.stringify({
   imports: Object.fromEntries(Object.entries(VENDOR).map(([url, specifier]) => [specifier, url])),
 })}</script>`;
+
+/** A page shell (HTML beside its server), with the import map in place of its `<!-- import-map -->`. */
+export function readPage(url: URL): string {
+  return readFileSync(url, 'utf8').replace('<!-- import-map -->', IMPORT_MAP);
+}

@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
-import memoryPersistence, { type AedesMemoryPersistence } from 'aedes-persistence';
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -10,7 +9,7 @@ import { CENTRAL_CLIENT_ID_PREFIX, gatewayClientId } from '../../protocols/topic
 import { secretMatches } from '../auth/secrets.ts';
 import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import { mayPublish, maySubscribe, type Principal } from './acl.ts';
-import { withExactRetainedLookups } from './exact-retained.ts';
+import { createMemoryPersistence, withExactRetainedLookups } from './exact-retained.ts';
 import { guardedConnection } from './packet-guard.ts';
 
 export const CENTRAL_MQTT_USER = 'central';
@@ -36,9 +35,6 @@ export interface RunningBroker {
 }
 
 const BAD_CREDENTIALS = 4;
-
-/** A CommonJS module whose default export is the factory (Node's default import is module.exports). */
-const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemoryPersistence;
 
 /**
  * The embedded MQTT broker. Every connection is authenticated (gateway id + issued secret, and the

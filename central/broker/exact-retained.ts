@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { AedesPersistence } from 'aedes-persistence';
+import memoryPersistence, { type AedesMemoryPersistence, type AedesPersistence } from 'aedes-persistence';
 
 type Packet = { readonly topic: string; readonly payload: Buffer | string };
 /** The part of the persistence this wraps (aedes calls these with callbacks and streams). */
@@ -11,6 +11,9 @@ type Retained = {
 };
 
 const WILDCARD = /[+#]/;
+
+/** aedes' memory persistence (a CommonJS default export: Node's default import is the factory). */
+export const createMemoryPersistence = memoryPersistence as unknown as () => AedesMemoryPersistence;
 
 /**
  * aedes' memory persistence answers every SUBSCRIBE by testing each retained message against each

@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -9,7 +8,7 @@ import { isLoopback } from '../../lib/addresses.ts';
 import { httpServerOptions } from '../../lib/http.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { IMPORT_MAP, loadWebAssets } from '../../web/assets.ts';
+import { loadWebAssets, readPage } from '../../web/assets.ts';
 import { openAlarmQueue } from '../alarms.ts';
 import {
   csrfTokenFor,
@@ -33,19 +32,10 @@ import { registerPushRoutes } from './push-routes.ts';
 import { registerSiteRoutes } from './site-routes.ts';
 import { registerSupervisorRoutes } from './supervisor-routes.ts';
 
-const CONSOLE_PAGE = readFileSync(new URL('./console.html', import.meta.url), 'utf8').replace(
-  '<!-- import-map -->',
-  IMPORT_MAP,
-);
+const CONSOLE_PAGE = readPage(new URL('./console.html', import.meta.url));
 const WEB_ASSETS = loadWebAssets();
-const PORTAL_PAGE = readFileSync(new URL('./portal.html', import.meta.url), 'utf8').replace(
-  '<!-- import-map -->',
-  IMPORT_MAP,
-);
-const INSTALLER_PAGE = readFileSync(new URL('./installer.html', import.meta.url), 'utf8').replace(
-  '<!-- import-map -->',
-  IMPORT_MAP,
-);
+const PORTAL_PAGE = readPage(new URL('./portal.html', import.meta.url));
+const INSTALLER_PAGE = readPage(new URL('./installer.html', import.meta.url));
 
 /** A page of the web application: no framing, scripts and styles only from itself. */
 function page(reply: FastifyReply, html: string) {

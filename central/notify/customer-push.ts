@@ -11,15 +11,18 @@ const TTL_SECONDS = 3600;
 /** Never told to the premises' phones: a duress or hold-up is silent towards the site. */
 const SILENT = new Set<string>(['duress', 'holdup']);
 
-/** What the customer's phone is told of a stored event, or null when it is not for them. */
-export function pushFor(event: AlarmEvent, siteName: string): { title: string; body: string } | null {
+/**
+ * What the customer's phone is told of a stored event (`what` follows the site's name in the title),
+ * or null when it is not for them: decided before anything is read from the database.
+ */
+export function pushFor(event: AlarmEvent): { what: string; body: string } | null {
   if (SILENT.has(event.eventType)) return null;
   const type = EVENT_TYPES[event.eventType as EventTypeName];
   if (!type) return null;
   const where = event.device?.name ?? (event.zone ? `zone ${event.zone}` : null);
   if (event.eventType === 'opening-closing')
     return {
-      title: `${siteName}: ${event.qualifier === 'restore' ? 'armed' : 'disarmed'}`,
+      what: event.qualifier === 'restore' ? 'armed' : 'disarmed',
       body: event.text,
     };
   // Alarms the operators handle: the phone hears of them at once, for information.
@@ -29,7 +32,7 @@ export function pushFor(event: AlarmEvent, siteName: string): { title: string; b
     (type.class === 'security' || type.class === 'safety')
   )
     return {
-      title: `${siteName}: ${type.title}`,
+      what: type.title,
       body: `${where ? `${where}. ` : ''}The alarm centre is handling it.`,
     };
   return null;
@@ -57,20 +60,25 @@ export class CustomerPush {
 
   async onStored(event: AlarmEvent): Promise<void> {
     const { pool, push, logger, metrics } = this.#o;
+    const message = pushFor(event);
+    if (!message) return;
     const { rows } = await pool.query<{ name: string; test: boolean }>(
       'SELECT name, coalesce(test_mode_until > now(), false) AS test FROM sites WHERE id = $1',
       [event.siteId],
     );
     const site = rows[0];
     if (!site) return;
-    const message = pushFor(event, site.name);
-    if (!message) return;
     const subscriptions = await subscriptionsOf(pool, event.siteId);
     for (const { id, subscription } of subscriptions) {
       try {
         const result = await push.send(
           subscription,
-          { ...message, at: event.occurredAt, test: site.test },
+          {
+            title: `${site.name}: ${message.what}`,
+            body: message.body,
+            at: event.occurredAt,
+            test: site.test,
+          },
           TTL_SECONDS,
         );
         await recordPushResult(pool, id, result);

@@ -5,7 +5,7 @@ import { isLocalNetwork, isLoopback } from '../../lib/addresses.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { IMPORT_MAP, loadWebAssets } from '../../web/assets.ts';
+import { loadWebAssets, readPage } from '../../web/assets.ts';
 import { CODE_PATTERN } from '../auth/user-codes.ts';
 import { DeviceConfigSchema } from '../config.ts';
 import { keypadLocked } from '../domain/panel.ts';
@@ -13,10 +13,7 @@ import type { ActionResult, Gateway } from '../gateway.ts';
 import { createJsonServer, Refusal, type Reply, type Request } from './json-server.ts';
 
 const DEMO_PAGE = readFileSync(new URL('./demo-page.html', import.meta.url), 'utf8');
-const PANEL_PAGE = readFileSync(new URL('./panel.html', import.meta.url), 'utf8').replace(
-  '<!-- import-map -->',
-  IMPORT_MAP,
-);
+const PANEL_PAGE = readPage(new URL('./panel.html', import.meta.url));
 /** The homeowner's panel: the UI library and the panel's own modules, nothing of the central's console. */
 const PANEL_ASSETS = [...loadWebAssets()].filter(
   ([url]) =>

@@ -91,10 +91,15 @@ export class QueueFeed {
       const a = JSON.parse(e.data);
       const known = this.alarms.get(a.alarmId);
       if (known && !('proposal' in a)) a.proposal = known.proposal;
-      if (a.status === 'closed') this.alarms.delete(a.alarmId);
-      else this.alarms.set(a.alarmId, a);
-      // New, or escalated since (nobody took it): its row flashes again.
-      if (!known || (a.escalation && a.escalation !== known.escalation)) flashedAt.set(a.alarmId, Date.now());
+      if (a.status === 'closed') {
+        this.alarms.delete(a.alarmId);
+        flashedAt.delete(a.alarmId);
+      } else {
+        this.alarms.set(a.alarmId, a);
+        // New, or escalated since (nobody took it): its row flashes again.
+        if (!known || (a.escalation && a.escalation !== known.escalation))
+          flashedAt.set(a.alarmId, Date.now());
+      }
       for (const listener of this.#notices) listener(a);
       this.#changed();
     });

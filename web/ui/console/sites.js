@@ -1,6 +1,8 @@
 // Site management without an alarm: every site (or those in test, in an outage, offline, submitted),
 // a site's card, its records and contacts (changed on an authorised person's code or a written
 // request, both recorded), test mode and installer windows; regional outages, accounts, DC-09 accounts.
+
+import { useAnswer } from '../lib/answer.js';
 import { api, refusal, useList } from '../lib/api.js';
 import { html, useEffect, useState } from '../lib/html.js';
 import { dateTimeOf } from '../lib/time.js';
@@ -14,16 +16,6 @@ const FILTERS = [
   ['offline', 'Gateway offline'],
   ['submitted', 'Submitted'],
 ];
-
-/** Answer of the last request of a form, kept until the next one. */
-function useResult() {
-  const [result, setResult] = useState(null);
-  const show = (r, ok) => setResult(r.ok ? { ok: true, text: ok } : { ok: false, text: refusal(r) });
-  const view = result
-    ? html`<div class=${result.ok ? 'notice ok' : 'notice error'} role=${result.ok ? 'status' : 'alert'}>${result.text}</div>`
-    : null;
-  return [view, show, setResult];
-}
 
 /** On whose authority: an authorised person on the phone (code checked), or a written request. */
 function AuthorityFields({ me }) {
@@ -49,7 +41,7 @@ const authorityFrom = (f) =>
 
 function Contact({ siteId, contact: c, me, onChanged }) {
   const [editing, setEditing] = useState(false);
-  const [view, show] = useResult();
+  const [view, show] = useAnswer();
   const save = async (e) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -101,7 +93,7 @@ function Contact({ siteId, contact: c, me, onChanged }) {
 }
 
 function TestMode({ site, me, onChanged }) {
-  const [view, show] = useResult();
+  const [view, show] = useAnswer();
   const inTest = site.testModeUntil && Date.parse(site.testModeUntil) > Date.now();
   const start = async (e) => {
     e.preventDefault();
@@ -133,7 +125,7 @@ function TestMode({ site, me, onChanged }) {
 }
 
 function Records({ site, me, onChanged }) {
-  const [view, show] = useResult();
+  const [view, show] = useAnswer();
   if (me.role !== 'supervisor') return html`<p class="muted">Supervisors change a site's records.</p>`;
   const save = async (e) => {
     e.preventDefault();
@@ -169,7 +161,7 @@ function Records({ site, me, onChanged }) {
 }
 
 function InstallerWindow({ site }) {
-  const [view, show] = useResult();
+  const [view, show] = useAnswer();
   const open = async (e) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -235,7 +227,7 @@ const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 /** The opening hours per ISO weekday (a day left empty is closed), the margin and the night check. */
 function Schedule({ site, me, onChanged }) {
-  const [view, show] = useResult();
+  const [view, show] = useAnswer();
   const schedule = site.schedule;
   if (me.role !== 'supervisor')
     return schedule
@@ -320,7 +312,7 @@ function SiteList({ me, siteId, onOpen, onAlarm }) {
 
 function Outages({ me }) {
   const [list, load] = useList('/api/regional-outages', 'outages');
-  const [view, show] = useResult();
+  const [view, show] = useAnswer();
   const declare = async (e) => {
     e.preventDefault();
     const region = new FormData(e.currentTarget).get('region');
@@ -349,7 +341,7 @@ function Outages({ me }) {
 
 function Accounts() {
   const [list, load] = useList('/api/accounts', 'accounts');
-  const [view, show] = useResult();
+  const [view, show] = useAnswer();
   const create = async (e) => {
     e.preventDefault();
     const form = e.currentTarget;
@@ -381,7 +373,7 @@ function Accounts() {
 
 function Dc09Accounts() {
   const [list, load] = useList('/api/dc09-accounts', 'accounts');
-  const [view, show] = useResult();
+  const [view, show] = useAnswer();
   const add = async (e) => {
     e.preventDefault();
     const form = e.currentTarget;

@@ -2,7 +2,9 @@
 // through the gateway with the keypad code, open alarms (cancel where a cancel means something),
 // test mode, contacts, notifications on this phone, the camera access log with its pictures,
 // history and reports in words.
-import { api, refusal, useList } from '../lib/api.js';
+
+import { useAnswer } from '../lib/answer.js';
+import { api, useList } from '../lib/api.js';
 import { html, render, useEffect, useRef, useState } from '../lib/html.js';
 import { Keypad } from '../lib/keypad.js';
 import { Login, useSession } from '../lib/session.js';
@@ -23,16 +25,6 @@ const TEST_DURATIONS = [
   [480, '8 hours'],
   [1440, '24 hours'],
 ];
-
-/** The answer of a form's last request, kept until its next one. */
-function useAnswer() {
-  const [answer, setAnswer] = useState(null);
-  const show = (r, done) => setAnswer(r.ok ? { ok: true, text: done } : { ok: false, text: refusal(r) });
-  const view = answer
-    ? html`<div class=${answer.ok ? 'notice ok' : 'notice error'} role=${answer.ok ? 'status' : 'alert'}>${answer.text}</div>`
-    : null;
-  return [view, show];
-}
 
 /** The authorised person's ID code and PIN, asked once and used for what needs them. */
 function CodeCard({ code, setCode }) {
