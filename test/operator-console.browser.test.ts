@@ -217,6 +217,8 @@ test.serial('a supervisor takes over, searches a site and reads the audit trail'
   await sam.getByRole('button', { name: 'Audit' }).click();
   await sam.getByLabel('Action').selectOption({ label: 'Incident claims' });
   await sam.getByRole('button', { name: 'Show' }).click();
+  // The filtered answer is on screen (not the first, unfiltered one still arriving).
+  await sam.locator('#audit-shown', { hasText: 'Showing incident claims.' }).waitFor();
   const audit = sam.getByRole('table', { name: 'Audit trail' });
   const takeOver = audit.locator('tr', { hasText: 'took over an incident' });
   await takeOver.waitFor();

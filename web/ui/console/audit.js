@@ -1,7 +1,7 @@
 // The audit trail for a supervisor: who did what to which subject, filtered by actor, subject text,
 // action and dates, details in words; older pages on request.
 import { api, refusal } from '../lib/api.js';
-import { html, useEffect, useState } from '../lib/html.js';
+import { html, useEffect, useRef, useState } from '../lib/html.js';
 import { dateTimeOf } from '../lib/time.js';
 import { actorWords, auditWords, detailWords } from '../lib/words.js';
 
@@ -25,15 +25,24 @@ export function AuditView() {
   const [more, setMore] = useState(false);
   const [filters, setFilters] = useState(null);
   const [error, setError] = useState('');
+  const [shown, setShown] = useState('');
+  const latest = useRef(0);
   const load = async (f, before) => {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(f)) if (value) params.set(key, value);
     if (before) params.set('before', before);
+    // Only the latest request's answer is shown: an earlier, slower one never overwrites it.
+    const request = ++latest.current;
     const r = await api('GET', `/api/audit?${params}`);
+    if (request !== latest.current) return undefined;
     if (!r.ok) return setError(refusal(r));
     setError('');
     setEntries((old) => (before ? [...old, ...r.body.entries] : r.body.entries));
     setMore(r.body.entries.length === r.body.limit);
+    const action = ACTIONS.find(([value]) => value === (f.action ?? ''))?.[1] ?? f.action;
+    setShown(
+      `Showing ${f.action ? action.toLowerCase() : 'every action'}${f.actor ? ` by ${f.actor}` : ''}${f.subject ? ` on ${f.subject}` : ''}.`,
+    );
     return undefined;
   };
   useEffect(() => {
@@ -58,6 +67,7 @@ export function AuditView() {
       <button type="submit" class="btn primary">Show</button>
     </form>
     ${error ? html`<div class="error" role="alert">${error}</div>` : null}
+    <div class="muted" role="status" id="audit-shown">${shown}</div>
     <table aria-label="Audit trail"><thead><tr><th>When</th><th>Who</th><th>What</th><th>Subject</th><th>Details</th></tr></thead>
       <tbody id="audit-rows">${entries.map(
         (x) => html`<tr key=${x.id}>
