@@ -93,7 +93,7 @@ const underLoad = await measureAlarmsUnderHeartbeats(
 );
 const ingest = await measureIngestThroughput(
   Number(process.env.VIGIL_BENCH_INGEST_GATEWAYS ?? 50),
-  Number(process.env.VIGIL_BENCH_INGEST_EVENTS ?? 200),
+  Number(process.env.VIGIL_BENCH_INGEST_EVENTS ?? 400),
 );
 const retained = await measureRetainedSubscribe(Number(process.env.VIGIL_BENCH_RETAINED ?? 10_000), 200);
 const consoleView = await measureConsole(

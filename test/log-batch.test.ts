@@ -1,8 +1,12 @@
 import test from 'ava';
+import { storeEvent } from '../central/ingest/event-store.ts';
 import { LogEventBatch } from '../central/ingest/log-batch.ts';
 import { centralEvent } from '../central/supervision/central-event.ts';
 import { Metrics } from '../lib/metrics.ts';
-import { startTestCentral, type TestCentral } from './helpers/central.ts';
+import { encode } from '../protocols/messages.ts';
+import { topicFor } from '../protocols/topics.ts';
+import { connectAsGateway, eventually, startTestCentral, type TestCentral } from './helpers/central.ts';
+import { sampleEvent } from './helpers/events.ts';
 
 let env: TestCentral;
 test.before(async () => {
@@ -63,3 +67,61 @@ test.serial('a batch the database refuses is stored event by event: only the bad
   t.regex(String((refused as PromiseRejectedResult).reason), /out of range/);
   t.is(metrics.get('ingest_log_batch_fallbacks_total'), 1);
 });
+
+test.serial('a batched event\u2019s row holds what a single store writes', async (t) => {
+  const batch = new LogEventBatch({ pool: env.central.pool, metrics: new Metrics(), lingerMs: 1 });
+  const batched = {
+    ...bypass(1, 10),
+    device: { id: 'pir-1', name: 'Hall \u00e9 "PIR"' },
+    zone: 4,
+    area: 2,
+    text: 'bypassed by \u2019installer\u2019',
+  };
+  const single = { ...batched, id: crypto.randomUUID() };
+  t.like(await batch.store(batched, 'mqtt'), { kind: 'stored' });
+  t.like(await storeEvent(env.central.pool, single, 'mqtt'), { kind: 'stored' });
+  const { rows } = await env.central.pool.query(
+    `SELECT to_jsonb(e) - 'id' - 'received_at' - 'payload' AS columns, payload - 'id' AS payload
+       FROM events e WHERE id = ANY($1) ORDER BY id = $2`,
+    [[batched.id, single.id], single.id],
+  );
+  t.is(rows.length, 2);
+  t.deepEqual(rows[0].columns, rows[1].columns);
+  t.deepEqual(rows[0].payload, rows[1].payload);
+});
+
+test.serial(
+  'one gateway\u2019s backlog of log events fills batches; an alarm behind it is stored after them; no false sequence trouble',
+  async (t) => {
+    const siteId = 'site-lb-pipe';
+    const gatewayId = 'gw-lb-pipe';
+    const client = await connectAsGateway(env, siteId, gatewayId);
+    t.teardown(() => client.endAsync());
+    await client.subscribeAsync(topicFor(siteId, gatewayId, 'ack'), { qos: 1 });
+    const acked = new Set<string>();
+    client.on('message', (_topic, payload) => {
+      for (const id of (JSON.parse(payload.toString()) as { eventIds: string[] }).eventIds) acked.add(id);
+    });
+    const batchesBefore = env.metrics.get('ingest_log_batches_total');
+    const logs = Array.from({ length: 200 }, (_, i) => ({
+      ...centralEvent('zone-bypass', 'event', { siteId, gatewayId }, Date.now(), null, `bypass ${i}`),
+      seq: i + 1,
+    }));
+    const alarm = sampleEvent({ siteId, gatewayId, seq: 201 });
+    await Promise.all(
+      [...logs, alarm].map((e) =>
+        client.publishAsync(topicFor(siteId, gatewayId, 'event'), encode(e), { qos: 1 }),
+      ),
+    );
+    await eventually(async () => acked.size === 201 || undefined, 'all 201 acked');
+    const batches = env.metrics.get('ingest_log_batches_total') - batchesBefore;
+    t.true(batches < 200 / 4, `${batches} statements for 200 log events of one gateway`);
+    const { rows } = await env.central.pool.query(
+      `SELECT count(*)::int AS logs, max(received_at) < (SELECT received_at FROM events WHERE id = $2) AS before
+         FROM events WHERE gateway_id = $1 AND event_type = 'zone-bypass'`,
+      [gatewayId, alarm.id],
+    );
+    t.deepEqual(rows[0], { logs: 200, before: true });
+    t.is(env.metrics.get('ingest_sequence_troubles_total', { kind: 'reused' }), 0);
+  },
+);

@@ -77,6 +77,14 @@ export function guardedConnection(
       if (socket.destroyed) return callback();
       socket.write(chunk, (error) => callback(error ?? null));
     },
+    // What the broker wrote while the socket was busy leaves in one system call, not one per packet.
+    writev(chunks, callback) {
+      if (socket.destroyed) return callback();
+      socket.cork();
+      for (let i = 0; i < chunks.length - 1; i++) socket.write(chunks[i]!.chunk);
+      socket.write(chunks[chunks.length - 1]!.chunk, (error) => callback(error ?? null));
+      socket.uncork();
+    },
     final(callback) {
       socket.end(() => callback());
     },

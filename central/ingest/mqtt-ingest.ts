@@ -7,6 +7,7 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { disableNagle } from '../../lib/mqtt.ts';
 import {
+  type AlarmEvent,
   type Command,
   decode,
   encode,
@@ -65,6 +66,11 @@ export class MqttIngest {
   readonly #o: IngestOptions;
   #client: MqttClient | null = null;
   readonly #perGateway = new Map<string, Promise<void>>();
+  /**
+   * Per gateway, the completion of its plain log events handed to the group commit: its next
+   * message is read meanwhile (so one gateway's backlog fills a batch), and these complete in order.
+   */
+  readonly #logsCommitting = new Map<string, Promise<void>>();
   /** Which site each gateway belongs to, from the database (cached; gateways do not move). */
   readonly #siteOf = new Map<string, string | null>();
   readonly #quarantined: Quarantine;
@@ -118,7 +124,8 @@ export class MqttIngest {
 
   /** Resolves once every message received so far has been handled. */
   async idle(): Promise<void> {
-    await Promise.allSettled(this.#perGateway.values());
+    while (this.#perGateway.size > 0 || this.#logsCommitting.size > 0)
+      await Promise.allSettled([...this.#perGateway.values(), ...this.#logsCommitting.values()]);
     await Promise.allSettled([...this.#acksDue.keys()].map((key) => this.#flushAcks(key)));
   }
 
@@ -132,22 +139,26 @@ export class MqttIngest {
     const previous = this.#perGateway.get(key) ?? Promise.resolve();
     const next = previous
       .then(() => this.#handle(parsed, payload))
-      .catch((error) => {
-        this.#o.metrics.increment('ingest_errors_total');
-        this.#o.logger.error({ topic, err: errorMessage(error) }, 'ingest failed; the gateway will resend');
-      });
+      .catch((error) => this.#failed(topic, error));
     this.#perGateway.set(key, next);
     void next.then(() => {
       if (this.#perGateway.get(key) !== next) return;
       this.#perGateway.delete(key);
-      // Nothing more of this gateway waiting: what it committed is acked now.
-      this.#flushAcks(key).catch((error) =>
-        this.#o.logger.warn(
-          { key, err: errorMessage(error) },
-          'could not send acks; the gateway will resend',
-        ),
-      );
+      this.#settled(key);
     });
+  }
+
+  #failed(topic: string, error: unknown): void {
+    this.#o.metrics.increment('ingest_errors_total');
+    this.#o.logger.error({ topic, err: errorMessage(error) }, 'ingest failed; the gateway will resend');
+  }
+
+  /** Nothing more of this gateway waiting here: what it committed is acked now. */
+  #settled(key: string): void {
+    if (this.#perGateway.has(key) || this.#logsCommitting.has(key)) return;
+    this.#flushAcks(key).catch((error) =>
+      this.#o.logger.warn({ key, err: errorMessage(error) }, 'could not send acks; the gateway will resend'),
+    );
   }
 
   async #handle(topic: ParsedTopic, payload: Buffer): Promise<void> {
@@ -166,12 +177,35 @@ export class MqttIngest {
     const read = readGatewayEvent(payload, topic, 'topic-mismatch', this.#o);
     if (!read.ok) return this.#quarantine(topic, payload, read.reason, read.detail);
     const { event } = read;
+    const key = `${topic.siteId}/${topic.gatewayId}`;
+    await this.#o.sequences?.prepare(event.gatewayId);
+    if (this.#o.logBatch && isPlainLog(event)) {
+      const storing = this.#o.logBatch.store(event, 'mqtt');
+      const committed = (this.#logsCommitting.get(key) ?? Promise.resolve())
+        .then(() => this.#stored(topic, payload, event, () => storing))
+        .catch((error) => this.#failed(`${key}/event`, error));
+      this.#logsCommitting.set(key, committed);
+      void committed.then(() => {
+        if (this.#logsCommitting.get(key) !== committed) return;
+        this.#logsCommitting.delete(key);
+        this.#settled(key);
+      });
+      return;
+    }
+    // What changes state is stored after this gateway's earlier events.
+    await this.#logsCommitting.get(key);
+    await this.#stored(topic, payload, event, () => storeEvent(this.#o.pool, event, 'mqtt'));
+  }
+
+  async #stored(
+    topic: ParsedTopic,
+    payload: Buffer,
+    event: AlarmEvent,
+    store: () => Promise<StoreResult>,
+  ): Promise<void> {
     let result: StoreResult;
     try {
-      result =
-        this.#o.logBatch && isPlainLog(event)
-          ? await this.#o.logBatch.store(event, 'mqtt')
-          : await storeEvent(this.#o.pool, event, 'mqtt');
+      result = await store();
     } catch (error) {
       // The database refuses this message's content: it would be refused on every resend.
       if (isPermanentStoreError(error))

@@ -39,6 +39,14 @@ export class SequenceWatch {
     options.metrics.describe('ingest_sequence_troubles_total', 'Sequence gaps and reuses, by kind');
   }
 
+  /**
+   * Before a gateway's first event here is stored: what the database holds of it is read now, so
+   * its events committed while this one is being stored are not taken for the state before them.
+   */
+  async prepare(gatewayId: string): Promise<void> {
+    if (!this.#tracks.has(gatewayId)) await this.#track(gatewayId);
+  }
+
   /** A new event of a Vigil gateway was stored (not a duplicate). */
   async observe(event: AlarmEvent, now: number): Promise<void> {
     const track = await this.#track(event.gatewayId);
