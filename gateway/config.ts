@@ -163,6 +163,11 @@ export const GatewayConfigSchema = z
     gatewayId: IdentifierSchema,
     central: z.strictObject({
       mqttUrl: z.url({ protocol: /^mqtts?$/ }),
+      /** The other nodes of a broker cluster, tried in turn after `mqttUrl`. */
+      mqttUrls: z
+        .array(z.url({ protocol: /^mqtts?$/ }))
+        .max(16)
+        .default([]),
       /** Per-gateway secret issued by the central at commissioning. */
       secret: z.string().min(16),
       /** PEM of the CA that signed the central's certificate (mqtts); absent: the system's trust store. */

@@ -196,7 +196,7 @@ export class Gateway {
     });
     await this.#storage.start();
     this.#uplink = new MqttUplink({
-      url: config.central.mqttUrl,
+      urls: [config.central.mqttUrl, ...config.central.mqttUrls],
       siteId: config.siteId,
       gatewayId: config.gatewayId,
       secret: config.central.secret,

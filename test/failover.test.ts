@@ -67,7 +67,8 @@ test('the primary path fails mid-burst: the DC-09 backup takes over, then the pr
   t.true(viaBackup.rows[0]!.n > 0, 'some events came by the backup path');
 
   await proxy.restore();
-  await eventually(() => gateway.paths.primary, 'the primary back', 15_000);
+  // Reconnect attempts back off to at most 10 s while the broker is away.
+  await eventually(() => gateway.paths.primary, 'the primary back', 30_000);
   for (let i = 0; i < 10; i++) bus.inject('smoke', i % 2 === 0 ? 'alarm' : 'restore');
   await gateway.settled();
   await eventually(() => gateway.outbox.depth === 0, 'the primary to deliver the last ones');

@@ -1,4 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { Backoff } from '../../lib/backoff.ts';
 import type { Clock, TimerHandle } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -23,7 +24,8 @@ import { SendQueue } from './send-queue.ts';
 export const DEFAULT_WINDOW = 64;
 
 export interface UplinkOptions {
-  readonly url: string;
+  /** The central's brokers (the nodes of a cluster), tried in turn. */
+  readonly urls: readonly [string, ...string[]];
   readonly siteId: string;
   readonly gatewayId: string;
   readonly secret: string;
@@ -66,6 +68,8 @@ export class MqttUplink {
   #heartbeatTimer: TimerHandle | null = null;
   #retryTimer: TimerHandle | null = null;
   #connected = false;
+  readonly #reconnects = new Backoff({ initialMs: 1000, maxMs: 10_000 });
+  #reconnectTimer: NodeJS.Timeout | null = null;
   readonly #connectionListeners: Array<(up: boolean) => void> = [];
 
   constructor(options: UplinkOptions) {
@@ -96,8 +100,10 @@ export class MqttUplink {
   async start(): Promise<void> {
     const { siteId, gatewayId } = this.#o;
     const statusTopic = topicFor(siteId, gatewayId, 'status');
-    const client = mqtt.connect(this.#o.url, {
+    const client = mqtt.connect(this.#o.urls[0], {
       ...SMALL_FOOTPRINT,
+      // Each (re)connect takes the next broker of the list.
+      servers: this.#o.urls.map(serverOf),
       clientId: gatewayClientId(gatewayId),
       username: gatewayId,
       password: this.#o.secret,
@@ -105,7 +111,8 @@ export class MqttUplink {
       // delivered on reconnect. Events are republished from the outbox anyway; the central dedups.
       clean: false,
       keepalive: 30,
-      reconnectPeriod: 1000,
+      // Reconnects are ours (#reconnectLater): spread, and growing while every broker is away.
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
       ...(this.#o.ca ? { ca: this.#o.ca } : {}),
       will: {
@@ -131,6 +138,8 @@ export class MqttUplink {
   async stop(): Promise<void> {
     for (const timer of [this.#heartbeatTimer, this.#retryTimer])
       if (timer) this.#o.clock.clearTimeout(timer);
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
     this.#heartbeatTimer = null;
     this.#retryTimer = null;
     const client = this.#client;
@@ -179,12 +188,13 @@ export class MqttUplink {
     const client = this.#client;
     if (!client) return;
     this.#connected = true;
+    this.#reconnects.reset();
     this.#inFlight.clear();
     // Whatever is waiting now is the backlog; what happens from here on goes ahead of it.
     this.#queue.resetBacklog(this.#o.outbox.pending());
     this.#lastAckAt = this.#o.clock.now();
     for (const listener of this.#connectionListeners) listener(true);
-    this.#o.logger.info({ url: this.#o.url }, 'uplink connected');
+    this.#o.logger.info({ broker: `${client.options.host}:${client.options.port}` }, 'uplink connected');
     const { siteId, gatewayId } = this.#o;
     client.subscribe(
       [topicFor(siteId, gatewayId, 'ack'), topicFor(siteId, gatewayId, 'command')],
@@ -228,6 +238,21 @@ export class MqttUplink {
     this.#connected = false;
     this.#inFlight.clear();
     if (was) for (const listener of this.#connectionListeners) listener(false);
+    this.#reconnectLater();
+  }
+
+  /** On the wall clock, as the network is: a test's simulated time does not bring a broker back. */
+  #reconnectLater(): void {
+    const client = this.#client;
+    if (!client || this.#reconnectTimer) return;
+    const delay = this.#reconnects.next();
+    this.#o.metrics.increment('uplink_reconnects_total');
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      // MQTT.js's own step, as its timer takes it: the public reconnect() starts with empty stores
+      // and would orphan the session's unacknowledged publishes (end() then waits for them forever).
+      if (this.#client === client) (client as unknown as { _reconnect(): void })._reconnect();
+    }, delay);
   }
 
   #onMessage(topic: string, payload: Buffer): void {
@@ -346,4 +371,13 @@ function statusMessage(
     ...(parts.areas ? { areas: parts.areas } : {}),
     ...(parts.command ? { command: parts.command } : {}),
   });
+}
+
+function serverOf(url: string): NonNullable<IClientOptions['servers']>[number] {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || (parsed.protocol === 'mqtts:' ? 8883 : 1883)),
+    protocol: parsed.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
+  };
 }

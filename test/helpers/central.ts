@@ -166,7 +166,12 @@ export async function startTestGateway(
     ...extra,
     siteId,
     gatewayId,
-    central: { mqttUrl: env.central.mqttUrl, secret, grantKey: env.central.grantKey },
+    central: {
+      mqttUrl: env.central.mqttUrl,
+      secret,
+      grantKey: env.central.grantKey,
+      ...(extra.central as object | undefined),
+    },
     http: { host: '127.0.0.1', port: 0 },
     areas: [{ id: 1, name: 'Premises' }],
     devices: devices.map((d, index) => ({ ...d, bus: 'simulated', zone: index + 1, area: 1 })),
