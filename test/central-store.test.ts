@@ -1,4 +1,5 @@
 import test from 'ava';
+import pg from 'pg';
 import { openAlarmQueue } from '../central/alarms.ts';
 import { login, operatorForSession } from '../central/auth/operator-auth.ts';
 import { migrate } from '../central/db/migrate.ts';
@@ -302,4 +303,20 @@ test.serial(
 test.serial('the audit trail cannot be changed or deleted', async (t) => {
   await t.throwsAsync(env.central.pool.query(`UPDATE audit_log SET actor = 'x'`), { message: /append-only/ });
   await t.throwsAsync(env.central.pool.query('DELETE FROM audit_log'), { message: /append-only/ });
+});
+
+test('more alarms at once than the pool has connections: each store keeps to its own connection (no deadlock)', async (t) => {
+  const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
+    .connectionString;
+  const small = new pg.Pool({ connectionString: url, max: 2 });
+  t.teardown(() => small.end());
+  const events = [];
+  for (let i = 0; i < 12; i++) {
+    await env.addGateway(`site-busy${i}`, `gw-busy${i}`);
+    events.push(sampleEvent({ siteId: `site-busy${i}`, gatewayId: `gw-busy${i}` }));
+  }
+  // Each holds a connection until its commit; announcing on a second one from the same pool waited forever.
+  const results = await Promise.all([...events, ...events].map((e) => storeEvent(small, e, 'mqtt')));
+  t.is(results.filter((r) => r.kind === 'stored').length, 12);
+  t.is(results.filter((r) => r.kind === 'duplicate').length, 12);
 });

@@ -60,13 +60,14 @@ export async function storeEvent(
     const inserted = await client.query(`${INSERT_EVENT} RETURNING id`, eventParams(event, via, evidence));
     if (inserted.rowCount === 0) {
       await client.query('ROLLBACK');
-      return notStored(pool, event);
+      return notStored(client, event);
     }
 
     const alarmId = await applyToAlarms(client, event);
     const alarm = alarmId ? await alarmById(client, alarmId) : null;
     await client.query('COMMIT');
-    if (alarm) await announceStored(pool, alarm);
+    // On this connection: asking the pool for another while holding one deadlocks a busy pool.
+    if (alarm) await announceStored(client, alarm);
     return { kind: 'stored', alarm, incident: alarmId ? { id: alarmId, joined: true } : null };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -117,8 +118,8 @@ export function eventParams(event: AlarmEvent, via: string, evidence?: object): 
 }
 
 /** An event id seen before: the same gateway resending it, or another gateway reusing it. */
-export async function notStored(pool: pg.Pool, event: AlarmEvent): Promise<StoreResult> {
-  const { rows } = await pool.query<{ gateway_id: string }>('SELECT gateway_id FROM events WHERE id = $1', [
+export async function notStored(db: pg.Pool | pg.PoolClient, event: AlarmEvent): Promise<StoreResult> {
+  const { rows } = await db.query<{ gateway_id: string }>('SELECT gateway_id FROM events WHERE id = $1', [
     event.id,
   ]);
   return rows[0]?.gateway_id === event.gatewayId
@@ -191,7 +192,7 @@ async function storeAlarmEvent(
         ]);
     if (!rows[0]?.view) {
       await client.query('ROLLBACK');
-      return notStored(pool, event);
+      return notStored(client, event);
     }
     const alarmId = rows[0].view.alarmId;
     // Delivered ahead of the event they name (a resend can overtake): apply them now.
@@ -205,7 +206,8 @@ async function storeAlarmEvent(
     const reread = target !== null || late.length > 0;
     const alarm = reread ? await alarmById(client, alarmId) : ({ ...rows[0].view } as unknown as AlarmView);
     await client.query('COMMIT');
-    if (alarm) await announceStored(pool, alarm);
+    // On this connection: asking the pool for another while holding one deadlocks a busy pool.
+    if (alarm) await announceStored(client, alarm);
     return {
       kind: 'stored',
       alarm,
@@ -255,8 +257,8 @@ const NEW_INCIDENT = `WITH n AS (SELECT nextval('alarms_id_seq') AS id),
  * and unannounced: the engine announces it again when it takes it up, and a console's reconnect
  * loads the queue from the database.
  */
-async function announceStored(pool: pg.Pool, alarm: AlarmView): Promise<void> {
-  await pool.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
+async function announceStored(db: pg.Pool | pg.PoolClient, alarm: AlarmView): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify(alarm)]);
 }
 
 /** What an event that opens no alarm does to an earlier one; returns the id of the alarm it changed. */
