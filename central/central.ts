@@ -9,8 +9,10 @@ import type { Command } from '../protocols/messages.ts';
 import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
 import { attachSecretBox, SecretBox } from './auth/secret-box.ts';
 import { newSecret } from './auth/secrets.ts';
+import { AmqpUplink } from './broker/amqp-uplink.ts';
 import { CENTRAL_MQTT_USER, type RunningBroker, startBroker } from './broker/broker.ts';
 import { DynsecProvisioner } from './broker/dynsec.ts';
+import { RabbitProvisioner } from './broker/rabbitmq.ts';
 import { CameraService } from './cameras/camera-service.ts';
 import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
@@ -26,6 +28,7 @@ import { LogEventBatch } from './ingest/log-batch.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { Quarantine } from './ingest/quarantine.ts';
 import { SequenceWatch } from './ingest/sequence-watch.ts';
+import { MqttBrokerUplink } from './ingest/uplink.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
 import { CustomerPush } from './notify/customer-push.ts';
@@ -98,13 +101,27 @@ export interface CentralOptions {
  * started in dependency order and stopped in reverse.
  */
 export interface ExternalBroker {
+  /** `mosquitto` (one broker, the central subscribes over MQTT; the default) or a `rabbitmq` cluster. */
+  readonly kind?: 'mosquitto' | 'rabbitmq' | undefined;
+  /** The MQTT URL gateways connect to. */
   readonly url: string;
   readonly centralUsername: string;
   readonly centralPassword: string;
-  /** mosquitto dynamic-security admin: lets the central provision gateways. */
+  /** mosquitto dynamic-security / RabbitMQ administrator: lets the central provision gateways. */
   readonly adminUsername?: string | undefined;
   readonly adminPassword?: string | undefined;
   readonly ca?: string | undefined;
+  /** RabbitMQ: the nodes' AMQP addresses (amqp[s]://host:port), where the workers consume the uplink. */
+  readonly amqpUrls?: readonly string[] | undefined;
+  /** RabbitMQ: a node's management API (http[s]://host:port/api), for provisioning. */
+  readonly apiUrl?: string | undefined;
+}
+
+/** Where a commissioned gateway's credentials go besides the database (an external broker). */
+interface GatewayProvisioner {
+  ensureCentral(username: string, password: string): Promise<void>;
+  provisionGateway(siteId: string, gatewayId: string, secret: string): Promise<void>;
+  close?(): Promise<void>;
 }
 
 export class Central {
@@ -121,7 +138,7 @@ export class Central {
   #lease: SupervisionLease | null = null;
   #bulkPool: pg.Pool | null = null;
   #dc09: Dc09Receiver | null = null;
-  #dynsec: DynsecProvisioner | null = null;
+  #provisioner: GatewayProvisioner | null = null;
   #supervisor: NodeJS.Timeout | null = null;
   #afterStore: AfterStore | undefined;
   readonly #background = new Set<Promise<unknown>>();
@@ -159,7 +176,7 @@ export class Central {
     if (reserved.includes(gatewayId))
       throw new Error(`"${gatewayId}" is reserved for the central's own MQTT account`);
     const secret = await issueGatewaySecret(this.pool, siteId, gatewayId, actor);
-    await this.#dynsec?.provisionGateway(siteId, gatewayId, secret);
+    await this.#provisioner?.provisionGateway(siteId, gatewayId, secret);
     return secret;
   }
 
@@ -186,7 +203,14 @@ export class Central {
   }
 
   async #supervisePass(now: number): Promise<void> {
-    // One node of a cluster runs it (a PostgreSQL advisory lock); the others skip the pass.
+    // Each worker watches the sequence numbers it saw (holes another filled are looked up first).
+    try {
+      await this.#sequences?.check(now);
+    } catch (error) {
+      this.#o.metrics.increment('supervision_errors_total', { part: 'checkSequences' });
+      this.#o.logger.error({ err: errorMessage(error) }, 'sequence check failed');
+    }
+    // One node of a cluster runs the rest (a PostgreSQL advisory lock); the others skip it.
     if (this.#lease && !(await this.#lease.hold())) {
       this.#o.metrics.increment('supervision_passes_skipped_total');
       return;
@@ -200,11 +224,7 @@ export class Central {
     const purgeMedia = async () => {
       await cameras?.purgeExpired(now);
     };
-    const sequences = this.#sequences;
-    const checkSequences = async () => {
-      await sequences?.check(now);
-    };
-    const parts = [superviseOnce, superviseSchedules, superviseTestReports, purgeMedia, checkSequences];
+    const parts = [superviseOnce, superviseSchedules, superviseTestReports, purgeMedia];
     for (const part of parts) {
       try {
         await part(pool, now, logger, this.#o.metrics, this.#afterStore);
@@ -357,16 +377,8 @@ export class Central {
         ingestUser = external.centralUsername;
         ingestSecret = external.centralPassword;
         ca = external.ca;
-        if (external.adminUsername && external.adminPassword) {
-          this.#dynsec = await DynsecProvisioner.connect(
-            external.url,
-            external.adminUsername,
-            external.adminPassword,
-            logger.child({ component: 'dynsec' }),
-            external.ca,
-          );
-          await this.#dynsec.ensureCentral(external.centralUsername, external.centralPassword);
-        }
+        this.#provisioner = await provisionerFor(external, logger);
+        await this.#provisioner?.ensureCentral(external.centralUsername, external.centralPassword);
       } else {
         ingestSecret = newSecret();
         this.#broker = await startBroker({
@@ -410,10 +422,21 @@ export class Central {
         heartbeats,
         logBatch: new LogEventBatch({ pool: this.#pool, metrics }),
         bulkPool: this.#bulkPool,
-        brokerUrl,
-        ...(ingestUser ? { username: ingestUser } : {}),
-        secret: ingestSecret,
-        ca,
+        uplink:
+          external?.kind === 'rabbitmq'
+            ? new AmqpUplink({
+                urls: amqpUrlsOf(external),
+                ca,
+                logger: logger.child({ component: 'ingest' }),
+                metrics,
+              })
+            : new MqttBrokerUplink({
+                url: brokerUrl,
+                username: ingestUser ?? CENTRAL_MQTT_USER,
+                secret: ingestSecret,
+                ca,
+                logger: logger.child({ component: 'ingest' }),
+              }),
         pool: this.#pool,
         logger: logger.child({ component: 'ingest' }),
         metrics,
@@ -527,8 +550,8 @@ export class Central {
     this.#notifier = null;
     await this.#feed?.stop();
     await this.#broker?.close();
-    await this.#dynsec?.close();
-    this.#dynsec = null;
+    await this.#provisioner?.close?.();
+    this.#provisioner = null;
     if (this.#pool) await endPool(this.#pool);
     await this.#embedded?.stop();
     this.#http = null;
@@ -539,4 +562,38 @@ export class Central {
     this.#pool = null;
     this.#embedded = null;
   }
+}
+
+async function provisionerFor(external: ExternalBroker, logger: Logger): Promise<GatewayProvisioner | null> {
+  const { adminUsername: username, adminPassword: password } = external;
+  if (!username || !password) return null;
+  if (external.kind === 'rabbitmq') {
+    if (!external.apiUrl)
+      throw new Error('a RabbitMQ broker needs its management API URL to provision gateways');
+    return new RabbitProvisioner({
+      apiUrl: external.apiUrl,
+      username,
+      password,
+      logger: logger.child({ component: 'rabbitmq' }),
+    });
+  }
+  return DynsecProvisioner.connect(
+    external.url,
+    username,
+    password,
+    logger.child({ component: 'dynsec' }),
+    external.ca,
+  );
+}
+
+/** The workers' AMQP addresses with the central's credentials in them. */
+function amqpUrlsOf(external: ExternalBroker): [string, ...string[]] {
+  const urls = (external.amqpUrls ?? []).map((address) => {
+    const url = new URL(address);
+    url.username = encodeURIComponent(external.centralUsername);
+    url.password = encodeURIComponent(external.centralPassword);
+    return url.toString();
+  });
+  if (urls.length === 0) throw new Error('a RabbitMQ broker needs the AMQP URLs of its nodes');
+  return urls as [string, ...string[]];
 }

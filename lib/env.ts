@@ -59,6 +59,21 @@ const EnvSchema = z.object({
   VIGIL_MQTT_CENTRAL_PASSWORD: z.string().min(16).optional(),
   VIGIL_MQTT_ADMIN_USER: z.string().min(1).optional(),
   VIGIL_MQTT_ADMIN_PASSWORD: z.string().min(1).optional(),
+  /** Which external broker VIGIL_MQTT_URL is: mosquitto (one broker) or a RabbitMQ cluster. */
+  VIGIL_BROKER_KIND: z.enum(['mosquitto', 'rabbitmq']).default('mosquitto'),
+  /** RabbitMQ: the nodes' AMQP addresses, comma-separated (amqp[s]://host:port), where workers consume. */
+  VIGIL_AMQP_URLS: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^amqps?$/ })).min(1))
+    .optional(),
+  /** RabbitMQ: a node's management API, e.g. http://127.0.0.1:15672/api (provisioning of gateways). */
+  VIGIL_RABBITMQ_API_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** SMS through an SMSC: smpp://system_id:password@host:port */
   VIGIL_SMPP_URL: z.url({ protocol: /^smpp$/ }).optional(),
   VIGIL_SMS_SOURCE: z.string().max(11).default('Vigil'),

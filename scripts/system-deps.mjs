@@ -1,5 +1,5 @@
 // The Debian packages the test suites drive as real peers: Chromium (browser tests), socat (serial
-// lines over a pseudo-terminal pair), mosquitto (the external-broker mode), systemd-analyze (the unit
+// lines over a pseudo-terminal pair), mosquitto and rabbitmq-server (the external-broker modes), systemd-analyze (the unit
 // files), debootstrap (the install script in a clean Debian), python3 (a stand-in for systemd's
 // notification socket, and pysiaalarm — an independent SIA DC-09 receiver — with its pycryptodome
 // and pytz). `npm test` runs this first. As root with apt-get it installs what is
@@ -13,6 +13,7 @@ const NEEDED = [
   { pkg: 'socat', has: () => onPath('socat') },
   { pkg: 'mosquitto', has: () => onPath('mosquitto') },
   { pkg: 'mosquitto-clients', has: () => onPath('mosquitto_ctrl') },
+  { pkg: 'rabbitmq-server', has: () => existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server') },
   { pkg: 'systemd', has: () => onPath('systemd-analyze') },
   { pkg: 'debootstrap', has: () => onPath('debootstrap') },
   { pkg: 'python3', has: () => existsSync('/usr/bin/python3') },

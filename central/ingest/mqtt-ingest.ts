@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
 import type pg from 'pg';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { disableNagle } from '../../lib/mqtt.ts';
 import {
   type AlarmEvent,
   type Command,
@@ -17,26 +14,22 @@ import {
   type Media,
   MediaSchema,
 } from '../../protocols/messages.ts';
-import { allGatewaysFilter, type ParsedTopic, parseTopic, topicFor } from '../../protocols/topics.ts';
+import { type ParsedTopic, parseTopic, topicFor } from '../../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
-import { CENTRAL_MQTT_USER } from '../broker/broker.ts';
 import { type AfterStore, isPermanentStoreError, type StoreResult, storeEvent } from './event-store.ts';
 import type { HeartbeatBook } from './heartbeat-book.ts';
 import { isPlainLog, type LogEventBatch } from './log-batch.ts';
 import { readGatewayEvent } from './normalize.ts';
 import { Quarantine } from './quarantine.ts';
 import type { SequenceWatch } from './sequence-watch.ts';
+import type { Uplink } from './uplink.ts';
 
 /** Events acked in one message at most while a gateway's queue is not empty. */
 const ACK_BATCH = 16;
 
 export interface IngestOptions {
-  readonly brokerUrl: string;
-  /** The ingest's broker user (the embedded broker's built-in one unless an external broker is used). */
-  readonly username?: string;
-  readonly secret: string;
-  /** The CA to trust when the broker speaks TLS. */
-  readonly ca?: string | undefined;
+  /** Where uplink messages come from and acks and commands go (a broker, or a shared queue). */
+  readonly uplink: Uplink;
   readonly pool: pg.Pool;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -58,13 +51,41 @@ export interface IngestOptions {
   readonly onStatus?: (gateway: { siteId: string; gatewayId: string }, status: GatewayStatus) => void;
 }
 
+/** A log event handed to the group commit: the gateway's next message is read before it commits. */
+interface Committing {
+  readonly committed: Promise<void>;
+}
+
+/** What became of one message: its ack to the gateway, once it is in a batch. */
+interface Outcome {
+  acked?: Promise<void>;
+  failed?: unknown;
+}
+
+interface AcksDue {
+  readonly ids: string[];
+  /** Settles when the batch's ack message is published (the broker or queue confirmed it). */
+  readonly sent: Promise<void>;
+  readonly settle: (error?: unknown) => void;
+}
+
+function newAcksDue(): AcksDue {
+  let settle: (error?: unknown) => void = () => undefined;
+  const sent = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  sent.catch(() => undefined);
+  return { ids: [], sent, settle };
+}
+
 /**
- * The central's MQTT ingest: validates every uplink message, commits events to PostgreSQL and
- * only then acks them to the gateway. Messages of one gateway are handled in arrival order.
+ * The central's ingest of what gateways send over MQTT: validates every uplink message, commits
+ * events to PostgreSQL and only then acks them to the gateway. Messages of one gateway are handled
+ * in arrival order.
  */
 export class MqttIngest {
   readonly #o: IngestOptions;
-  #client: MqttClient | null = null;
+  #started = false;
   readonly #perGateway = new Map<string, Promise<void>>();
   /**
    * Per gateway, the completion of its plain log events handed to the group commit: its next
@@ -75,7 +96,7 @@ export class MqttIngest {
   readonly #siteOf = new Map<string, string | null>();
   readonly #quarantined: Quarantine;
   /** Committed events per gateway whose ack is not sent yet. */
-  readonly #acksDue = new Map<string, string[]>();
+  readonly #acksDue = new Map<string, AcksDue>();
 
   constructor(options: IngestOptions) {
     this.#o = options;
@@ -92,34 +113,19 @@ export class MqttIngest {
   }
 
   async start(): Promise<void> {
-    const client = await mqtt.connectAsync(this.#o.brokerUrl, {
-      clientId: `central-ingest-${randomBytes(4).toString('hex')}`,
-      username: this.#o.username ?? CENTRAL_MQTT_USER,
-      password: this.#o.secret,
-      clean: true,
-      keepalive: 30,
-      reconnectPeriod: 1000,
-      ...(this.#o.ca ? { ca: this.#o.ca } : {}),
-    });
-    this.#client = client;
-    disableNagle(client);
-    client.on('message', (topic, payload) => this.#route(topic, payload));
-    client.on('error', (error) => this.#o.logger.error({ err: error.message }, 'ingest MQTT error'));
-    await client.subscribeAsync((['event', 'heartbeat', 'status', 'media'] as const).map(allGatewaysFilter), {
-      qos: 1,
-    });
-    this.#o.logger.info({ broker: this.#o.brokerUrl }, 'ingest subscribed');
+    await this.#o.uplink.start((topic, payload) => this.#route(topic, payload));
+    this.#started = true;
   }
 
-  /** Connected to the broker now (MQTT.js reconnects by itself when not). */
+  /** Connected to the broker or queue now (both reconnect by themselves when not). */
   get connected(): boolean {
-    return this.#client?.connected ?? false;
+    return this.#o.uplink.connected;
   }
 
   async stop(): Promise<void> {
     await this.idle();
-    await this.#client?.endAsync();
-    this.#client = null;
+    if (this.#started) await this.#o.uplink.stop();
+    this.#started = false;
   }
 
   /** Resolves once every message received so far has been handled. */
@@ -129,23 +135,41 @@ export class MqttIngest {
     await Promise.allSettled([...this.#acksDue.keys()].map((key) => this.#flushAcks(key)));
   }
 
-  #route(topic: string, payload: Buffer): void {
+  /**
+   * Resolves once the message is done with: stored (committed) or refused and kept, and its ack to
+   * the gateway published; rejects when it failed (logged, counted; the gateway or the queue sends
+   * it again). A shared queue acks the message only then.
+   */
+  #route(topic: string, payload: Buffer): Promise<void> {
     const parsed = parseTopic(topic);
     if (!parsed) {
       this.#reject('bad-topic', topic, 'topic outside the layout');
-      return;
+      return Promise.resolve();
     }
     const key = `${parsed.siteId}/${parsed.gatewayId}`;
     const previous = this.#perGateway.get(key) ?? Promise.resolve();
+    let committing: Committing | undefined;
+    const outcome: Outcome = {};
     const next = previous
-      .then(() => this.#handle(parsed, payload))
-      .catch((error) => this.#failed(topic, error));
+      .then(async () => {
+        committing = await this.#handle(parsed, payload, outcome);
+      })
+      .catch((error) => {
+        outcome.failed = error;
+        this.#failed(topic, error);
+      });
     this.#perGateway.set(key, next);
     void next.then(() => {
       if (this.#perGateway.get(key) !== next) return;
       this.#perGateway.delete(key);
       this.#settled(key);
     });
+    return next
+      .then(() => committing?.committed)
+      .then(() => {
+        if (outcome.failed !== undefined) throw outcome.failed;
+        return outcome.acked;
+      });
   }
 
   #failed(topic: string, error: unknown): void {
@@ -161,40 +185,49 @@ export class MqttIngest {
     );
   }
 
-  async #handle(topic: ParsedTopic, payload: Buffer): Promise<void> {
+  /** Resolves when the gateway's next message may be read; a log event still committing gives its commit. */
+  async #handle(topic: ParsedTopic, payload: Buffer, outcome: Outcome): Promise<Committing | undefined> {
     if (!(await this.#belongs(topic))) {
       this.#reject('unknown-gateway', `${topic.siteId}/${topic.gatewayId}`, 'no such gateway at that site');
       return;
     }
-    if (topic.channel === 'event') return this.#handleEvent(topic, payload);
-    if (topic.channel === 'heartbeat') return this.#handleHeartbeat(topic, payload);
-    if (topic.channel === 'status') return this.#handleStatus(topic, payload);
-    if (topic.channel === 'media') return this.#handleMedia(topic, payload);
-    this.#reject('unexpected-channel', topic.channel, 'not an uplink channel');
+    if (topic.channel === 'event') return this.#handleEvent(topic, payload, outcome);
+    if (topic.channel === 'heartbeat') await this.#handleHeartbeat(topic, payload);
+    else if (topic.channel === 'status') await this.#handleStatus(topic, payload);
+    else if (topic.channel === 'media') this.#handleMedia(topic, payload);
+    else this.#reject('unexpected-channel', topic.channel, 'not an uplink channel');
+    return undefined;
   }
 
-  async #handleEvent(topic: ParsedTopic, payload: Buffer): Promise<void> {
+  async #handleEvent(topic: ParsedTopic, payload: Buffer, outcome: Outcome): Promise<Committing | undefined> {
     const read = readGatewayEvent(payload, topic, 'topic-mismatch', this.#o);
-    if (!read.ok) return this.#quarantine(topic, payload, read.reason, read.detail);
+    if (!read.ok) {
+      await this.#quarantine(topic, payload, read.reason, read.detail, outcome);
+      return undefined;
+    }
     const { event } = read;
     const key = `${topic.siteId}/${topic.gatewayId}`;
     await this.#o.sequences?.prepare(event.gatewayId);
     if (this.#o.logBatch && isPlainLog(event)) {
       const storing = this.#o.logBatch.store(event, 'mqtt');
       const committed = (this.#logsCommitting.get(key) ?? Promise.resolve())
-        .then(() => this.#stored(topic, payload, event, () => storing))
-        .catch((error) => this.#failed(`${key}/event`, error));
+        .then(() => this.#stored(topic, payload, event, () => storing, outcome))
+        .catch((error) => {
+          outcome.failed = error;
+          this.#failed(`${key}/event`, error);
+        });
       this.#logsCommitting.set(key, committed);
       void committed.then(() => {
         if (this.#logsCommitting.get(key) !== committed) return;
         this.#logsCommitting.delete(key);
         this.#settled(key);
       });
-      return;
+      return { committed };
     }
     // What changes state is stored after this gateway's earlier events.
     await this.#logsCommitting.get(key);
-    await this.#stored(topic, payload, event, () => storeEvent(this.#o.pool, event, 'mqtt'));
+    await this.#stored(topic, payload, event, () => storeEvent(this.#o.pool, event, 'mqtt'), outcome);
+    return undefined;
   }
 
   async #stored(
@@ -202,6 +235,7 @@ export class MqttIngest {
     payload: Buffer,
     event: AlarmEvent,
     store: () => Promise<StoreResult>,
+    outcome: Outcome,
   ): Promise<void> {
     let result: StoreResult;
     try {
@@ -209,11 +243,12 @@ export class MqttIngest {
     } catch (error) {
       // The database refuses this message's content: it would be refused on every resend.
       if (isPermanentStoreError(error))
-        return this.#quarantine(topic, payload, 'store-failed', errorMessage(error));
+        return this.#quarantine(topic, payload, 'store-failed', errorMessage(error), outcome);
       throw error;
     }
     this.#o.heartbeats.heard(event.gatewayId, 'primary');
-    if (result.kind === 'rejected') return this.#quarantine(topic, payload, 'event-refused', result.reason);
+    if (result.kind === 'rejected')
+      return this.#quarantine(topic, payload, 'event-refused', result.reason, outcome);
     if (result.kind === 'stored') {
       await this.#o.afterStore?.(event, result);
       await this.#o.sequences?.observe(event, Date.now());
@@ -221,7 +256,7 @@ export class MqttIngest {
     this.#o.metrics.increment(
       result.kind === 'stored' ? 'ingest_events_stored_total' : 'ingest_events_duplicate_total',
     );
-    await this.#ack(event.siteId, event.gatewayId, event.id);
+    await this.#ack(event.siteId, event.gatewayId, event.id, outcome);
   }
 
   /**
@@ -229,32 +264,47 @@ export class MqttIngest {
    * are waiting or when the gateway's queue here is empty — a gateway draining a backlog gets a
    * steady stream of acks to refill its window, a single alarm its ack at once.
    */
-  async #ack(siteId: string, gatewayId: string, eventId: string): Promise<void> {
+  async #ack(siteId: string, gatewayId: string, eventId: string, outcome: Outcome): Promise<void> {
     const key = `${siteId}/${gatewayId}`;
-    const ids = this.#acksDue.get(key) ?? [];
-    ids.push(eventId);
-    this.#acksDue.set(key, ids);
-    if (ids.length >= ACK_BATCH) await this.#flushAcks(key);
+    let due = this.#acksDue.get(key);
+    if (!due) {
+      due = newAcksDue();
+      this.#acksDue.set(key, due);
+    }
+    due.ids.push(eventId);
+    outcome.acked = due.sent;
+    if (due.ids.length >= ACK_BATCH) await this.#flushAcks(key);
   }
 
   async #flushAcks(key: string): Promise<void> {
-    const ids = this.#acksDue.get(key);
-    if (!ids || ids.length === 0) return;
+    const due = this.#acksDue.get(key);
+    if (!due || due.ids.length === 0) return;
     this.#acksDue.delete(key);
     const [siteId, gatewayId] = key.split('/') as [string, string];
     this.#o.metrics.increment('ingest_acks_sent_total');
-    await this.#client?.publishAsync(
-      topicFor(siteId, gatewayId, 'ack'),
-      encode({ v: PROTOCOL_VERSION, type: 'ack', eventIds: ids, storedAt: new Date().toISOString() }),
-      { qos: 1 },
-    );
+    try {
+      await this.#o.uplink.publish(
+        topicFor(siteId, gatewayId, 'ack'),
+        encode({ v: PROTOCOL_VERSION, type: 'ack', eventIds: due.ids, storedAt: new Date().toISOString() }),
+      );
+      due.settle();
+    } catch (error) {
+      due.settle(error);
+      throw error;
+    }
   }
 
   /** Refused, but kept and acked: the gateway's queue moves on and an operator is told. */
-  async #quarantine(topic: ParsedTopic, payload: Buffer, reason: string, detail: string): Promise<void> {
+  async #quarantine(
+    topic: ParsedTopic,
+    payload: Buffer,
+    reason: string,
+    detail: string,
+    outcome: Outcome,
+  ): Promise<void> {
     this.#reject(reason, `${topic.siteId}/${topic.gatewayId}`, detail);
     const eventId = await this.#quarantined.keep({ ...topic, payload, reason, detail });
-    if (eventId) await this.#ack(topic.siteId, topic.gatewayId, eventId);
+    if (eventId) await this.#ack(topic.siteId, topic.gatewayId, eventId, outcome);
   }
 
   async #handleHeartbeat(topic: ParsedTopic, payload: Buffer): Promise<void> {
@@ -306,8 +356,7 @@ export class MqttIngest {
 
   /** Send a command to one gateway (QoS 1; the gateway answers on its own uplink channels). */
   async sendCommand(siteId: string, gatewayId: string, command: Command): Promise<void> {
-    if (!this.#client) throw new Error('ingest is not connected');
-    await this.#client.publishAsync(topicFor(siteId, gatewayId, 'command'), encode(command), { qos: 1 });
+    await this.#o.uplink.publish(topicFor(siteId, gatewayId, 'command'), encode(command));
   }
 
   /** Defence in depth behind the broker's ACL: the topic's gateway must belong to the topic's site. */

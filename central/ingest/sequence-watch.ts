@@ -79,8 +79,11 @@ export class SequenceWatch {
   /** Holes open longer than the grace: raise them (once each). */
   async check(now: number): Promise<void> {
     for (const [gatewayId, track] of this.#tracks) {
-      for (const gap of track.gaps) {
+      for (const gap of [...track.gaps]) {
         if (gap.told || now - gap.since < GAP_GRACE_MS) continue;
+        // Another worker of a cluster may have stored them (the queue hands a gateway's messages to any).
+        await this.#fillFromStore(gatewayId, track, gap);
+        if (!track.gaps.includes(gap)) continue;
         gap.told = true;
         const siteId = await this.#siteOf(gatewayId);
         if (!siteId) continue;
@@ -92,6 +95,18 @@ export class SequenceWatch {
           `Events ${range} of gateway ${gatewayId} never arrived (${gap.to - gap.from + 1} missing)`,
         );
       }
+    }
+  }
+
+  async #fillFromStore(gatewayId: string, track: Track, gap: Gap): Promise<void> {
+    const { rows } = await this.#o.pool.query<{ seq: string }>(
+      `SELECT DISTINCT seq::text FROM events
+        WHERE gateway_id = $1 AND seq BETWEEN $2 AND $3 AND via IN ('mqtt', 'dc09')`,
+      [gatewayId, gap.from, gap.to],
+    );
+    for (const { seq } of rows) {
+      const open = track.gaps.find((g) => g.from <= Number(seq) && Number(seq) <= g.to);
+      if (open) this.#fill(track, open, Number(seq));
     }
   }
 

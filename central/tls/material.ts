@@ -26,7 +26,12 @@ export async function tlsFromEnv(env: Env, dataDir: string): Promise<TlsMaterial
 export function externalBrokerFromEnv(env: Env): ExternalBroker | undefined {
   if (!env.VIGIL_MQTT_URL) return undefined;
   if (!env.VIGIL_MQTT_CENTRAL_PASSWORD) throw new Error('VIGIL_MQTT_URL needs VIGIL_MQTT_CENTRAL_PASSWORD');
+  if (env.VIGIL_BROKER_KIND === 'rabbitmq' && !env.VIGIL_AMQP_URLS)
+    throw new Error('VIGIL_BROKER_KIND=rabbitmq needs VIGIL_AMQP_URLS (the nodes the workers consume from)');
   return {
+    kind: env.VIGIL_BROKER_KIND,
+    amqpUrls: env.VIGIL_AMQP_URLS,
+    apiUrl: env.VIGIL_RABBITMQ_API_URL,
     url: env.VIGIL_MQTT_URL,
     centralUsername: env.VIGIL_MQTT_CENTRAL_USER,
     centralPassword: env.VIGIL_MQTT_CENTRAL_PASSWORD,

@@ -1,0 +1,173 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../db/embedded.ts';
+
+const run = promisify(execFile);
+
+/** Debian's rabbitmq-server package (3.10: MQTT 3.1.1 plugin, quorum queues). */
+const RABBITMQ_BIN = process.env.VIGIL_RABBITMQ_BIN ?? '/usr/lib/rabbitmq/bin';
+
+export interface RabbitNodeOptions {
+  /** The node's own directory (data, logs, config, Erlang cookie). */
+  readonly dir: string;
+  /** Short name; the node is `<name>@localhost`. */
+  readonly name: string;
+  /** Shared by every node of one cluster (Erlang distribution). */
+  readonly cookie: string;
+  /** The other nodes' names: the node forms or joins that cluster at first boot. */
+  readonly peers?: readonly string[];
+  /** The management API's administrator, created at first boot. */
+  readonly admin: { readonly username: string; readonly password: string };
+  readonly ports?: { amqp?: number; mqtt?: number; api?: number; dist?: number };
+}
+
+export interface RabbitNode {
+  readonly nodename: string;
+  readonly amqpUrl: (username: string, password: string) => string;
+  readonly mqttUrl: string;
+  readonly apiUrl: string;
+  readonly ports: { amqp: number; mqtt: number; api: number; dist: number };
+  /** Orderly stop. */
+  stop(): Promise<void>;
+  /** The node dies at once (SIGKILL), as in a crash. */
+  kill(): void;
+}
+
+export function rabbitmqInstalled(): boolean {
+  return existsSync(path.join(RABBITMQ_BIN, 'rabbitmq-server'));
+}
+
+/**
+ * A RabbitMQ node from Debian's package, in a directory of its own, on loopback ports: the MQTT and
+ * management plugins on, guest off, the administrator given, MQTT sessions in quorum queues. Several
+ * with the same cookie and peers form a cluster. For the demo cluster and the tests; a production
+ * cluster is configured by its operator (docs/cluster.md).
+ */
+export async function startRabbitNode(options: RabbitNodeOptions): Promise<RabbitNode> {
+  if (!rabbitmqInstalled())
+    throw new Error(`RabbitMQ is not installed (${RABBITMQ_BIN}): apt-get install rabbitmq-server`);
+  const ports = {
+    amqp: options.ports?.amqp ?? (await freePort()),
+    mqtt: options.ports?.mqtt ?? (await freePort()),
+    api: options.ports?.api ?? (await freePort()),
+    dist: options.ports?.dist ?? (await freePort()),
+  };
+  const nodename = `${options.name}@localhost`;
+  mkdirSync(options.dir, { recursive: true });
+  writeFileSync(path.join(options.dir, '.erlang.cookie'), options.cookie, { mode: 0o400, flag: 'w' });
+  const config = path.join(options.dir, 'rabbitmq.conf');
+  writeFileSync(
+    config,
+    [
+      `listeners.tcp.default = 127.0.0.1:${ports.amqp}`,
+      `mqtt.listeners.tcp.default = 127.0.0.1:${ports.mqtt}`,
+      'mqtt.allow_anonymous = false',
+      'mqtt.durable_queue_type = quorum',
+      'mqtt.tcp_listen_options.nodelay = true',
+      `management.tcp.ip = 127.0.0.1`,
+      `management.tcp.port = ${ports.api}`,
+      `default_user = ${options.admin.username}`,
+      `default_pass = ${options.admin.password}`,
+      'default_user_tags.administrator = true',
+      'default_permissions.configure = .*',
+      'default_permissions.read = .*',
+      'default_permissions.write = .*',
+      // A node cut off from the majority stops serving rather than diverge.
+      'cluster_partition_handling = pause_minority',
+      ...(options.peers?.length
+        ? [
+            'cluster_formation.peer_discovery_backend = classic_config',
+            ...[nodename, ...options.peers.map((p) => `${p}@localhost`)].map(
+              (n, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${n}`,
+            ),
+          ]
+        : []),
+      'log.console = false',
+      'log.file.level = warning',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(path.join(options.dir, 'enabled_plugins'), '[rabbitmq_mqtt,rabbitmq_management].\n');
+  const env = {
+    ...process.env,
+    HOME: options.dir,
+    RABBITMQ_NODENAME: nodename,
+    RABBITMQ_CONFIG_FILE: config,
+    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(options.dir, 'enabled_plugins'),
+    RABBITMQ_MNESIA_BASE: path.join(options.dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: path.join(options.dir, 'log'),
+    RABBITMQ_PID_FILE: path.join(options.dir, 'rabbitmq.pid'),
+    RABBITMQ_DIST_PORT: String(ports.dist),
+  };
+  const child: ChildProcess = spawn(path.join(RABBITMQ_BIN, 'rabbitmq-server'), [], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const ctl = (...args: string[]) =>
+    run(path.join(RABBITMQ_BIN, 'rabbitmqctl'), ['-n', nodename, ...args], { env, timeout: 120_000 });
+  try {
+    // await_startup needs the node up to ask it: wait for its distribution port first.
+    const deadline = Date.now() + 120_000;
+    while (!(await listening(ports.dist))) {
+      if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error('not up within 120 s');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await ctl('await_startup', '--timeout', '120');
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`RabbitMQ node ${nodename} did not start: ${(error as Error).message} ${stderr}`);
+  }
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  const killTree = () => {
+    // The start script runs the Erlang VM as its child: the whole group goes.
+    if (child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
+  };
+  return {
+    nodename,
+    ports,
+    amqpUrl: (username, password) =>
+      `amqp://${encodeURIComponent(username)}:${encodeURIComponent(password)}@127.0.0.1:${ports.amqp}`,
+    mqttUrl: `mqtt://127.0.0.1:${ports.mqtt}`,
+    apiUrl: `http://127.0.0.1:${ports.api}/api`,
+    async stop() {
+      await ctl('stop').catch(() => killTree());
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      killTree();
+    },
+    kill: killTree,
+  };
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** A cookie for a new cluster. */
+export function newCookie(): string {
+  return randomBytes(20).toString('hex').toUpperCase();
+}
