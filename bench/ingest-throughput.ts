@@ -11,7 +11,7 @@ import { connectAsGateway, startTestCentral } from '../test/helpers/central.ts';
 const WINDOW = 64;
 
 /** Publish `count` messages from one client, at most WINDOW unacknowledged (as a gateway's uplink). */
-async function pump(
+export async function pump(
   client: MqttClient,
   count: number,
   message: (i: number) => { topic: string; payload: Buffer },

@@ -7,6 +7,7 @@ import { Aedes } from 'aedes';
 import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
 import { measureBacklog } from './backlog.ts';
+import { measureCentralMemory } from './central-memory.ts';
 import { measureConsole } from './console.ts';
 import { measureGatewayCommandRss } from './gateway-idle.ts';
 import { measureAlarmsUnderHeartbeats } from './heartbeat-load.ts';
@@ -18,6 +19,7 @@ import { measureRawHop } from './raw-hop.ts';
 import { measureRetainedSubscribe } from './retained.ts';
 import { measureSignalProcessing } from './signals.ts';
 import { type BenchRow, percentile, round } from './stats.ts';
+import { measureWorkerScaling } from './workers.ts';
 
 /**
  * `npm run bench`: end-to-end alarm latency (simulated detector -> outbox -> MQTT -> PostgreSQL
@@ -95,6 +97,11 @@ const ingest = await measureIngestThroughput(
   Number(process.env.VIGIL_BENCH_INGEST_GATEWAYS ?? 50),
   Number(process.env.VIGIL_BENCH_INGEST_EVENTS ?? 400),
 );
+const scaling = await measureWorkerScaling(
+  Number(process.env.VIGIL_BENCH_SCALING_GATEWAYS ?? 50),
+  Number(process.env.VIGIL_BENCH_SCALING_EVENTS ?? 400),
+);
+const memory = await measureCentralMemory(Number(process.env.VIGIL_BENCH_MEMORY_GATEWAYS ?? 2000));
 const retained = await measureRetainedSubscribe(Number(process.env.VIGIL_BENCH_RETAINED ?? 10_000), 200);
 const consoleView = await measureConsole(
   Number(process.env.VIGIL_BENCH_CONSOLE_ALARMS ?? 1000),
@@ -235,6 +242,31 @@ const rows: BenchRow[] = [
     baseline: round(hopP99),
     ratio: round(underLoad.loadedP99 / hopP99, 1),
   },
+  ...(scaling
+    ? [
+        {
+          name: `cluster: durable ingest through RabbitMQ, ${scaling.publishers} gateways, 1 worker`,
+          value: Math.round(scaling.one),
+          unit: 'events/s',
+        },
+        {
+          name: `cluster: the same with 2 worker processes (same machine: broker, PostgreSQL, workers share 2 cores)`,
+          value: Math.round(scaling.two),
+          unit: 'events/s',
+          baseline: Math.round(scaling.one),
+          ratio: round(scaling.two / scaling.one, 2),
+        },
+      ]
+    : []),
+  ...(memory
+    ? [
+        {
+          name: `central worker RSS per connected gateway, broker outside (RabbitMQ), ${memory.gateways} gateways (${round(memory.beforeMiB, 1)} -> ${round(memory.afterMiB, 1)} MiB)`,
+          value: round(memory.perGatewayKiB, 2),
+          unit: 'KiB',
+        },
+      ]
+    : []),
   {
     name: `broker: a gateway's SUBSCRIBE with ${retained.retained} retained statuses, aedes' scan (baseline) p50`,
     value: round(retained.scanMs, 2),

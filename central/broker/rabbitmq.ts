@@ -83,15 +83,16 @@ export class RabbitProvisioner {
   }
 
   async ensureCentral(username: string, password: string): Promise<void> {
-    await this.#user(username, password, centralPermissions());
+    await this.putUser(username, password, centralPermissions());
   }
 
   async provisionGateway(siteId: string, gatewayId: string, secret: string): Promise<void> {
-    await this.#user(gatewayId, secret, gatewayPermissions(siteId, gatewayId));
+    await this.putUser(gatewayId, secret, gatewayPermissions(siteId, gatewayId));
     this.#logger.info({ siteId, gatewayId }, 'gateway provisioned on RabbitMQ');
   }
 
-  async #user(username: string, password: string, p: RabbitPermissions): Promise<void> {
+  /** A user with the hash of its password and these permissions (created or replaced). */
+  async putUser(username: string, password: string, p: RabbitPermissions): Promise<void> {
     const user = encodeURIComponent(username);
     await this.#put(`/users/${user}`, {
       password_hash: rabbitPasswordHash(password),

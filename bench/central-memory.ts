@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
+import { RabbitProvisioner } from '../central/broker/rabbitmq.ts';
+import { newCookie, rabbitmqInstalled, startRabbitNode } from '../central/broker/rabbitmq-node.ts';
+import { freePort, startEmbeddedPostgres } from '../central/db/embedded.ts';
+import { migrate } from '../central/db/migrate.ts';
+import { centralEvent } from '../central/supervision/central-event.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { encode } from '../protocols/messages.ts';
+import { topicFor } from '../protocols/topics.ts';
+import { PROTOCOL_VERSION } from '../protocols/version.ts';
+import { eventually, tempDir } from '../test/helpers/central.ts';
+
+export const CENTRAL = { username: 'vigil-central', password: 'central-password-for-bench' };
+
+function rssKiB(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+/** Each gateway as the central sees it: online status, a heartbeat, one log event. */
+async function bringOnline(
+  url: string,
+  password: string,
+  from: number,
+  count: number,
+): Promise<MqttClient[]> {
+  const clients: MqttClient[] = [];
+  for (let i = from; i < from + count; i++) {
+    const siteId = `mem-${i}`;
+    const gatewayId = `gw-mem-${i}`;
+    const client = await mqtt.connectAsync(url, { username: 'bench-gateways', password, reconnectPeriod: 0 });
+    client.publish(
+      topicFor(siteId, gatewayId, 'status'),
+      encode({ v: PROTOCOL_VERSION, type: 'status', state: 'online', at: new Date().toISOString() }),
+      { qos: 1 },
+    );
+    client.publish(
+      topicFor(siteId, gatewayId, 'heartbeat'),
+      encode({
+        v: PROTOCOL_VERSION,
+        type: 'heartbeat',
+        siteId,
+        gatewayId,
+        path: 'primary',
+        seq: 0,
+        sentAt: new Date().toISOString(),
+        outboxDepth: 0,
+        firmware: 'bench',
+      }),
+      { qos: 1 },
+    );
+    client.publish(
+      topicFor(siteId, gatewayId, 'event'),
+      encode({
+        ...centralEvent('zone-bypass', 'event', { siteId, gatewayId }, Date.now(), null, 'bench'),
+        seq: 1,
+      }),
+      { qos: 1 },
+    );
+    clients.push(client);
+  }
+  return clients;
+}
+
+/** A RabbitMQ node, a PostgreSQL with `sites` sites and gateways, and `vigil central` workers on them. */
+export async function startRabbitBench(sites: number) {
+  const admin = { username: 'vigil-admin', password: randomBytes(12).toString('hex') };
+  const node = await startRabbitNode({
+    dir: tempDir('bench-rabbitmq'),
+    name: `vigil-bench-${randomBytes(3).toString('hex')}`,
+    cookie: newCookie(),
+    admin,
+  });
+  const db = await startEmbeddedPostgres(tempDir('bench-cluster-db'), silentLogger);
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const workers: ChildProcess[] = [];
+  await migrate(pool, silentLogger);
+  await pool.query(
+    `INSERT INTO sites (id, name, address, time_zone, kind, ats_category)
+     SELECT 'mem-' || i, 'Bench ' || i, '', 'Europe/Amsterdam', 'residential', 'DP2' FROM generate_series(0, $1 - 1) AS i`,
+    [sites],
+  );
+  await pool.query(
+    `INSERT INTO gateways (id, site_id, secret_sha256)
+     SELECT 'gw-mem-' || i, 'mem-' || i, repeat('0', 64) FROM generate_series(0, $1 - 1) AS i`,
+    [sites],
+  );
+  // One broker user for all the gateways: this measures the central, not the per-gateway ACLs.
+  const provisioner = new RabbitProvisioner({ apiUrl: node.apiUrl, ...admin, logger: silentLogger });
+  await provisioner.ensureCentral(CENTRAL.username, CENTRAL.password);
+  const gatewaysPassword = randomBytes(12).toString('hex');
+  await provisioner.putUser('bench-gateways', gatewaysPassword, {
+    configure: '^mqtt-subscription-.*',
+    write: '^(amq\\.topic|mqtt-subscription-.*)$',
+    read: '^(amq\\.topic|mqtt-subscription-.*)$',
+    topicWrite: '^vigil\\.v1\\..*',
+    topicRead: '^vigil\\.v1\\..*',
+  });
+  return {
+    node,
+    pool,
+    gatewaysPassword,
+    /** A worker process (`vigil central`), once it consumes the uplink queue. */
+    async startWorker(): Promise<ChildProcess> {
+      const worker = spawn(process.execPath, [path.resolve('bin/vigil.mjs'), 'central'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: db.url,
+          VIGIL_DATA_DIR: tempDir('bench-worker'),
+          VIGIL_HTTP_PORT: String(await freePort()),
+          VIGIL_DC09_PORT: String(await freePort()),
+          VIGIL_MQTT_TLS: 'off',
+          VIGIL_HTTP_TLS: 'off',
+          VIGIL_MQTT_URL: node.mqttUrl,
+          VIGIL_BROKER_KIND: 'rabbitmq',
+          VIGIL_AMQP_URLS: `amqp://127.0.0.1:${node.ports.amqp}`,
+          VIGIL_MQTT_CENTRAL_USER: CENTRAL.username,
+          VIGIL_MQTT_CENTRAL_PASSWORD: CENTRAL.password,
+          VIGIL_LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      workers.push(worker);
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        worker.stdout?.on('data', (chunk: Buffer) => {
+          output = (output + chunk.toString()).slice(-20_000);
+          if (output.includes('central started')) resolve();
+        });
+        worker.once('exit', (code) => reject(new Error(`the worker exited (${code}): ${output}`)));
+      });
+      worker.stdout?.resume();
+      return worker;
+    },
+    async stop() {
+      for (const worker of workers) worker.kill('SIGKILL');
+      await pool.end();
+      await db.stop();
+      await node.stop();
+    },
+  };
+}
+
+/**
+ * The central's memory per connected gateway with the broker outside (a RabbitMQ node holds the
+ * connections): RSS of a `vigil central` worker process before and after `gateways` gateways came
+ * online (status, heartbeat, one event each), divided by their number.
+ */
+export async function measureCentralMemory(gateways: number) {
+  if (!rabbitmqInstalled()) return null;
+  const bench = await startRabbitBench(gateways + 20);
+  const clients: MqttClient[] = [];
+  try {
+    const worker = await bench.startWorker();
+    const stored = async () =>
+      (
+        await bench.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM events WHERE site_id LIKE 'mem-%'`,
+        )
+      ).rows[0]!.n;
+    // Warm: the worker's code paths run once before the baseline.
+    clients.push(...(await bringOnline(bench.node.mqttUrl, bench.gatewaysPassword, gateways, 20)));
+    await eventually(async () => (await stored()) === 20 || undefined, 'the warm-up events', 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const before = rssKiB(worker);
+    clients.push(...(await bringOnline(bench.node.mqttUrl, bench.gatewaysPassword, 0, gateways)));
+    await eventually(
+      async () => (await stored()) === gateways + 20 || undefined,
+      'every gateway\u2019s event',
+      300_000,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const after = rssKiB(worker);
+    return {
+      gateways,
+      beforeMiB: before / 1024,
+      afterMiB: after / 1024,
+      perGatewayKiB: (after - before) / gateways,
+    };
+  } finally {
+    for (const client of clients) client.end(true);
+    await bench.stop();
+  }
+}
