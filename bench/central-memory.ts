@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { RabbitProvisioner } from '../central/broker/rabbitmq.ts';
 import { newCookie, rabbitmqInstalled, startRabbitNode } from '../central/broker/rabbitmq-node.ts';
-import { freePort, startEmbeddedPostgres } from '../central/db/embedded.ts';
+import { startEmbeddedPostgres } from '../central/db/embedded.ts';
 import { migrate } from '../central/db/migrate.ts';
 import { centralEvent } from '../central/supervision/central-event.ts';
 import { silentLogger } from '../lib/logger.ts';
@@ -14,6 +13,7 @@ import { encode } from '../protocols/messages.ts';
 import { topicFor } from '../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../protocols/version.ts';
 import { eventually, tempDir } from '../test/helpers/central.ts';
+import { startCentralWorker } from '../test/helpers/central-worker.ts';
 
 export const CENTRAL = { username: 'vigil-central', password: 'central-password-for-bench' };
 
@@ -107,34 +107,13 @@ export async function startRabbitBench(sites: number) {
     gatewaysPassword,
     /** A worker process (`vigil central`), once it consumes the uplink queue. */
     async startWorker(): Promise<ChildProcess> {
-      const worker = spawn(process.execPath, [path.resolve('bin/vigil.mjs'), 'central'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: db.url,
-          VIGIL_DATA_DIR: tempDir('bench-worker'),
-          VIGIL_HTTP_PORT: String(await freePort()),
-          VIGIL_DC09_PORT: String(await freePort()),
-          VIGIL_MQTT_TLS: 'off',
-          VIGIL_HTTP_TLS: 'off',
-          VIGIL_MQTT_URL: node.mqttUrl,
-          VIGIL_BROKER_KIND: 'rabbitmq',
-          VIGIL_AMQP_URLS: `amqp://127.0.0.1:${node.ports.amqp}`,
-          VIGIL_MQTT_CENTRAL_USER: CENTRAL.username,
-          VIGIL_MQTT_CENTRAL_PASSWORD: CENTRAL.password,
-          VIGIL_LOG_LEVEL: 'info',
-        },
-        stdio: ['ignore', 'pipe', 'ignore'],
+      const worker = await startCentralWorker({
+        databaseUrl: db.url,
+        mqttUrl: node.mqttUrl,
+        amqpUrls: [`amqp://127.0.0.1:${node.ports.amqp}`],
+        central: CENTRAL,
       });
       workers.push(worker);
-      await new Promise<void>((resolve, reject) => {
-        let output = '';
-        worker.stdout?.on('data', (chunk: Buffer) => {
-          output = (output + chunk.toString()).slice(-20_000);
-          if (output.includes('central started')) resolve();
-        });
-        worker.once('exit', (code) => reject(new Error(`the worker exited (${code}): ${output}`)));
-      });
-      worker.stdout?.resume();
       return worker;
     },
     async stop() {

@@ -11,7 +11,7 @@ import { connectAsGateway, startTestCentral } from '../test/helpers/central.ts';
 const WINDOW = 64;
 
 /** Publish `count` messages from one client, at most WINDOW unacknowledged (as a gateway's uplink). */
-export async function pump(
+async function pump(
   client: MqttClient,
   count: number,
   message: (i: number) => { topic: string; payload: Buffer },
@@ -62,6 +62,42 @@ async function rawThroughput(publishers: number, perPublisher: number): Promise<
   return perSecond;
 }
 
+/**
+ * Log events (a zone bypassed: stored and acked like every event, without opening an incident)
+ * from each gateway, `perGateway` of them numbered from `firstSeq`, at most WINDOW in flight each;
+ * resolves with the events acked per second.
+ */
+export async function logEventsAcked(
+  gateways: readonly { client: MqttClient; siteId: string; gatewayId: string }[],
+  perGateway: number,
+  firstSeq: number,
+): Promise<number> {
+  const total = gateways.length * perGateway;
+  let acked = 0;
+  const all = new Promise<void>((resolve) => {
+    for (const g of gateways)
+      g.client.on('message', (_topic, payload) => {
+        acked += (JSON.parse(payload.toString()) as { eventIds: string[] }).eventIds.length;
+        if (acked >= total) resolve();
+      });
+  });
+  const started = performance.now();
+  const at = Date.now();
+  await Promise.all(
+    gateways.map((g) =>
+      pump(g.client, perGateway, (i) => ({
+        topic: topicFor(g.siteId, g.gatewayId, 'event'),
+        payload: encode({
+          ...centralEvent('zone-bypass', 'event', g, at + i, null, `bypass ${i}`),
+          seq: firstSeq + i,
+        }),
+      })),
+    ),
+  );
+  await all;
+  return total / ((performance.now() - started) / 1000);
+}
+
 /** Events committed to PostgreSQL and acknowledged, from `publishers` gateways through the central. */
 async function durableThroughput(publishers: number, perPublisher: number): Promise<number> {
   const env = await startTestCentral({
@@ -75,31 +111,7 @@ async function durableThroughput(publishers: number, perPublisher: number): Prom
     await client.subscribeAsync(topicFor(siteId, gatewayId, 'ack'), { qos: 1 });
     gateways.push({ client, siteId, gatewayId });
   }
-  const total = publishers * perPublisher;
-  let acked = 0;
-  const all = new Promise<void>((resolve) => {
-    for (const g of gateways)
-      g.client.on('message', (_topic, payload) => {
-        acked += (JSON.parse(payload.toString()) as { eventIds: string[] }).eventIds.length;
-        if (acked >= total) resolve();
-      });
-  });
-  const started = performance.now();
-  const at = Date.now();
-  await Promise.all(
-    gateways.map((g) =>
-      // Log events (a zone bypassed): stored and acked like every event, without opening an incident.
-      pump(g.client, perPublisher, (i) => ({
-        topic: topicFor(g.siteId, g.gatewayId, 'event'),
-        payload: encode({
-          ...centralEvent('zone-bypass', 'event', g, at + i, null, `bypass ${i}`),
-          seq: i + 1,
-        }),
-      })),
-    ),
-  );
-  await all;
-  const perSecond = total / ((performance.now() - started) / 1000);
+  const perSecond = await logEventsAcked(gateways, perPublisher, 1);
   for (const g of gateways) await g.client.endAsync();
   await env.stop();
   return perSecond;

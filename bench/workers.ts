@@ -1,11 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { rabbitmqInstalled } from '../central/broker/rabbitmq-node.ts';
-import { centralEvent } from '../central/supervision/central-event.ts';
-import { encode } from '../protocols/messages.ts';
 import { topicFor } from '../protocols/topics.ts';
 import { startRabbitBench } from './central-memory.ts';
-import { pump } from './ingest-throughput.ts';
+import { logEventsAcked } from './ingest-throughput.ts';
 
 type Bench = Awaited<ReturnType<typeof startRabbitBench>>;
 
@@ -25,30 +22,7 @@ async function throughput(bench: Bench, publishers: number, perPublisher: number
       return { client, siteId, gatewayId };
     }),
   );
-  const total = publishers * perPublisher;
-  let acked = 0;
-  const all = new Promise<void>((resolve) => {
-    for (const g of gateways)
-      g.client.on('message', (_topic, payload) => {
-        acked += (JSON.parse(payload.toString()) as { eventIds: string[] }).eventIds.length;
-        if (acked >= total) resolve();
-      });
-  });
-  const at = Date.now();
-  const started = performance.now();
-  await Promise.all(
-    gateways.map((g) =>
-      pump(g.client, perPublisher, (i) => ({
-        topic: topicFor(g.siteId, g.gatewayId, 'event'),
-        payload: encode({
-          ...centralEvent('zone-bypass', 'event', g, at + i, null, `bypass ${i}`),
-          seq: round * perPublisher + i + 1,
-        }),
-      })),
-    ),
-  );
-  await all;
-  const perSecond = total / ((performance.now() - started) / 1000);
+  const perSecond = await logEventsAcked(gateways, perPublisher, round * perPublisher + 1);
   for (const g of gateways) await g.client.endAsync();
   return perSecond;
 }

@@ -1,12 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import test from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { UPLINK_QUEUE } from '../central/broker/amqp-uplink.ts';
 import { newCookie, type RabbitNode, startRabbitNode } from '../central/broker/rabbitmq-node.ts';
 import type { ExternalBroker } from '../central/central.ts';
-import { freePort } from '../central/db/embedded.ts';
 import { encode } from '../protocols/messages.ts';
 import { gatewayClientId, topicFor } from '../protocols/topics.ts';
 import {
@@ -16,6 +13,7 @@ import {
   type TestCentral,
   tempDir,
 } from './helpers/central.ts';
+import { startCentralWorker } from './helpers/central-worker.ts';
 import { sampleEvent } from './helpers/events.ts';
 
 const admin = { username: 'vigil-admin', password: randomBytes(12).toString('hex') };
@@ -120,44 +118,17 @@ test.serial(
   },
 );
 
-/** A second central worker as its own process (`vigil central`), on the same database and queue; resolves once it consumes. */
-async function startWorker(databaseUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.resolve('bin/vigil.mjs'), 'central'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      VIGIL_DATA_DIR: tempDir('worker'),
-      VIGIL_HTTP_PORT: String(await freePort()),
-      VIGIL_DC09_PORT: String(await freePort()),
-      VIGIL_MQTT_TLS: 'off',
-      VIGIL_HTTP_TLS: 'off',
-      VIGIL_MQTT_URL: externalBroker.url,
-      VIGIL_BROKER_KIND: 'rabbitmq',
-      VIGIL_AMQP_URLS: externalBroker.amqpUrls?.join(','),
-      VIGIL_MQTT_CENTRAL_USER: externalBroker.centralUsername,
-      VIGIL_MQTT_CENTRAL_PASSWORD: externalBroker.centralPassword,
-      VIGIL_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-20_000);
-      if (output.includes('consuming the uplink queue')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`the worker exited (${code}): ${output}`)));
-  });
-  child.stdout?.resume();
-  return child;
-}
-
 test.serial(
   'two workers share the uplink queue; one killed (-9) mid-burst: every alarm stored once, none lost',
   async (t) => {
     const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
       .connectionString;
-    const worker = await startWorker(url);
+    const worker = await startCentralWorker({
+      databaseUrl: url,
+      mqttUrl: externalBroker.url,
+      amqpUrls: externalBroker.amqpUrls ?? [],
+      central: { username: externalBroker.centralUsername, password: externalBroker.centralPassword },
+    });
     t.teardown(() => worker.kill('SIGKILL'));
 
     const GATEWAYS = 40;
