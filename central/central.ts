@@ -80,6 +80,8 @@ export interface CentralOptions {
   /** The MQTT URL gateways are configured with (installer portal), when the premises reach the
    * broker under another name than the central does (default: the broker's own URL). */
   readonly publicMqttUrl?: string | undefined;
+  /** A broker cluster's other nodes, given to installers with it (gateways try them in turn). */
+  readonly publicMqttUrls?: readonly string[] | undefined;
   /** The bearer token for /metrics (see http/server.ts). */
   readonly metricsToken?: string | undefined;
   /** Requests per minute per client address (defaults in http/server.ts). */
@@ -492,6 +494,7 @@ export class Central {
           connection: () => ({
             // What the premises reach (a public name, a load balancer), not the central's own view.
             mqttUrl: this.#o.publicMqttUrl ?? this.mqttUrl,
+            mqttUrls: this.#o.publicMqttUrls ?? [],
             caCert: this.mqttCa,
             grantKey: this.grantKey,
           }),

@@ -55,6 +55,17 @@ const EnvSchema = z.object({
   VIGIL_MQTT_URL: z.url({ protocol: /^mqtts?$/ }).optional(),
   /** The broker URL as the premises reach it, given to installers for gateways (default: the broker's). */
   VIGIL_PUBLIC_MQTT_URL: z.url({ protocol: /^mqtts?$/ }).optional(),
+  /** A broker cluster's other nodes as the premises reach them, comma-separated (gateways' `central.mqttUrls`). */
+  VIGIL_PUBLIC_MQTT_URLS: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^mqtts?$/ })).max(16))
+    .optional(),
   VIGIL_MQTT_CENTRAL_USER: z.string().min(1).default('vigil-central'),
   VIGIL_MQTT_CENTRAL_PASSWORD: z.string().min(16).optional(),
   VIGIL_MQTT_ADMIN_USER: z.string().min(1).optional(),

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { upsertOperator } from '../central/records.ts';
 import { createInstaller } from '../central/site-settings.ts';
+import { parseGatewayConfig } from '../gateway/config.ts';
 import { readEnv, trustedProxies } from '../lib/env.ts';
 import { apiClient, loginCookie, startTestCentral } from './helpers/central.ts';
 
@@ -68,8 +69,11 @@ test('/metrics: the scrape token, a supervisor, or the machine itself; never an 
   t.regex(await answer.text(), /http_unauthorized_total/);
 });
 
-test("installers are given the broker URL the premises reach, not the central's own", async (t) => {
-  const env = await startTestCentral({ publicMqttUrl: 'mqtts://alarms.example.net:8883' });
+test("installers are given the broker URLs the premises reach (a cluster's nodes), not the central's own", async (t) => {
+  const env = await startTestCentral({
+    publicMqttUrl: 'mqtts://alarms.example.net:8883',
+    publicMqttUrls: ['mqtts://mq2.example.net:8883', 'mqtts://mq3.example.net:8883'],
+  });
   t.teardown(() => env.stop());
   const pool = env.central.pool;
   const company = await createInstaller(pool, { company: 'Beveiliging BV', name: 'Ina' }, 'test');
@@ -105,4 +109,16 @@ test("installers are given the broker URL the premises reach, not the central's 
   t.is((await supervisor('POST', '/api/sites/shop-3/register')).status, 200);
   const credentials = await ina('POST', '/api/installer/sites/shop-3/gateway-credentials');
   t.like(credentials, { status: 200, body: { central: { mqttUrl: 'mqtts://alarms.example.net:8883' } } });
+  const central = (credentials.body as { central: Record<string, unknown> }).central;
+  t.deepEqual(central.mqttUrls, ['mqtts://mq2.example.net:8883', 'mqtts://mq3.example.net:8883']);
+  // What the installer is handed is a valid gateway `central` block as it stands.
+  t.notThrows(() =>
+    parseGatewayConfig({
+      siteId: 'shop-3',
+      gatewayId: 'gw-shop-3',
+      central,
+      areas: [{ id: 1, name: 'Shop' }],
+      devices: [],
+    }),
+  );
 });

@@ -44,6 +44,7 @@ async function runCentral(): Promise<void> {
     trustedProxies: trustedProxies(env),
     metricsToken: env.VIGIL_METRICS_TOKEN,
     publicMqttUrl: env.VIGIL_PUBLIC_MQTT_URL,
+    publicMqttUrls: env.VIGIL_PUBLIC_MQTT_URLS,
     dc09Host: env.VIGIL_DC09_HOST,
     dc09Port: env.VIGIL_DC09_PORT,
     dc09Receiver: env.VIGIL_DC09_RECEIVER,

@@ -19,7 +19,7 @@ export interface GatewayProvisioning {
   /** Send a command that the gateway answers (on its status); null when no answer came in time. */
   ask(siteId: string, gatewayId: string, command: Command, timeoutMs: number): Promise<CommandAnswer | null>;
   /** How a gateway reaches this central: broker URL, its CA (TLS) and the camera-grant key. */
-  connection(): { mqttUrl: string; caCert: string | null; grantKey: string };
+  connection(): { mqttUrl: string; mqttUrls: readonly string[]; caCert: string | null; grantKey: string };
 }
 
 export interface InstallerRouteOptions {
@@ -264,6 +264,7 @@ export function registerInstallerRoutes(app: FastifyInstance, options: Installer
       gatewayId,
       central: {
         mqttUrl: connection.mqttUrl,
+        ...(connection.mqttUrls.length > 0 ? { mqttUrls: connection.mqttUrls } : {}),
         secret,
         grantKey: connection.grantKey,
         ...(connection.caCert ? { caCert: connection.caCert } : {}),

@@ -43,6 +43,7 @@ export async function startTestCentral(
     limits?: CentralOptions['limits'];
     metricsToken?: string;
     publicMqttUrl?: string;
+    publicMqttUrls?: string[];
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
@@ -59,6 +60,7 @@ export async function startTestCentral(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     ...(options.publicMqttUrl ? { publicMqttUrl: options.publicMqttUrl } : {}),
+    ...(options.publicMqttUrls ? { publicMqttUrls: options.publicMqttUrls } : {}),
     ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
     dataDir: dir,
     databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
