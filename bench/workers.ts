@@ -1,8 +1,8 @@
 import mqtt from 'mqtt';
 import { rabbitmqInstalled } from '../central/broker/rabbitmq-node.ts';
 import { topicFor } from '../protocols/topics.ts';
-import { startRabbitBench } from './central-memory.ts';
 import { logEventsAcked } from './ingest-throughput.ts';
+import { startRabbitBench } from './rabbit-bench.ts';
 
 type Bench = Awaited<ReturnType<typeof startRabbitBench>>;
 

@@ -11,17 +11,17 @@ const ProxyAddress = z
     'an address, a CIDR, or loopback/linklocal/uniquelocal',
   );
 
-/** Comma-separated URLs of one scheme (the nodes of a cluster). */
-function urlList(protocol: RegExp, min: number, max: number) {
+/** A comma-separated list, each entry trimmed, empty ones dropped, then validated as `items`. */
+function commaList<T extends z.ZodType<unknown, string[]>>(items: T) {
   return z
     .string()
-    .transform((list) =>
-      list
+    .transform((value) =>
+      value
         .split(',')
-        .map((u) => u.trim())
+        .map((entry) => entry.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.url({ protocol })).min(min).max(max));
+    .pipe(items);
 }
 
 /** Which proxy hops the web application believes (none when it is not behind a proxy). */
@@ -46,16 +46,7 @@ const EnvSchema = z.object({
    * `linklocal`, `uniquelocal`. The client's address is the first one, from the right, not in this
    * list. Default with VIGIL_BEHIND_TLS_PROXY=on: loopback (a proxy on the same machine).
    */
-  VIGIL_TRUSTED_PROXIES: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(ProxyAddress).min(1))
-    .optional(),
+  VIGIL_TRUSTED_PROXIES: commaList(z.array(ProxyAddress).min(1)).optional(),
   /** The bearer token Prometheus sends to scrape /metrics (without it: loopback and supervisors only). */
   VIGIL_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   VIGIL_MQTT_HOST: z.string().min(1).default('127.0.0.1'),
@@ -69,7 +60,7 @@ const EnvSchema = z.object({
   /** The broker URL as the premises reach it, given to installers for gateways (default: the broker's). */
   VIGIL_PUBLIC_MQTT_URL: z.url({ protocol: /^mqtts?$/ }).optional(),
   /** A broker cluster's other nodes as the premises reach them, comma-separated (gateways' `central.mqttUrls`). */
-  VIGIL_PUBLIC_MQTT_URLS: urlList(/^mqtts?$/, 0, 16).optional(),
+  VIGIL_PUBLIC_MQTT_URLS: commaList(z.array(z.url({ protocol: /^mqtts?$/ })).max(16)).optional(),
   VIGIL_MQTT_CENTRAL_USER: z.string().min(1).default('vigil-central'),
   VIGIL_MQTT_CENTRAL_PASSWORD: z.string().min(16).optional(),
   VIGIL_MQTT_ADMIN_USER: z.string().min(1).optional(),
@@ -77,7 +68,12 @@ const EnvSchema = z.object({
   /** Which external broker VIGIL_MQTT_URL is: mosquitto (one broker) or a RabbitMQ cluster. */
   VIGIL_BROKER_KIND: z.enum(['mosquitto', 'rabbitmq']).default('mosquitto'),
   /** RabbitMQ: the nodes' AMQP addresses, comma-separated (amqp[s]://host:port), where workers consume. */
-  VIGIL_AMQP_URLS: urlList(/^amqps?$/, 1, 16).optional(),
+  VIGIL_AMQP_URLS: commaList(
+    z
+      .array(z.url({ protocol: /^amqps?$/ }))
+      .min(1)
+      .max(16),
+  ).optional(),
   /** RabbitMQ: a node's management API, e.g. http://127.0.0.1:15672/api (provisioning of gateways). */
   VIGIL_RABBITMQ_API_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** SMS through an SMSC: smpp://system_id:password@host:port */

@@ -51,13 +51,11 @@ export interface IngestOptions {
   readonly onStatus?: (gateway: { siteId: string; gatewayId: string }, status: GatewayStatus) => void;
 }
 
-/** A log event handed to the group commit: the gateway's next message is read before it commits. */
-interface Committing {
-  readonly committed: Promise<void>;
-}
-
-/** What became of one message: its ack to the gateway, once it is in a batch. */
+/** What became of one message. */
 interface Outcome {
+  /** A log event handed to the group commit: the gateway's next message is read before it commits. */
+  committed?: Promise<void>;
+  /** Its ack to the gateway, once it is in a batch. */
   acked?: Promise<void>;
   failed?: unknown;
 }
@@ -147,32 +145,34 @@ export class MqttIngest {
       return Promise.resolve();
     }
     const key = `${parsed.siteId}/${parsed.gatewayId}`;
-    const previous = this.#perGateway.get(key) ?? Promise.resolve();
-    let committing: Committing | undefined;
     const outcome: Outcome = {};
-    const next = previous
-      .then(async () => {
-        committing = await this.#handle(parsed, payload, outcome);
-      })
-      .catch((error) => {
-        outcome.failed = error;
-        this.#failed(topic, error);
-      });
-    this.#perGateway.set(key, next);
-    void next.then(() => {
-      if (this.#perGateway.get(key) !== next) return;
-      this.#perGateway.delete(key);
-      this.#settled(key);
-    });
-    return next
-      .then(() => committing?.committed)
+    return this.#inLane(this.#perGateway, key, () =>
+      this.#handle(parsed, payload, outcome).catch((error) => this.#failed(topic, error, outcome)),
+    )
+      .then(() => outcome.committed)
       .then(() => {
         if (outcome.failed !== undefined) throw outcome.failed;
         return outcome.acked;
       });
   }
 
-  #failed(topic: string, error: unknown): void {
+  /**
+   * Runs `step` (which does not reject) after the gateway's previous one in `lane`; the lane's entry
+   * goes with its last step, and the gateway's acks are sent once neither lane holds anything.
+   */
+  #inLane(lane: Map<string, Promise<void>>, key: string, step: () => Promise<void>): Promise<void> {
+    const next = (lane.get(key) ?? Promise.resolve()).then(step);
+    lane.set(key, next);
+    void next.then(() => {
+      if (lane.get(key) !== next) return;
+      lane.delete(key);
+      this.#settled(key);
+    });
+    return next;
+  }
+
+  #failed(topic: string, error: unknown, outcome: Outcome): void {
+    outcome.failed = error;
     this.#o.metrics.increment('ingest_errors_total');
     this.#o.logger.error({ topic, err: errorMessage(error) }, 'ingest failed; the gateway will resend');
   }
@@ -185,49 +185,37 @@ export class MqttIngest {
     );
   }
 
-  /** Resolves when the gateway's next message may be read; a log event still committing gives its commit. */
-  async #handle(topic: ParsedTopic, payload: Buffer, outcome: Outcome): Promise<Committing | undefined> {
+  /** Resolves when the gateway's next message may be read (a log event may still be committing). */
+  async #handle(topic: ParsedTopic, payload: Buffer, outcome: Outcome): Promise<void> {
     if (!(await this.#belongs(topic))) {
       this.#reject('unknown-gateway', `${topic.siteId}/${topic.gatewayId}`, 'no such gateway at that site');
       return;
     }
-    if (topic.channel === 'event') return this.#handleEvent(topic, payload, outcome);
-    if (topic.channel === 'heartbeat') await this.#handleHeartbeat(topic, payload);
+    if (topic.channel === 'event') await this.#handleEvent(topic, payload, outcome);
+    else if (topic.channel === 'heartbeat') await this.#handleHeartbeat(topic, payload);
     else if (topic.channel === 'status') await this.#handleStatus(topic, payload);
     else if (topic.channel === 'media') this.#handleMedia(topic, payload);
     else this.#reject('unexpected-channel', topic.channel, 'not an uplink channel');
-    return undefined;
   }
 
-  async #handleEvent(topic: ParsedTopic, payload: Buffer, outcome: Outcome): Promise<Committing | undefined> {
+  async #handleEvent(topic: ParsedTopic, payload: Buffer, outcome: Outcome): Promise<void> {
     const read = readGatewayEvent(payload, topic, 'topic-mismatch', this.#o);
-    if (!read.ok) {
-      await this.#quarantine(topic, payload, read.reason, read.detail, outcome);
-      return undefined;
-    }
+    if (!read.ok) return this.#quarantine(topic, payload, read.reason, read.detail, outcome);
     const { event } = read;
     const key = `${topic.siteId}/${topic.gatewayId}`;
     await this.#o.sequences?.prepare(event.gatewayId);
     if (this.#o.logBatch && isPlainLog(event)) {
       const storing = this.#o.logBatch.store(event, 'mqtt');
-      const committed = (this.#logsCommitting.get(key) ?? Promise.resolve())
-        .then(() => this.#stored(topic, payload, event, () => storing, outcome))
-        .catch((error) => {
-          outcome.failed = error;
-          this.#failed(`${key}/event`, error);
-        });
-      this.#logsCommitting.set(key, committed);
-      void committed.then(() => {
-        if (this.#logsCommitting.get(key) !== committed) return;
-        this.#logsCommitting.delete(key);
-        this.#settled(key);
-      });
-      return { committed };
+      outcome.committed = this.#inLane(this.#logsCommitting, key, () =>
+        this.#stored(topic, payload, event, () => storing, outcome).catch((error) =>
+          this.#failed(`${key}/event`, error, outcome),
+        ),
+      );
+      return;
     }
     // What changes state is stored after this gateway's earlier events.
     await this.#logsCommitting.get(key);
     await this.#stored(topic, payload, event, () => storeEvent(this.#o.pool, event, 'mqtt'), outcome);
-    return undefined;
   }
 
   async #stored(
