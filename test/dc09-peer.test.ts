@@ -53,6 +53,14 @@ async function startPeer(account: string, key: string | null, transport: 'tcp' |
   return { port, received, errors: () => errors, stop: () => child.kill('SIGKILL') };
 }
 
+/**
+ * What the peer reported of a frame of this type: pysiaalarm acks a frame before its callback
+ * prints it, so the gateway may see the ack before the line reaches this process.
+ */
+function reported(peer: { received: Received[] }, type: Received['type']): Promise<Received> {
+  return eventually(() => peer.received.find((r) => r.type === type), `pysiaalarm to report a ${type} frame`);
+}
+
 function gatewayConfig(port: number, dc09: Record<string, unknown>) {
   return parseGatewayConfig({
     siteId: 'site-peer',
@@ -100,7 +108,7 @@ for (const [name, key] of [
         'pysiaalarm to acknowledge the alarm',
         20_000,
       ).catch((error: Error) => t.fail(`${error.message}: ${peer.errors()}`));
-      const alarm = peer.received.find((r) => r.type === 'SIA-DCS');
+      const alarm = await reported(peer, 'SIA-DCS');
       t.like(alarm, { account: '5A11', code: 'PA', ri: '2', encrypted: key !== null, receiver: 'R1' });
       t.regex(alarm?.message ?? '', /Kuche/, 'the device name in ASCII');
       t.false((alarm?.content ?? '').includes('[U'), 'no Vigil extension block to a third-party receiver');
@@ -116,7 +124,7 @@ test.serial('backup path to pysiaalarm as Contact ID (ADM-CID)', async (t) => {
   running.gateway.simulatedBus.inject('panic', 'alarm');
   await running.gateway.settled();
   await eventually(() => running.gateway.outbox.depth === 0, 'pysiaalarm to acknowledge the alarm', 20_000);
-  const alarm = peer.received.find((r) => r.type === 'ADM-CID');
+  const alarm = await reported(peer, 'ADM-CID');
   t.like(alarm, { account: '5A11', code: 'PA' });
   t.regex(alarm?.content ?? '', /#5A11\|1120 02 007/);
 });
@@ -149,10 +157,7 @@ test.serial(
       20_000,
     );
     t.true(metrics.get('dc09_uplink_clock_corrections_total') >= 1, 'its time taken from the NAK');
-    t.like(
-      peer.received.find((r) => r.type === 'SIA-DCS'),
-      { code: 'PA' },
-    );
+    t.like(await reported(peer, 'SIA-DCS'), { code: 'PA' });
   },
 );
 
@@ -207,8 +212,5 @@ test.serial('backup path to pysiaalarm over UDP, AES-128', async (t) => {
   running.gateway.simulatedBus.inject('panic', 'alarm');
   await running.gateway.settled();
   await eventually(() => running.gateway.outbox.depth === 0, 'pysiaalarm to acknowledge over UDP', 20_000);
-  t.like(
-    peer.received.find((r) => r.type === 'SIA-DCS'),
-    { account: '5A11', code: 'PA', encrypted: true },
-  );
+  t.like(await reported(peer, 'SIA-DCS'), { account: '5A11', code: 'PA', encrypted: true });
 });
