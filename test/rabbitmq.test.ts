@@ -21,7 +21,9 @@ let node: RabbitNode;
 let env: TestCentral;
 let externalBroker: ExternalBroker;
 
-test.before(async () => {
+test.before(async (t) => {
+  // An Erlang VM starting on a busy machine can take longer than ava's idle timeout.
+  t.timeout(180_000);
   node = await startRabbitNode({
     dir: tempDir('rabbitmq'),
     name: `vigil-test-${randomBytes(3).toString('hex')}`,
@@ -121,6 +123,7 @@ test.serial(
 test.serial(
   'two workers share the uplink queue; one killed (-9) mid-burst: every alarm stored once, none lost',
   async (t) => {
+    t.timeout(180_000);
     const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
       .connectionString;
     const worker = await startCentralWorker({
