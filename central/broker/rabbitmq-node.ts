@@ -188,18 +188,19 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
   const [firstName, ...restNames] = options.names;
   if (!firstName) throw new Error('a cluster needs at least one node');
   const nodes = [await startRabbitNode(nodeOptions(firstName, 0))];
-  const rest = await Promise.allSettled(
-    restNames.map((name, i) => startRabbitNode(nodeOptions(name, i + 1))),
-  );
-  for (const result of rest) if (result.status === 'fulfilled') nodes.push(result.value);
-  const failed = rest.find((result) => result.status === 'rejected');
-  const running = failed ? [] : await nodes[0]!.runningNodes();
-  const missing = nodes.filter((node) => !running.includes(node.nodename));
-  if (failed || missing.length > 0) {
+  try {
+    const rest = await Promise.allSettled(
+      restNames.map((name, i) => startRabbitNode(nodeOptions(name, i + 1))),
+    );
+    for (const result of rest) if (result.status === 'fulfilled') nodes.push(result.value);
+    for (const result of rest) if (result.status === 'rejected') throw result.reason;
+    const running = await nodes[0]!.runningNodes();
+    const missing = nodes.filter((node) => !running.includes(node.nodename));
+    if (missing.length > 0)
+      throw new Error(`RabbitMQ nodes ${missing.map((n) => n.nodename).join(', ')} did not join the cluster`);
+  } catch (error) {
     await Promise.all(nodes.map((node) => node.stop()));
-    throw failed
-      ? (failed.reason as Error)
-      : new Error(`RabbitMQ nodes ${missing.map((n) => n.nodename).join(', ')} did not join the cluster`);
+    throw error;
   }
   return nodes;
 }
