@@ -51,11 +51,13 @@ export async function startRabbitBench(sites: number) {
     gatewaysPassword,
     /** A worker process (`vigil central`), once it consumes the uplink queue. */
     async startWorker(): Promise<ChildProcess> {
-      const worker = await startCentralWorker({
+      const { process: worker } = await startCentralWorker({
         databaseUrl: db.url,
-        mqttUrl: node.mqttUrl,
-        amqpUrls: [`amqp://127.0.0.1:${node.ports.amqp}`],
-        central: CENTRAL,
+        rabbitmq: {
+          mqttUrl: node.mqttUrl,
+          amqpUrls: [`amqp://127.0.0.1:${node.ports.amqp}`],
+          central: CENTRAL,
+        },
       });
       workers.push(worker);
       return worker;

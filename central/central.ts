@@ -288,12 +288,13 @@ export class Central {
         logger.error({ err: error.message }, 'idle database connection failed'),
       );
       await migrate(this.#pool, logger);
-      const procedures = new ProcedureService(
-        this.#pool,
-        logger.child({ component: 'procedures' }),
+      const procedures = new ProcedureService({
+        pool: this.#pool,
+        databaseUrl,
+        logger: logger.child({ component: 'procedures' }),
         metrics,
-        this.#o.escalation,
-      );
+        escalation: this.#o.escalation,
+      });
       this.#procedures = procedures;
       const pool = this.#pool;
       const push = new WebPushSender({
@@ -321,18 +322,26 @@ export class Central {
       // The engine hears every committed event; a handling starts only on the event that opened the alarm.
       const supervisionLogger = logger.child({ component: 'supervision' });
       // What follows a committed event runs beside the ingest, not in front of the gateway's next
-      // event or its ack: the engine orders its own inputs (they are queued at call time), and a
-      // supervision pass waits for this work first.
+      // event or its ack: the engine of a site's partition orders its own inputs (queued at call
+      // time), and a supervision pass waits for this work first.
       const afterStore: AfterStore = async (event, result) => {
         // The incident the event opened or joined (restores and verifications find theirs in the engine).
         const incident = result.kind === 'stored' ? (result.incident?.id ?? null) : null;
-        // A restore or verification that overtook its alarm reaches the engine after the alarm
-        // (inputs are queued in call order).
+        // A restore or verification that overtook its alarm reaches the engine after the alarm,
+        // each once the one before is applied (or posted to the worker running the site).
         const late = result.kind === 'stored' ? (result.lateArrivals ?? []) : [];
-        const procedure = Promise.all([
-          procedures.onEventStored(event, incident),
-          ...late.map((earlier) => procedures.onEventStored(earlier, null)),
-        ]);
+        const procedure = (async () => {
+          let failure: unknown = null;
+          for (const [stored, alarmId] of [
+            [event, incident] as const,
+            ...late.map((e) => [e, null] as const),
+          ]) {
+            await procedures.onEventStored(stored, alarmId).catch((error: unknown) => {
+              failure ??= error;
+            });
+          }
+          if (failure) throw failure;
+        })();
         // A duplicate (stored before) is not told to the phones again.
         if (result.kind === 'stored')
           this.#track(customerPush.onStored(event), (error) => {

@@ -99,6 +99,8 @@ const EnvSchema = z.object({
     .regex(/^[0-9A-Fa-f]{1,6}$/, '1–6 hex digits')
     .optional(),
   VIGIL_GATEWAY_HTTP_PORT: Port.default(8081),
+  /** A JSON file with the escalation ages per class (docs/procedures.md); the same on every worker. */
+  VIGIL_ESCALATION_FILE: z.string().min(1).optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -575,7 +575,7 @@ test.serial(
       return rows.length === 1 && rows[0].verified ? rows[0] : null;
     }, 'one verified incident');
     t.like(incident, { events: 2, rule: 'tamper with another alarm' });
-    const proposal = env.central.procedures.proposal(incident.id);
+    const proposal = await env.central.procedures.proposal(incident.id);
     t.truthy(proposal, 'a step is proposed');
     const police = [proposal!.label, ...proposal!.dispatches.map((d) => d.label)].filter((l) =>
       /dispatch police/.test(l),

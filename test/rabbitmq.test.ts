@@ -126,11 +126,13 @@ test.serial(
     t.timeout(180_000);
     const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
       .connectionString;
-    const worker = await startCentralWorker({
+    const { process: worker } = await startCentralWorker({
       databaseUrl: url,
-      mqttUrl: externalBroker.url,
-      amqpUrls: externalBroker.amqpUrls ?? [],
-      central: { username: externalBroker.centralUsername, password: externalBroker.centralPassword },
+      rabbitmq: {
+        mqttUrl: externalBroker.url,
+        amqpUrls: externalBroker.amqpUrls ?? [],
+        central: { username: externalBroker.centralUsername, password: externalBroker.centralPassword },
+      },
     });
     t.teardown(() => worker.kill('SIGKILL'));
 

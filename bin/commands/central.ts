@@ -27,6 +27,7 @@ async function runCentral(): Promise<void> {
   const { Central } = await import('../../central/central.ts');
   const { notifyFromEnv } = await import('../../central/notify/from-env.ts');
   const { externalBrokerFromEnv, httpTlsFromEnv, tlsFromEnv } = await import('../../central/tls/material.ts');
+  const { readEscalationFile } = await import('../../central/incidents/escalation.ts');
   const env = readEnv();
   const logger = createLogger('central');
   const dataDir = path.resolve(env.VIGIL_DATA_DIR, 'central');
@@ -49,6 +50,7 @@ async function runCentral(): Promise<void> {
     dc09Port: env.VIGIL_DC09_PORT,
     dc09Receiver: env.VIGIL_DC09_RECEIVER,
     dc09PlainOutsideWindow: env.VIGIL_DC09_PLAIN_OUTSIDE_WINDOW,
+    ...(env.VIGIL_ESCALATION_FILE ? { escalation: readEscalationFile(env.VIGIL_ESCALATION_FILE) } : {}),
     logger,
     metrics: new Metrics(),
   });

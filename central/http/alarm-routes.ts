@@ -81,7 +81,7 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
     const page = await openAlarmQueue(pool, query);
     const last = page.alarms.at(-1);
     return {
-      alarms: page.alarms.map((alarm) => ({ ...alarm, proposal: procedures.proposal(alarm.alarmId) })),
+      alarms: await procedures.withProposals(page.alarms),
       total: page.total,
       beyond: page.beyond,
       next: page.beyond > 0 && last ? last.alarmId : null,
@@ -107,7 +107,7 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
     ]);
     return {
       alarm,
-      proposal: procedures.proposal(id),
+      proposal: await procedures.proposal(id),
       actions,
       timeline,
       site: await siteCard(pool, procedures, alarm.siteId),
@@ -139,7 +139,7 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
       if (error instanceof OutcomeRefused) throw Object.assign(error, { statusCode: 409 });
       throw error;
     }
-    return { proposal: procedures.proposal(id), alarm: await alarmById(pool, id) };
+    return { proposal: await procedures.proposal(id), alarm: await alarmById(pool, id) };
   });
 
   app.post(
@@ -157,7 +157,10 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
         body.cancel ?? false,
       );
       // A wrong or missing code: no information is given and nothing is cancelled (SPEC §2).
-      return { result: result === 'valid' ? 'valid' : 'not-accepted', proposal: procedures.proposal(id) };
+      return {
+        result: result === 'valid' ? 'valid' : 'not-accepted',
+        proposal: await procedures.proposal(id),
+      };
     },
   );
 

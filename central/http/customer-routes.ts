@@ -146,13 +146,14 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
       ...reported,
       ...armingEvents.filter((e) => !reported.some((r: { area: number }) => r.area === e.area)),
     ];
+    const cancelled = await procedures.cancelsRequested(open.map((a) => a.alarmId));
     return {
       site: sites[0],
       arming,
       gateways: gateways.map(({ arming: _arming, armingAt: _at, ...g }) => g),
       openAlarms: open.map((a) => ({
         ...a,
-        cancellable: CANCELLABLE_CLASSES.includes(a.class) && !procedures.cancelRequested(a.alarmId),
+        cancellable: CANCELLABLE_CLASSES.includes(a.class) && !cancelled.has(a.alarmId),
       })),
     };
   });
@@ -276,7 +277,7 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
       return reply
         .code(409)
         .send({ error: 'a technical message is not cancelled: it closes when its cause is put right' });
-    if (procedures.cancelRequested(id))
+    if (await procedures.cancelRequested(id))
       return reply.code(409).send({ error: 'already cancelled: the operator is confirming it' });
     const contactId = await authorised(request, body);
     const { rows: who } = await pool.query<{ name: string }>('SELECT name FROM contacts WHERE id = $1', [

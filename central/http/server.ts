@@ -423,10 +423,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     const unsubscribe = feed.subscribe((alarm) => send('alarm', alarm));
     out.write('retry: 2000\n\n');
     const page = await openAlarmQueue(pool);
-    send(
-      'snapshot',
-      page.alarms.map((alarm) => ({ ...alarm, proposal: options.procedures.proposal(alarm.alarmId) })),
-    );
+    send('snapshot', await options.procedures.withProposals(page.alarms));
     // How many open alarms the snapshot leaves out (all lower in priority than those on it).
     send('queue', { total: page.total, shown: page.alarms.length, beyond: page.beyond });
     // A named event, not a comment: the page notices a feed that went quiet and reconnects.

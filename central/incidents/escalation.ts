@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -36,6 +37,20 @@ export const DEFAULT_ESCALATION: EscalationTable = EscalationTableSchema.parse({
   technical: { attention: 300, urgent: 900, supervisor: 1800 },
   schedule: { attention: 600, urgent: 1800, supervisor: 3600 },
 });
+
+/** An escalation table from a JSON file (`VIGIL_ESCALATION_FILE`); an error names the file and each bad field. */
+export function readEscalationFile(file: string): EscalationTable {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`escalation table ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = EscalationTableSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(top)'}: ${i.message}`);
+  throw new Error(`escalation table ${file} is invalid:\n${problems.join('\n')}`);
+}
 
 /** The next level an incident reaches and when, or null when it is at the top. */
 export function nextEscalation(

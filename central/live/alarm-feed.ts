@@ -1,6 +1,6 @@
-import pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
 import type { AlarmView } from '../alarms.ts';
+import { PgListener } from '../db/listener.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
 
 export type AlarmListener = (alarm: AlarmView) => void;
@@ -10,29 +10,27 @@ export type AlarmListener = (alarm: AlarmView) => void;
  * out to the connected consoles. Reconnects by itself if the database connection drops.
  */
 export class AlarmFeed {
-  readonly #url: string;
   readonly #logger: Logger;
   readonly #listeners = new Set<AlarmListener>();
-  #client: pg.Client | null = null;
-  #stopped = false;
-  #retry: NodeJS.Timeout | null = null;
+  readonly #listener: PgListener;
 
   constructor(databaseUrl: string, logger: Logger) {
-    this.#url = databaseUrl;
     this.#logger = logger;
+    this.#listener = new PgListener({
+      databaseUrl,
+      channels: [ALARM_CHANNEL],
+      logger,
+      onMessage: (_channel, payload) => this.#deliver(payload),
+    });
   }
 
-  async start(): Promise<void> {
-    this.#stopped = false;
-    await this.#connect();
+  start(): Promise<void> {
+    return this.#listener.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#retry) clearTimeout(this.#retry);
     this.#listeners.clear();
-    await this.#client?.end().catch(() => undefined);
-    this.#client = null;
+    await this.#listener.stop();
   }
 
   subscribe(listener: AlarmListener): () => void {
@@ -44,37 +42,14 @@ export class AlarmFeed {
     return this.#listeners.size;
   }
 
-  async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#url });
-    client.on('notification', (message) => {
-      if (message.channel !== ALARM_CHANNEL || !message.payload) return;
-      let alarm: AlarmView;
-      try {
-        alarm = JSON.parse(message.payload) as AlarmView;
-      } catch {
-        this.#logger.error('alarm feed: unreadable notification');
-        return;
-      }
-      for (const listener of this.#listeners) listener(alarm);
-    });
-    client.on('error', (error) => {
-      this.#logger.error({ err: error.message }, 'alarm feed connection lost; reconnecting');
-      this.#client = null;
-      this.#scheduleReconnect();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${ALARM_CHANNEL}`);
-    this.#client = client;
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#stopped || this.#retry) return;
-    this.#retry = setTimeout(() => {
-      this.#retry = null;
-      this.#connect().catch((error: Error) => {
-        this.#logger.error({ err: error.message }, 'alarm feed reconnect failed');
-        this.#scheduleReconnect();
-      });
-    }, 1000);
+  #deliver(payload: string): void {
+    let alarm: AlarmView;
+    try {
+      alarm = JSON.parse(payload) as AlarmView;
+    } catch {
+      this.#logger.error('alarm feed: unreadable notification');
+      return;
+    }
+    for (const listener of this.#listeners) listener(alarm);
   }
 }

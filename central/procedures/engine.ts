@@ -91,6 +91,11 @@ export class ProcedureEngine {
     return open;
   }
 
+  /** The incidents the engine still works on. */
+  openAlarmIds(): string[] {
+    return [...this.#handlings.values()].filter((h) => !h.closed).map((h) => h.alarmId);
+  }
+
   handling(alarmId: string): Readonly<Handling> | undefined {
     return this.#handlings.get(alarmId);
   }
