@@ -11,7 +11,7 @@ import { gatewayClientId, topicFor } from '../protocols/topics.ts';
 import { apiClient, eventually, loginCookie, OPERATOR, tempDir } from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 
-function central(dataDir: string) {
+function central(dataDir: string, metrics = new Metrics()) {
   return new Central({
     dataDir,
     httpHost: '127.0.0.1',
@@ -21,7 +21,7 @@ function central(dataDir: string) {
     dc09Host: '127.0.0.1',
     dc09Port: 0,
     logger: createLogger('test-central', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
-    metrics: new Metrics(),
+    metrics,
   });
 }
 
@@ -118,11 +118,17 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
   // Restart the central in the middle of the handling: the same step is proposed again.
   const before = detail.body.proposal;
   await c.stop();
-  c = central(dataDir);
+  const restarted = new Metrics();
+  c = central(dataDir, restarted);
   await c.start();
   api = apiClient(url(), await loginCookie(url()));
   detail = await api('GET', `/api/alarms/${alarmId}`);
-  t.deepEqual(detail.body.proposal, before, 'rebuilt by replay');
+  t.deepEqual(detail.body.proposal, before, 'rebuilt from the snapshot taken at the stop');
+  t.is(restarted.get('procedure_inputs_replayed_total'), 0, 'nothing to replay after the snapshot');
+  const { rows: snapshots } = await c.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM procedure_snapshots',
+  );
+  t.true(snapshots[0]!.n >= 1);
 
   await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' });
   const valid = await api('POST', `/api/alarms/${alarmId}/code-check`, { idCode: kees.idCode, pin: '8642' });

@@ -59,6 +59,13 @@ export interface OutcomeResult {
   readonly refused: string | null;
 }
 
+/** The engine's state without the sites' profiles (procedure_snapshots). */
+export interface EngineState {
+  readonly handlings: Handling[];
+  readonly memory: [string, SiteMemory][];
+  readonly incidentOfEvent: [string, string][];
+}
+
 export interface EngineOptions {
   readonly channels?: Channels;
   readonly escalation?: EscalationTable;
@@ -89,6 +96,27 @@ export class ProcedureEngine {
     let open = 0;
     for (const h of this.#handlings.values()) if (!h.closed) open++;
     return open;
+  }
+
+  /**
+   * What the engine holds, for a snapshot (the sites' profiles are not: they are re-read). Closed
+   * incidents opened before `keepClosedSince` are left out, so a snapshot does not grow forever.
+   */
+  snapshot(keepClosedSince: number): EngineState {
+    const handlings = [...this.#handlings.values()].filter((h) => !h.closed || h.openedAt >= keepClosedSince);
+    const kept = new Set(handlings.map((h) => h.alarmId));
+    return {
+      handlings,
+      memory: [...this.#memory],
+      incidentOfEvent: [...this.#incidentOfEvent].filter(([, alarmId]) => kept.has(alarmId)),
+    };
+  }
+
+  /** Starts from a snapshot's state (before any input). */
+  restore(state: EngineState): void {
+    for (const h of state.handlings) this.#handlings.set(h.alarmId, h);
+    for (const [siteId, memory] of state.memory) this.#memory.set(siteId, memory);
+    for (const [eventId, alarmId] of state.incidentOfEvent) this.#incidentOfEvent.set(eventId, alarmId);
   }
 
   /** The incidents the engine still works on. */

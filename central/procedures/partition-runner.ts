@@ -8,12 +8,13 @@ import { VERIFIED_RANK } from '../incidents/ranking.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
 import type { Notifier, Recipients } from '../notify/notifier.ts';
 import { subscriptionsOf } from '../notify/push-subscriptions.ts';
-import { ProcedureEngine, type SiteStatus } from './engine.ts';
+import { type EngineState, ProcedureEngine, type SiteStatus } from './engine.ts';
 import type { InboxRow, ProcedureInbox } from './inbox.ts';
 import { alarmOfInput, type Input } from './inputs.ts';
 import { type Action, CLOSE_OUTCOMES, type CloseOutcome, type SiteProfile } from './model.ts';
 import { type ProcedureState, procedureStateOf } from './proposal.ts';
 import { SiteProfileSchema } from './simulate.ts';
+import { decodeState, encodeState } from './snapshot.ts';
 
 /** Facts the notifier carries out: the system sends these itself. */
 const MESSAGE_ACTIONS = new Set(['sms', 'email', 'notify-installer', 'push']);
@@ -32,10 +33,25 @@ export interface RunnerOptions {
   readonly metrics: Metrics;
   readonly notifier: Notifier | null;
   readonly escalation: EscalationTable | undefined;
+  /** How many partitions the sites are split into (a snapshot is of one partition of that split). */
+  readonly partitions: number;
 }
+
+/** A partition's last snapshot: the engine's state after the recorded input `lastInput`. */
+export interface PartitionSnapshot {
+  readonly lastInput: string;
+  readonly state: string;
+}
+
+/** A snapshot is taken after this many recorded inputs, or this long after the last one. */
+const SNAPSHOT_EVERY_INPUTS = 500;
+const SNAPSHOT_EVERY_MS = 5 * 60_000;
+/** Closed incidents stay in a snapshot this long after they opened (a late restore still finds its own). */
+const KEEP_CLOSED_MS = 14 * 86_400_000;
 
 /** A recorded input as replay reads it. */
 export interface RecordedInput {
+  readonly id: string;
   readonly siteId: string;
   readonly at: number;
   readonly payload: Input;
@@ -57,6 +73,10 @@ export class PartitionRunner {
   readonly #written = new Map<string, string>();
   #chain: Promise<unknown> = Promise.resolve();
   #active = true;
+  /** The last recorded input the engine has applied, and how many since the last snapshot. */
+  #lastInput: string | null = null;
+  #sinceSnapshot = 0;
+  #snapshotAt = Date.now();
   #draining = false;
   #drainAgain = false;
 
@@ -77,15 +97,24 @@ export class PartitionRunner {
     return this.#engine.openHandlings;
   }
 
-  /** Rebuilds the engine from the partition's recorded inputs, then acts on what became due. */
-  replay(inputs: readonly RecordedInput[]): Promise<void> {
+  /**
+   * Rebuilds the engine from the partition's snapshot (if any) and the inputs recorded after it,
+   * then acts on what became due.
+   */
+  replay(snapshot: PartitionSnapshot | null, inputs: readonly RecordedInput[]): Promise<void> {
     return this.#serial(async () => {
+      if (snapshot) {
+        this.#engine.restore(decodeState<EngineState>(snapshot.state));
+        this.#lastInput = snapshot.lastInput;
+      }
       for (const input of inputs) {
+        this.#lastInput = input.id;
         await this.#site(input.siteId);
         for (let due = this.#engine.nextDue(); due !== null && due <= input.at; due = this.#engine.nextDue())
           this.#engine.tick(due);
         this.#apply(input.payload, input.at);
       }
+      this.#sinceSnapshot = inputs.length;
       await this.#tick(Date.now());
       await this.#persist([], 'engine', this.#engine.openAlarmIds(), { input: null, inboxId: null });
     });
@@ -107,9 +136,13 @@ export class PartitionRunner {
     return this.#serial(() => this.#reload(siteId));
   }
 
-  /** Time passes: what fell due is acted on. */
+  /** Time passes: what fell due is acted on; a snapshot is taken when one is due. */
   tick(): Promise<void> {
-    return this.#serial(() => this.#tick(Date.now()));
+    return this.#serial(async () => {
+      await this.#tick(Date.now());
+      if (this.#sinceSnapshot >= SNAPSHOT_EVERY_INPUTS || Date.now() - this.#snapshotAt >= SNAPSHOT_EVERY_MS)
+        await this.#snapshot();
+    });
   }
 
   /** Applies what other workers posted for this partition, oldest first, until none is left. */
@@ -137,14 +170,34 @@ export class PartitionRunner {
     }).catch(() => undefined); // logged by the chain
   }
 
-  /** Gives the partition back: what is queued finishes, then nothing more is taken. */
+  /** Gives the partition back: what is queued finishes and a snapshot is taken, then nothing more. */
   async close(): Promise<void> {
     let chain: Promise<unknown>;
     do {
       chain = this.#chain;
       await chain.catch(() => undefined);
     } while (chain !== this.#chain);
+    await this.#snapshot().catch((error: unknown) =>
+      this.#o.logger.warn(
+        { err: errorMessage(error), partition: this.partition },
+        'procedure snapshot failed',
+      ),
+    );
     this.#active = false;
+  }
+
+  /** The engine as it stands after the last recorded input, for whoever takes the partition next. */
+  async #snapshot(): Promise<void> {
+    this.#snapshotAt = Date.now();
+    if (this.#lastInput === null || this.#sinceSnapshot === 0) return;
+    const state = encodeState(this.#engine.snapshot(Date.now() - KEEP_CLOSED_MS));
+    await this.#o.pool.query(
+      `INSERT INTO procedure_snapshots (partitions, partition, taken_at, last_input, state) VALUES ($1, $2, now(), $3, $4)
+       ON CONFLICT (partitions, partition) DO UPDATE SET taken_at = now(), last_input = $3, state = $4`,
+      [this.#o.partitions, this.partition, this.#lastInput, state],
+    );
+    this.#sinceSnapshot = 0;
+    this.#o.metrics.increment('procedure_snapshots_total');
   }
 
   /** The lease is gone: stop at once (another worker may own the partition already). */
@@ -338,8 +391,10 @@ export class PartitionRunner {
       });
     if (!step.input && !step.inboxId && actions.length === 0 && pending.length === 0) return;
     await this.#transaction(async (db) => {
-      if (step.input) await recordInput(db, step.input, step.inboxId);
-      else if (step.inboxId) await db.query('DELETE FROM procedure_inbox WHERE id = $1', [step.inboxId]);
+      if (step.input) {
+        this.#lastInput = await recordInput(db, step.input, step.inboxId);
+        this.#sinceSnapshot++;
+      } else if (step.inboxId) await db.query('DELETE FROM procedure_inbox WHERE id = $1', [step.inboxId]);
       for (const action of actions) {
         const who = action.sort === 'outcome' ? actor : action.sort === 'proposal' ? 'engine' : 'system';
         await db.query(
@@ -453,13 +508,14 @@ async function recordInput(
   db: pg.PoolClient,
   recorded: { siteId: string; input: Input; now: number },
   inboxId: string | null,
-): Promise<void> {
+): Promise<string> {
   const { siteId, input, now } = recorded;
-  await db.query(
-    'INSERT INTO procedure_inputs (site_id, alarm_id, at, kind, payload) VALUES ($1, $2, $3, $4, $5)',
+  const { rows } = await db.query<{ id: string }>(
+    'INSERT INTO procedure_inputs (site_id, alarm_id, at, kind, payload) VALUES ($1, $2, $3, $4, $5) RETURNING id::text',
     [siteId, alarmOfInput(input), new Date(now), input.kind, JSON.stringify(input)],
   );
   if (inboxId) await db.query('DELETE FROM procedure_inbox WHERE id = $1', [inboxId]);
+  return rows[0]!.id;
 }
 
 async function applyToIncident(db: pg.PoolClient, action: Action): Promise<void> {

@@ -10,7 +10,13 @@ import type { SiteStatus } from './engine.ts';
 import { ProcedureInbox } from './inbox.ts';
 import type { InboxBody, Input } from './inputs.ts';
 import type { Outcome, OutcomeDetail } from './model.ts';
-import { NotOwner, OutcomeRefused, PartitionRunner, type RecordedInput } from './partition-runner.ts';
+import {
+  NotOwner,
+  OutcomeRefused,
+  PartitionRunner,
+  type PartitionSnapshot,
+  type RecordedInput,
+} from './partition-runner.ts';
 import { PartitionLeases, partitionOf, partitionSql } from './partitions.ts';
 import type { Proposal } from './proposal.ts';
 
@@ -330,16 +336,24 @@ export class ProcedureService {
           metrics: this.#o.metrics,
           notifier: this.#notifier,
           escalation: this.#o.escalation,
+          partitions: this.#leases.count,
         }),
     );
     // Registered before the replay so local inputs queue behind it, not in the inbox.
     for (const runner of runners) this.#runners.set(runner.partition, runner);
-    const inputs = await this.#recordedInputs(partitions);
-    await Promise.all(runners.map((runner) => runner.replay(inputs.get(runner.partition) ?? [])));
+    const snapshots = await this.#snapshots(partitions);
+    const inputs = await this.#recordedInputs(partitions, snapshots);
+    await Promise.all(
+      runners.map((runner) =>
+        runner.replay(snapshots.get(runner.partition) ?? null, inputs.get(runner.partition) ?? []),
+      ),
+    );
     const open = runners.reduce((sum, runner) => sum + runner.openHandlings, 0);
+    const replayed = [...inputs.values()].flat().length;
+    this.#o.metrics.increment('procedure_inputs_replayed_total', {}, replayed);
     this.#o.logger.info(
-      { partitions, inputs: [...inputs.values()].flat().length, open },
-      'procedures replayed',
+      { partitions, snapshots: snapshots.size, inputs: replayed, open },
+      'procedure partitions rebuilt',
     );
     for (const runner of runners) runner.drainInbox();
   }
@@ -357,23 +371,43 @@ export class ProcedureService {
     }
   }
 
-  /** The recorded inputs of these partitions within the replay window, by partition, in order. */
-  async #recordedInputs(partitions: readonly number[]): Promise<Map<number, RecordedInput[]>> {
+  /** The last snapshot of each of these partitions that has one. */
+  async #snapshots(partitions: readonly number[]): Promise<Map<number, PartitionSnapshot>> {
+    const { rows } = await this.#o.pool.query<{ partition: number; last_input: string; state: string }>(
+      `SELECT partition, last_input::text, state::text FROM procedure_snapshots
+        WHERE partitions = $1 AND partition = ANY($2::int[])`,
+      [this.#leases.count, partitions],
+    );
+    return new Map(rows.map((r) => [r.partition, { lastInput: r.last_input, state: r.state }]));
+  }
+
+  /**
+   * The inputs to replay, by partition, in order: those recorded after the partition's snapshot, or
+   * without one, those of the replay window.
+   */
+  async #recordedInputs(
+    partitions: readonly number[],
+    snapshots: ReadonlyMap<number, PartitionSnapshot>,
+  ): Promise<Map<number, RecordedInput[]>> {
+    const partition = partitionSql('i.site_id', String(this.#leases.count));
     const { rows } = await this.#o.pool.query<{
+      id: string;
       partition: number;
       site_id: string;
       at: Date;
       payload: Input;
     }>(
-      `SELECT ${partitionSql('site_id', '$2')} AS partition, site_id, at, payload FROM procedure_inputs
-        WHERE at > now() - make_interval(days => $1) AND ${partitionSql('site_id', '$2')} = ANY($3::int[])
-        ORDER BY id`,
-      [REPLAY_DAYS, this.#leases.count, partitions],
+      `SELECT i.id::text, ${partition} AS partition, i.site_id, i.at, i.payload
+         FROM unnest($2::int[], $3::bigint[]) AS w(partition, after)
+         JOIN procedure_inputs i ON ${partition} = w.partition
+        WHERE (w.after IS NULL AND i.at > now() - make_interval(days => $1)) OR i.id > w.after
+        ORDER BY i.id`,
+      [REPLAY_DAYS, partitions, partitions.map((p) => snapshots.get(p)?.lastInput ?? null)],
     );
     const byPartition = new Map<number, RecordedInput[]>();
     for (const row of rows) {
       const list = byPartition.get(row.partition) ?? [];
-      list.push({ siteId: row.site_id, at: row.at.getTime(), payload: row.payload });
+      list.push({ id: row.id, siteId: row.site_id, at: row.at.getTime(), payload: row.payload });
       byPartition.set(row.partition, list);
     }
     return byPartition;

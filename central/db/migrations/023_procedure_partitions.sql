@@ -32,3 +32,17 @@ CREATE INDEX alarms_handling_open ON alarms (site_id) WHERE handling_open;
 ALTER TABLE procedure_inputs DROP CONSTRAINT procedure_inputs_kind_check;
 ALTER TABLE procedure_inputs ADD CONSTRAINT procedure_inputs_kind_check
   CHECK (kind IN ('event', 'outcome', 'sms', 'outage', 'claim', 'tick'));
+
+-- Each partition's engine as it stood after the input `last_input`: a worker taking the partition
+-- starts from here and replays only the inputs recorded after it.
+CREATE TABLE procedure_snapshots (
+  partitions  integer NOT NULL,
+  partition   integer NOT NULL,
+  taken_at    timestamptz NOT NULL,
+  last_input  bigint NOT NULL,
+  state       jsonb NOT NULL,
+  PRIMARY KEY (partitions, partition)
+);
+-- A partition's inputs in order, for that replay (the expression is partitionSql in partitions.ts, 32 partitions).
+CREATE INDEX procedure_inputs_partition
+  ON procedure_inputs (((('x' || substr(md5(site_id), 1, 7))::bit(28)::int) % 32), id);
