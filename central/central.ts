@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
+import type pg from 'pg';
 import { systemClock } from '../lib/clock.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -18,6 +18,7 @@ import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { endPool } from './db/pool.ts';
+import { DatabaseTarget } from './db/target.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
 import { CommandAnswers } from './gateway-answers.ts';
 import { buildHttpServer, type RateLimits } from './http/server.ts';
@@ -282,7 +283,10 @@ export class Central {
         this.#embedded = await startEmbeddedPostgres(this.#o.dataDir, logger);
         databaseUrl = this.#embedded.url;
       }
-      this.#pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+      // A multi-host URL (a primary and its standbys): connections go to whichever is the primary.
+      const database = new DatabaseTarget(databaseUrl, logger.child({ component: 'database' }), metrics);
+      const connect = () => database.client({ keepAlive: true });
+      this.#pool = database.pool({ max: 10 });
       attachSecretBox(this.#pool, SecretBox.open(this.#o.dataDir));
       this.#pool.on('error', (error) =>
         logger.error({ err: error.message }, 'idle database connection failed'),
@@ -290,7 +294,7 @@ export class Central {
       await migrate(this.#pool, logger);
       const procedures = new ProcedureService({
         pool: this.#pool,
-        databaseUrl,
+        connect,
         logger: logger.child({ component: 'procedures' }),
         metrics,
         escalation: this.#o.escalation,
@@ -415,11 +419,11 @@ export class Central {
         metrics,
       });
       this.#cameras = cameras;
-      this.#feed = new AlarmFeed(databaseUrl, logger.child({ component: 'feed' }));
+      this.#feed = new AlarmFeed(connect, logger.child({ component: 'feed' }));
       await this.#feed.start();
       // Heartbeats and paths heard: in memory, written once a second on a pool of their own, so
       // alarms never queue behind them for a connection.
-      this.#bulkPool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+      this.#bulkPool = database.pool({ max: 2 });
       this.#bulkPool.on('error', (error) => logger.error({ err: error.message }, 'bulk pool error'));
       const heartbeats = new HeartbeatBook({
         pool: this.#bulkPool,
@@ -428,7 +432,7 @@ export class Central {
       });
       heartbeats.start();
       this.#heartbeats = heartbeats;
-      this.#lease = new SupervisionLease(databaseUrl, logger.child({ component: 'lease' }), metrics);
+      this.#lease = new SupervisionLease(connect, logger.child({ component: 'lease' }), metrics);
       this.#ingest = new MqttIngest({
         heartbeats,
         logBatch: new LogEventBatch({ pool: this.#pool, metrics }),

@@ -1,6 +1,7 @@
 // The Debian packages the test suites drive as real peers: Chromium (browser tests), socat (serial
 // lines over a pseudo-terminal pair), mosquitto and rabbitmq-server (the external-broker modes), systemd-analyze (the unit
-// files), debootstrap (the install script in a clean Debian), python3 (a stand-in for systemd's
+// files), postgresql-15-auto-failover and pg-auto-failover-cli (PostgreSQL with a synchronous
+// standby and failover), debootstrap (the install script in a clean Debian), python3 (a stand-in for systemd's
 // notification socket, and pysiaalarm — an independent SIA DC-09 receiver — with its pycryptodome
 // and pytz). `npm test` runs this first. As root with apt-get it installs what is
 // missing; otherwise it stops at once with one message naming the packages and the command.
@@ -14,6 +15,8 @@ const NEEDED = [
   { pkg: 'mosquitto', has: () => onPath('mosquitto') },
   { pkg: 'mosquitto-clients', has: () => onPath('mosquitto_ctrl') },
   { pkg: 'rabbitmq-server', has: () => existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server') },
+  { pkg: 'postgresql-15-auto-failover', has: () => existsSync('/usr/lib/postgresql/15/lib/pgautofailover.so') },
+  { pkg: 'pg-auto-failover-cli', has: () => existsSync('/usr/bin/pg_autoctl') },
   { pkg: 'systemd', has: () => onPath('systemd-analyze') },
   { pkg: 'debootstrap', has: () => onPath('debootstrap') },
   { pkg: 'python3', has: () => existsSync('/usr/bin/python3') },

@@ -1,4 +1,5 @@
 import test from 'ava';
+import pg from 'pg';
 import { SupervisionLease } from '../central/supervision/lease.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
@@ -13,8 +14,9 @@ test.after.always(() => env?.stop());
 test('one node runs the supervision; when its connection dies, another takes over at its next pass', async (t) => {
   const pool = env.central.pool;
   const url = (pool as unknown as { options: { connectionString: string } }).options.connectionString;
-  const other = new SupervisionLease(url, silentLogger, new Metrics());
-  const third = new SupervisionLease(url, silentLogger, new Metrics());
+  const connect = () => new pg.Client({ connectionString: url });
+  const other = new SupervisionLease(connect, silentLogger, new Metrics());
+  const third = new SupervisionLease(connect, silentLogger, new Metrics());
   t.teardown(async () => {
     await other.release();
     await third.release();

@@ -1,13 +1,14 @@
 import path from 'node:path';
-import pg from 'pg';
 import type { Env } from '../../lib/env.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { Metrics } from '../../lib/metrics.ts';
 import { attachSecretBox, SecretBox } from '../auth/secret-box.ts';
 import { DynsecProvisioner } from '../broker/dynsec.ts';
 import { loadOrCreateGrantSigner } from '../cameras/grant-signer.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { endPool } from '../db/pool.ts';
+import { DatabaseTarget } from '../db/target.ts';
 import { issueGatewaySecret } from '../records.ts';
 import { externalBrokerFromEnv } from '../tls/material.ts';
 import type { AdminContext } from './admin-commands.ts';
@@ -22,7 +23,7 @@ export async function openOfflineAdmin(
 ): Promise<{ ctx: AdminContext; close(): Promise<void> }> {
   const dataDir = path.resolve(env.VIGIL_DATA_DIR, 'central');
   const embedded = env.DATABASE_URL ? null : await startEmbeddedPostgres(dataDir, logger);
-  const pool = new pg.Pool({ connectionString: env.DATABASE_URL ?? embedded!.url, max: 2 });
+  const pool = new DatabaseTarget(env.DATABASE_URL ?? embedded!.url, logger, new Metrics()).pool({ max: 2 });
   attachSecretBox(pool, SecretBox.open(dataDir));
   let dynsec: DynsecProvisioner | null = null;
   const close = async () => {

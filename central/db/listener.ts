@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 
@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/logger.ts';
  * (re)connection, for catching up on what was notified while it was away.
  */
 export class PgListener {
-  readonly #url: string;
+  readonly #connect: () => pg.Client;
   readonly #channels: readonly string[];
   readonly #logger: Logger;
   readonly #onMessage: (channel: string, payload: string) => void;
@@ -18,13 +18,13 @@ export class PgListener {
   #retry: NodeJS.Timeout | null = null;
 
   constructor(options: {
-    databaseUrl: string;
+    connect: () => pg.Client;
     channels: readonly string[];
     logger: Logger;
     onMessage: (channel: string, payload: string) => void;
     onConnected?: () => void;
   }) {
-    this.#url = options.databaseUrl;
+    this.#connect = options.connect;
     this.#channels = options.channels;
     this.#logger = options.logger;
     this.#onMessage = options.onMessage;
@@ -33,7 +33,7 @@ export class PgListener {
 
   async start(): Promise<void> {
     this.#stopped = false;
-    await this.#connect();
+    await this.#listen();
   }
 
   async stop(): Promise<void> {
@@ -45,8 +45,8 @@ export class PgListener {
     await client?.end().catch(() => undefined);
   }
 
-  async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#url, keepAlive: true });
+  async #listen(): Promise<void> {
+    const client = this.#connect();
     client.on('notification', (message) => {
       if (message.payload !== undefined) this.#onMessage(message.channel, message.payload);
     });
@@ -78,7 +78,7 @@ export class PgListener {
     if (this.#stopped || this.#retry) return;
     this.#retry = setTimeout(() => {
       this.#retry = null;
-      this.#connect().catch((error: unknown) => {
+      this.#listen().catch((error: unknown) => {
         this.#logger.error({ err: errorMessage(error), channels: this.#channels }, 'listen reconnect failed');
         this.#scheduleReconnect();
       });

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
 import type { AlarmView } from '../alarms.ts';
 import { PgListener } from '../db/listener.ts';
@@ -14,10 +15,10 @@ export class AlarmFeed {
   readonly #listeners = new Set<AlarmListener>();
   readonly #listener: PgListener;
 
-  constructor(databaseUrl: string, logger: Logger) {
+  constructor(connect: () => pg.Client, logger: Logger) {
     this.#logger = logger;
     this.#listener = new PgListener({
-      databaseUrl,
+      connect,
       channels: [ALARM_CHANNEL],
       logger,
       onMessage: (_channel, payload) => this.#deliver(payload),

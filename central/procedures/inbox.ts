@@ -54,7 +54,7 @@ export class ProcedureInbox {
   /** `onWork(partition)`: rows were posted for it; `null` after a reconnect (look at every partition). */
   constructor(options: {
     pool: pg.Pool;
-    databaseUrl: string;
+    connect: () => pg.Client;
     logger: Logger;
     metrics: Metrics;
     onWork: (partition: number | null) => void;
@@ -64,7 +64,7 @@ export class ProcedureInbox {
     this.#metrics = options.metrics;
     this.#onWork = options.onWork;
     this.#listener = new PgListener({
-      databaseUrl: options.databaseUrl,
+      connect: options.connect,
       channels: [INBOX_CHANNEL, DONE_CHANNEL],
       logger: options.logger,
       onMessage: (channel, payload) => this.#message(channel, payload),

@@ -3,6 +3,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { alarmById } from '../alarms.ts';
+import { isTransient } from '../db/target.ts';
 import type { EscalationTable } from '../incidents/escalation.ts';
 import { VERIFIED_RANK } from '../incidents/ranking.ts';
 import { ALARM_CHANNEL } from '../ingest/event-store.ts';
@@ -42,6 +43,9 @@ export interface PartitionSnapshot {
   readonly lastInput: string;
   readonly state: string;
 }
+
+/** How long a step's commit is retried while the database is away (a failover takes seconds). */
+const STEP_RETRY_MS = 120_000;
 
 /** A snapshot is taken after this many recorded inputs, or this long after the last one. */
 const SNAPSHOT_EVERY_INPUTS = 500;
@@ -428,7 +432,28 @@ export class PartitionRunner {
     for (const alarmId of changed) await this.#announce(alarmId, stateOf.get(alarmId)!, actions);
   }
 
+  /**
+   * The engine has already taken the step, so its commit must happen: retried while the database
+   * is away or changing hands (a failover takes seconds), for as long as the partition is ours.
+   */
   async #transaction(work: (db: pg.PoolClient) => Promise<void>): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transactionOnce(work);
+      } catch (error) {
+        if (!isTransient(error) || !this.#active || Date.now() - started > STEP_RETRY_MS) throw error;
+        this.#o.metrics.increment('procedure_step_retries_total');
+        this.#o.logger.warn(
+          { err: errorMessage(error), partition: this.partition, attempt },
+          'procedure step not committed: the database is away, retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
+  async #transactionOnce(work: (db: pg.PoolClient) => Promise<void>): Promise<void> {
     const client = await this.#o.pool.connect();
     try {
       await client.query('BEGIN');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -52,7 +52,7 @@ interface LockCounts {
  * closes, PostgreSQL frees its locks) leaves its partitions to the others at their next pass.
  */
 export class PartitionLeases {
-  readonly #url: string;
+  readonly #connect: () => pg.Client;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #owner: PartitionOwner;
@@ -66,7 +66,7 @@ export class PartitionLeases {
   #stopped = true;
 
   constructor(options: {
-    databaseUrl: string;
+    connect: () => pg.Client;
     logger: Logger;
     metrics: Metrics;
     owner: PartitionOwner;
@@ -74,7 +74,7 @@ export class PartitionLeases {
     /** What every worker's engine must agree on (the escalation table), as text. */
     configuration?: string;
   }) {
-    this.#url = options.databaseUrl;
+    this.#connect = options.connect;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#owner = options.owner;
@@ -159,7 +159,7 @@ export class PartitionLeases {
   }
 
   async #join(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.#url, keepAlive: true });
+    const client = this.#connect();
     const lost = (error: unknown) => {
       if (this.#client === client) this.#drop(error);
     };

@@ -42,7 +42,8 @@ const REMEMBERED_EVENTS = new Set(['mains-loss', 'periodic-test']);
 
 export interface ProcedureServiceOptions {
   readonly pool: pg.Pool;
-  readonly databaseUrl: string;
+  /** A connection of its own (the partition leases, the inbox's LISTEN). */
+  readonly connect: () => pg.Client;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly escalation?: EscalationTable | undefined;
@@ -71,13 +72,13 @@ export class ProcedureService {
     this.#o = options;
     this.#inbox = new ProcedureInbox({
       pool: options.pool,
-      databaseUrl: options.databaseUrl,
+      connect: options.connect,
       logger: options.logger,
       metrics: options.metrics,
       onWork: (partition) => this.#drain(partition),
     });
     this.#leases = new PartitionLeases({
-      databaseUrl: options.databaseUrl,
+      connect: options.connect,
       logger: options.logger,
       metrics: options.metrics,
       ...(options.partitions ? { count: options.partitions } : {}),

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -13,14 +13,14 @@ const SUPERVISION_LOCK = 0x76_69_67_01;
  * its connection closes and the lock is free: another node takes it at its next pass (10 s).
  */
 export class SupervisionLease {
-  readonly #url: string;
+  readonly #connect: () => pg.Client;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   #client: pg.Client | null = null;
   #held = false;
 
-  constructor(databaseUrl: string, logger: Logger, metrics: Metrics) {
-    this.#url = databaseUrl;
+  constructor(connect: () => pg.Client, logger: Logger, metrics: Metrics) {
+    this.#connect = connect;
     this.#logger = logger;
     this.#metrics = metrics;
   }
@@ -29,7 +29,7 @@ export class SupervisionLease {
   async hold(): Promise<boolean> {
     try {
       if (!this.#client) {
-        const client = new pg.Client({ connectionString: this.#url });
+        const client = this.#connect();
         client.on('error', (error) => this.#lost(error));
         client.on('end', () => this.#lost(new Error('connection ended')));
         await client.connect();

@@ -44,6 +44,8 @@ export async function startTestCentral(
     metricsToken?: string;
     publicMqttUrl?: string;
     publicMqttUrls?: string[];
+    /** A PostgreSQL of the test's own (by default the embedded one, or VIGIL_TEST_DATABASE_URL). */
+    databaseUrl?: string;
   } = {},
 ): Promise<TestCentral> {
   const dir = tempDir('central');
@@ -63,7 +65,7 @@ export async function startTestCentral(
     ...(options.publicMqttUrls ? { publicMqttUrls: options.publicMqttUrls } : {}),
     ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
     dataDir: dir,
-    databaseUrl: process.env.VIGIL_TEST_DATABASE_URL,
+    databaseUrl: options.databaseUrl ?? process.env.VIGIL_TEST_DATABASE_URL,
     httpHost: '127.0.0.1',
     httpPort: 0,
     mqttHost: '127.0.0.1',
