@@ -15,7 +15,10 @@ const NEEDED = [
   { pkg: 'mosquitto', has: () => onPath('mosquitto') },
   { pkg: 'mosquitto-clients', has: () => onPath('mosquitto_ctrl') },
   { pkg: 'rabbitmq-server', has: () => existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server') },
-  { pkg: 'postgresql-15-auto-failover', has: () => existsSync('/usr/lib/postgresql/15/lib/pgautofailover.so') },
+  {
+    pkg: 'postgresql-15-auto-failover',
+    has: () => existsSync('/usr/lib/postgresql/15/lib/pgautofailover.so'),
+  },
   { pkg: 'pg-auto-failover-cli', has: () => existsSync('/usr/bin/pg_autoctl') },
   { pkg: 'systemd', has: () => onPath('systemd-analyze') },
   { pkg: 'debootstrap', has: () => onPath('debootstrap') },
