@@ -8,6 +8,7 @@ import { USAGE } from './usage.ts';
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   demo: async () => (await import('./commands/demo.ts')).demo(),
   central: async (args) => (await import('./commands/central.ts')).central(args),
+  cluster: async (args) => (await import('./commands/cluster.ts')).cluster(args),
   gateway: async (args) => (await import('./commands/gateway.ts')).gateway(args),
   sim: async (args) => (await import('./commands/local.ts')).sim(args),
   panel: async (args) => (await import('./commands/local.ts')).panel(args),

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type pg from 'pg';
 import { Central } from '../central/central.ts';
 import { changePin, createContact } from '../central/contacts.ts';
 import { notifyFromEnv } from '../central/notify/from-env.ts';
@@ -114,7 +115,7 @@ function randomDigits(count: number): string {
   return Array.from({ length: count }, () => randomInt(10)).join('');
 }
 
-function demoCodes(dataDir: string): DemoCodes {
+export function demoCodes(dataDir: string): DemoCodes {
   const user = demoSecret(dataDir, 'demo-user-code', () => randomDigits(4));
   // The duress code is the user code with the last digit one higher, a common panel convention.
   const duress = `${user.slice(0, -1)}${(Number(user.at(-1)) + 1) % 10}`;
@@ -172,7 +173,8 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       },
       'demo',
     );
-    const keyholders = await demoContacts(central, dataDir);
+    const keyholders = await demoContacts(central.pool, dataDir);
+    await central.procedures.reloadSite(DEMO_SITE.id);
     // The customer and installer portals, with their own accounts.
     const portalPassword = demoSecret(dataDir, 'demo-portal', () => randomBytes(9).toString('base64url'));
     const { rows: companies } = await central.pool.query<{ id: string }>(
@@ -253,11 +255,10 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
  * The demo site's premises phone and two keyholders, made on the first start. Their default PINs
  * are changed at once (as a real contact must before first use) and kept for the printout.
  */
-async function demoContacts(central: Central, dataDir: string) {
+export async function demoContacts(pool: pg.Pool, dataDir: string) {
   const file = path.join(dataDir, 'demo-keyholders.json');
   if (existsSync(file))
     return JSON.parse(readFileSync(file, 'utf8')) as Array<{ name: string; idCode: string; pin: string }>;
-  const pool = central.pool;
   await pool.query(
     `UPDATE sites SET premises_phone = '+31201234567', activated_at = now() - interval '30 days' WHERE id = $1`,
     [DEMO_SITE.id],
@@ -278,6 +279,5 @@ async function demoContacts(central: Central, dataDir: string) {
     keyholders.push({ name, idCode: contact.idCode, pin });
   }
   writeFileSync(file, JSON.stringify(keyholders), { mode: 0o600 });
-  await central.procedures.reloadSite(DEMO_SITE.id);
   return keyholders;
 }

@@ -3,6 +3,8 @@ export const USAGE = `vigil — open alarm monitoring
 
   vigil demo                          central (embedded PostgreSQL + broker) and a simulated gateway
   vigil central                       run the alarm receiving centre
+  vigil cluster [--workers 2] [--dir DIR]   the central as a cluster on this machine: 3 RabbitMQ
+                                      nodes, PostgreSQL primary + synchronous standby, N workers
   vigil central add-site ID --name NAME [--address A] [--kind residential|business] [--category DP2]
   vigil central add-gateway SITE_ID GATEWAY_ID     issue a gateway's MQTT secret (printed once)
   vigil central add-dc09-account ACCOUNT --site SITE [--prefix 0] [--gateway GW] [--supervision 90]

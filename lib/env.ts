@@ -32,7 +32,14 @@ export function trustedProxies(env: Env): string[] {
 
 const EnvSchema = z.object({
   VIGIL_DATA_DIR: z.string().min(1).default('./data'),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  // A libpq-style URL; several hosts (a primary and its standbys) separated by commas.
+  DATABASE_URL: z
+    .string()
+    .regex(
+      /^postgres(ql)?:\/\/([^@/\s]*@)?[^/?#\s,]+(,[^/?#\s,]+)*(\/[^\s]*)?$/,
+      'a postgres:// URL (several servers: postgres://user@host1:5432,host2:5432/db)',
+    )
+    .optional(),
   VIGIL_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_HTTP_PORT: Port.default(8080),
   /** The web application over HTTPS: `on` uses VIGIL_HTTP_TLS_CERT/KEY, or the central's own CA. */

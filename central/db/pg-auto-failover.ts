@@ -69,14 +69,19 @@ export async function startPgAutoFailover(options: {
     );
   const owner = process.getuid?.() === 0 ? postgresUser() : null;
   const dir = path.resolve(options.dir);
-  mkdirSync(dir, { recursive: true, mode: 0o711 });
-  if (owner) execFileSync('chown', [`${owner.uid}:${owner.gid}`, dir]);
+  // pg_autoctl keeps each node's configuration and state under $XDG_CONFIG_HOME and
+  // $XDG_DATA_HOME by the data directory's path: kept inside `dir`, so a new cluster in the same
+  // place never picks up an old one's (its monitor's port, its node ids).
+  const home = path.join(dir, 'home');
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  if (owner) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
+  const env = autoctlEnv(home);
   const keepers: ChildProcess[] = [];
   const run = (args: string[]) =>
-    execFileSync(PG_AUTOCTL, args, { env: autoctlEnv(), stdio: 'pipe', ...(owner ?? {}) });
+    execFileSync(PG_AUTOCTL, args, { env, stdio: 'pipe', ...(owner ?? {}) });
   const keep = (pgdata: string) => {
     const keeper = spawn(PG_AUTOCTL, ['run', '--pgdata', pgdata], {
-      env: autoctlEnv(),
+      env,
       stdio: 'ignore',
       detached: true,
       ...(owner ?? {}),
@@ -170,13 +175,16 @@ export async function startPgAutoFailover(options: {
   }
 }
 
-function autoctlEnv(): NodeJS.ProcessEnv {
+function autoctlEnv(home: string): NodeJS.ProcessEnv {
   return {
     PATH: `${PG_BIN}:/usr/bin:/bin`,
     PG_CONFIG: path.join(PG_BIN, 'pg_config'),
     LANG: 'C.UTF-8',
     LC_ALL: 'C.UTF-8',
-    HOME: '/tmp',
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, 'config'),
+    XDG_DATA_HOME: path.join(home, 'data'),
+    XDG_RUNTIME_DIR: path.join(home, 'run'),
   };
 }
 

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { spawnCentralWorker } from '../../central/cluster/worker-process.ts';
 import { freePort } from '../../central/db/embedded.ts';
 import { tempDir } from './central.ts';
 
@@ -29,41 +29,28 @@ export async function startCentralWorker(options: {
   const httpPort = await freePort();
   const mqttPort = await freePort();
   const { rabbitmq } = options;
-  const worker = spawn(process.execPath, [path.resolve('bin/vigil.mjs'), 'central'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: options.databaseUrl,
-      VIGIL_DATA_DIR: tempDir('worker'),
-      VIGIL_HTTP_HOST: '127.0.0.1',
-      VIGIL_HTTP_PORT: String(httpPort),
-      VIGIL_DC09_PORT: String(await freePort()),
-      VIGIL_MQTT_HOST: '127.0.0.1',
-      VIGIL_MQTT_PORT: String(mqttPort),
-      VIGIL_MQTT_TLS: 'off',
-      VIGIL_HTTP_TLS: 'off',
-      VIGIL_LOG_LEVEL: 'info',
-      ...(options.escalationFile ? { VIGIL_ESCALATION_FILE: options.escalationFile } : {}),
-      ...(rabbitmq
-        ? {
-            VIGIL_MQTT_URL: rabbitmq.mqttUrl,
-            VIGIL_BROKER_KIND: 'rabbitmq',
-            VIGIL_AMQP_URLS: rabbitmq.amqpUrls.join(','),
-            VIGIL_MQTT_CENTRAL_USER: rabbitmq.central.username,
-            VIGIL_MQTT_CENTRAL_PASSWORD: rabbitmq.central.password,
-          }
-        : {}),
-    },
-    stdio: ['ignore', 'pipe', 'ignore'],
+  const worker = await spawnCentralWorker({
+    DATABASE_URL: options.databaseUrl,
+    VIGIL_DATA_DIR: tempDir('worker'),
+    VIGIL_HTTP_HOST: '127.0.0.1',
+    VIGIL_HTTP_PORT: String(httpPort),
+    VIGIL_DC09_PORT: String(await freePort()),
+    VIGIL_MQTT_HOST: '127.0.0.1',
+    VIGIL_MQTT_PORT: String(mqttPort),
+    VIGIL_MQTT_TLS: 'off',
+    VIGIL_HTTP_TLS: 'off',
+    VIGIL_LOG_LEVEL: 'info',
+    ...(options.escalationFile ? { VIGIL_ESCALATION_FILE: options.escalationFile } : {}),
+    ...(rabbitmq
+      ? {
+          VIGIL_MQTT_URL: rabbitmq.mqttUrl,
+          VIGIL_BROKER_KIND: 'rabbitmq',
+          VIGIL_AMQP_URLS: rabbitmq.amqpUrls.join(','),
+          VIGIL_MQTT_CENTRAL_USER: rabbitmq.central.username,
+          VIGIL_MQTT_CENTRAL_PASSWORD: rabbitmq.central.password,
+        }
+      : {}),
   });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    worker.stdout?.on('data', (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-20_000);
-      if (output.includes('central started')) resolve();
-    });
-    worker.once('exit', (code) => reject(new Error(`the worker exited (${code}): ${output}`)));
-  });
-  worker.stdout?.resume();
   return {
     process: worker,
     httpUrl: `http://127.0.0.1:${httpPort}`,

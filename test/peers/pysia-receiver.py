@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 
 # Debian ships pycryptodome as `Cryptodome`; pysiaalarm imports `Crypto`.
@@ -22,8 +23,19 @@ key = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
 protocol = CommunicationsProtocol.UDP if len(sys.argv) > 4 and sys.argv[4] == "udp" else CommunicationsProtocol.TCP
 
 
+# pysiaalarm calls back from its connection threads: print() writes the text and its newline apart,
+# so two messages at once could land on one line. One write per line, under a lock.
+_output = threading.Lock()
+
+
+def emit(line):
+    with _output:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 def received(event):
-    print(
+    emit(
         json.dumps(
             {
                 "type": event.message_type.value if hasattr(event.message_type, "value") else str(event.message_type),
@@ -39,14 +51,13 @@ def received(event):
                 "xdata": event.x_data,
                 "content": event.content,
             }
-        ),
-        flush=True,
+        )
     )
 
 
 client = SIAClient("127.0.0.1", port, [SIAAccount(account, key, allowed_timeband=(40, 20))], received, protocol)
 client.start()
-print("listening", flush=True)
+emit("listening")
 try:
     while True:
         time.sleep(3600)
