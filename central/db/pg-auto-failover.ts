@@ -77,8 +77,7 @@ export async function startPgAutoFailover(options: {
   if (owner) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
   const env = autoctlEnv(home);
   const keepers: ChildProcess[] = [];
-  const run = (args: string[]) =>
-    execFileSync(PG_AUTOCTL, args, { env, stdio: 'pipe', ...(owner ?? {}) });
+  const run = (args: string[]) => execFileSync(PG_AUTOCTL, args, { env, stdio: 'pipe', ...(owner ?? {}) });
   const keep = (pgdata: string) => {
     const keeper = spawn(PG_AUTOCTL, ['run', '--pgdata', pgdata], {
       env,
