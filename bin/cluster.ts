@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { RabbitProvisioner } from '../central/broker/rabbitmq.ts';
 import { newCookie, type RabbitNode, startRabbitCluster } from '../central/broker/rabbitmq-node.ts';
@@ -12,8 +12,7 @@ import { endPool } from '../central/db/pool.ts';
 import { DatabaseTarget } from '../central/db/target.ts';
 import { loadOrCreateVapidKeys } from '../central/notify/web-push.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
-import { openConfigStore } from '../gateway/config-store.ts';
-import { type RunningGateway, runGateway } from '../gateway/main.ts';
+import type { RunningGateway } from '../gateway/main.ts';
 import { SimulatedCamera } from '../hardware/camera/simulated-camera.ts';
 import type { Logger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
@@ -24,6 +23,7 @@ import {
   demoCodes,
   demoContacts,
   demoGatewayConfig,
+  runDemoGateway,
 } from './demo.ts';
 
 const CENTRAL_USER = 'vigil-central';
@@ -183,18 +183,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...demo,
       central: { ...demo.central, mqttUrls: brokers.slice(1).map((b) => b.mqttUrl) },
     };
-    const gatewayDir = path.join(dir, 'gateway');
-    mkdirSync(gatewayDir, { recursive: true });
-    const configFile = path.join(gatewayDir, 'config.json');
-    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-    const gateway = await runGateway({
-      config,
-      configStore: await openConfigStore(configFile),
-      dataDir: gatewayDir,
-      logger: logger.child({ process: 'gateway' }),
-      metrics: new Metrics(),
-      initialMode: 'away',
-    });
+    const gateway = await runDemoGateway(config, path.join(dir, 'gateway'), logger);
     stops.push(() => gateway.stop());
     return { workers, brokers, database, gateway, operator, codes, stop: stopAll };
   } catch (error) {

@@ -104,6 +104,25 @@ export async function demoGatewayConfig(
   });
 }
 
+/** The demo gateway, its configuration written to its data directory (as an installer leaves it). */
+export async function runDemoGateway(
+  config: GatewayConfig,
+  gatewayDir: string,
+  logger: Logger,
+): Promise<RunningGateway> {
+  mkdirSync(gatewayDir, { recursive: true });
+  const configFile = path.join(gatewayDir, 'config.json');
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  return runGateway({
+    config,
+    configStore: await openConfigStore(configFile),
+    dataDir: gatewayDir,
+    logger: logger.child({ process: 'gateway' }),
+    metrics: new Metrics(),
+    initialMode: 'away',
+  });
+}
+
 /** Demo secrets are generated on the first start and kept in the data directory (mode 0600). */
 function demoSecret(dataDir: string, name: string, make: () => string): string {
   const file = path.join(dataDir, `${name}.secret`);
@@ -219,18 +238,7 @@ export async function startDemo(env: Env, logger: Logger): Promise<RunningDemo> 
       codes,
       cameraUrl,
     );
-    const gatewayDir = path.join(dataDir, 'gateway');
-    mkdirSync(gatewayDir, { recursive: true });
-    const configFile = path.join(gatewayDir, 'config.json');
-    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-    const gateway = await runGateway({
-      config,
-      configStore: await openConfigStore(configFile),
-      dataDir: gatewayDir,
-      logger: logger.child({ process: 'gateway' }),
-      metrics: new Metrics(),
-      initialMode: 'away',
-    });
+    const gateway = await runDemoGateway(config, path.join(dataDir, 'gateway'), logger);
     return {
       central,
       gateway,

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
-import { freePort } from '../central/db/embedded.ts';
+import { freePort, listening } from '../central/db/embedded.ts';
 import { apiClient, eventually, loginCookie, tempDir } from './helpers/central.ts';
 
 interface Ready {
@@ -11,16 +10,6 @@ interface Ready {
   brokers: Array<{ nodename: string; mqttUrl: string }>;
   database: { url: string; nodes: number[] };
   gateway: string;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 }
 
 test('`vigil cluster` starts 3 brokers, PostgreSQL with a standby and 2 workers; the demo gateway and both consoles work; a worker killed, the other goes on; Ctrl-C stops it all', async (t) => {

@@ -1,10 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../db/embedded.ts';
+import { freePort, listening } from '../db/embedded.ts';
 
 const run = promisify(execFile);
 
@@ -203,16 +202,6 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
     throw error;
   }
   return nodes;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 }
 
 /** A cookie for a new cluster. */
