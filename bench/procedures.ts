@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { ProcedureEngine } from '../central/procedures/engine.ts';
+import { type EngineState, ProcedureEngine } from '../central/procedures/engine.ts';
 import { SiteProfileSchema } from '../central/procedures/simulate.ts';
+import { decodeState, encodeState } from '../central/procedures/snapshot.ts';
 import { sampleEvent } from '../test/helpers/events.ts';
 
 const T = Date.UTC(2026, 10, 21, 9, 0, 0);
@@ -43,4 +44,49 @@ export function measureProcedures(alarms: number, open: number) {
   if (many.openHandlings !== open)
     throw new Error(`expected ${open} open handlings, got ${many.openHandlings}`);
   return { alarmsPerSecond, bytesPerOpen, sweepMs };
+}
+
+/**
+ * What a worker taking a partition over spends rebuilding its engine: replaying `inputs` recorded
+ * inputs (alarms at `sites` sites, each with an outcome) against restoring the snapshot of the same
+ * state (decode + restore), and the snapshot's size. The baseline is the replay in the same run.
+ */
+export function measureTakeover(sites: number, inputs: number) {
+  const site = (i: number) => `site-${i % sites}`;
+  const withSites = () => {
+    const engine = new ProcedureEngine();
+    for (let i = 0; i < sites; i++)
+      engine.setSite(
+        SiteProfileSchema.parse({
+          id: site(i),
+          name: 'Bench',
+          activatedAt: '2026-01-01T00:00:00Z',
+          premisesPhone: '+31201110000',
+          contacts: [{ id: 'k1', name: 'Kees', role: 'keyholder', order: 1, phone: '+31600000011' }],
+        }) as never,
+      );
+    return engine;
+  };
+  const recorded: Array<(engine: ProcedureEngine) => void> = [];
+  for (let i = 0; i < inputs / 2; i++) {
+    const event = sampleEvent({ siteId: site(i) });
+    const at = T + i * 1000;
+    recorded.push((engine) => engine.onEvent(event, `a${i}`, at));
+    // Every other alarm is answered and closed; the rest stay open, as a busy night leaves them.
+    if (i % 2 === 0)
+      recorded.push((engine) => engine.onOutcome(`a${i}`, 'answered-valid-code', {}, at + 500));
+    else recorded.push((engine) => engine.onClaim(`a${i}`, at + 500));
+  }
+  const replayed = withSites();
+  let start = performance.now();
+  for (const apply of recorded) apply(replayed);
+  const replayMs = performance.now() - start;
+  const json = encodeState(replayed.snapshot(0));
+  const restored = withSites();
+  start = performance.now();
+  restored.restore(decodeState<EngineState>(json));
+  const restoreMs = performance.now() - start;
+  if (restored.openHandlings !== replayed.openHandlings)
+    throw new Error(`restored ${restored.openHandlings} open handlings, replayed ${replayed.openHandlings}`);
+  return { replayMs, restoreMs, snapshotBytes: Buffer.byteLength(json), open: replayed.openHandlings };
 }

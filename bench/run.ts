@@ -14,7 +14,7 @@ import { measureAlarmsUnderHeartbeats } from './heartbeat-load.ts';
 import { measureIngestThroughput } from './ingest-throughput.ts';
 import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
-import { measureProcedures } from './procedures.ts';
+import { measureProcedures, measureTakeover } from './procedures.ts';
 import { measureRawHop } from './raw-hop.ts';
 import { measureRetainedSubscribe } from './retained.ts';
 import { measureSignalProcessing } from './signals.ts';
@@ -86,6 +86,8 @@ const e2eP99 = percentile(e2e, 99);
 const processing = measureSignalProcessing(Number(process.env.VIGIL_BENCH_SIGNALS ?? 100_000));
 const paths = await measurePaths(Number(process.env.VIGIL_BENCH_FRAMES ?? 2000));
 const procedures = measureProcedures(Number(process.env.VIGIL_BENCH_PROCEDURES ?? 20_000), 10_000);
+// A partition of 100,000 sites split 32 ways, and a week of its inputs.
+const takeover = measureTakeover(3125, Number(process.env.VIGIL_BENCH_TAKEOVER_INPUTS ?? 20_000));
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
 const underLoad = await measureAlarmsUnderHeartbeats(
@@ -149,6 +151,21 @@ const rows: BenchRow[] = [
     name: 'procedure engine: timer sweep over 10,000 open alarms',
     value: round(procedures.sweepMs, 2),
     unit: 'ms',
+  },
+  {
+    name: 'procedure partition takeover: replaying its inputs (baseline)',
+    value: round(takeover.replayMs, 1),
+    unit: 'ms',
+  },
+  {
+    name: 'procedure partition takeover: restoring its snapshot instead',
+    value: round(takeover.restoreMs, 1),
+    unit: 'ms',
+  },
+  {
+    name: 'procedure partition snapshot size',
+    value: Math.round(takeover.snapshotBytes / 1024),
+    unit: 'KiB',
   },
   {
     name: 'TCP round trip floor (DC-09 frame echo)',

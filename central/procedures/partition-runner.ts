@@ -108,8 +108,12 @@ export class PartitionRunner {
   replay(snapshot: PartitionSnapshot | null, inputs: readonly RecordedInput[]): Promise<void> {
     return this.#serial(async () => {
       if (snapshot) {
-        this.#engine.restore(decodeState<EngineState>(snapshot.state));
+        const state = decodeState<EngineState>(snapshot.state);
+        this.#engine.restore(state);
         this.#lastInput = snapshot.lastInput;
+        // The engine's timers read the sites' profiles (contacts, action windows): loaded first.
+        for (const siteId of new Set(state.handlings.filter((h) => !h.closed).map((h) => h.siteId)))
+          await this.#site(siteId);
       }
       for (const input of inputs) {
         this.#lastInput = input.id;

@@ -47,8 +47,6 @@ export interface ProcedureServiceOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly escalation?: EscalationTable | undefined;
-  /** How many site partitions (the same on every worker); tests use fewer. */
-  readonly partitions?: number;
 }
 
 /**
@@ -81,7 +79,6 @@ export class ProcedureService {
       connect: options.connect,
       logger: options.logger,
       metrics: options.metrics,
-      ...(options.partitions ? { count: options.partitions } : {}),
       configuration: canonicalJson(options.escalation ?? DEFAULT_ESCALATION),
       owner: {
         acquired: (partitions) => this.#acquired(partitions),
@@ -147,27 +144,15 @@ export class ProcedureService {
 
   /** Re-read a site's profile and contacts after a change (on whichever worker runs the site). */
   async reloadSite(siteId: string): Promise<void> {
-    const runner = this.#runnerOf(siteId);
-    if (runner) {
-      try {
-        return await runner.reloadSite(siteId);
-      } catch (error) {
-        if (!(error instanceof NotOwner)) throw error;
-      }
-    }
+    const here = await this.#here(siteId, (runner) => runner.reloadSite(siteId));
+    if (here) return;
     await this.#inbox.post(this.#partitionOf(siteId), siteId, { kind: 'reload' }, 'system');
   }
 
   /** The engine's memory of a site, for its card (false-alarm cards, missed tests, quota). */
   async siteStatus(siteId: string): Promise<SiteStatus> {
-    const runner = this.#runnerOf(siteId);
-    if (runner) {
-      try {
-        return await runner.siteStatus(siteId);
-      } catch (error) {
-        if (!(error instanceof NotOwner)) throw error;
-      }
-    }
+    const here = await this.#here(siteId, (runner) => runner.siteStatus(siteId));
+    if (here) return here.value;
     return (await this.#ask(siteId, { kind: 'status' }, 'system')) as SiteStatus;
   }
 
@@ -227,14 +212,7 @@ export class ProcedureService {
   /** A stored event; `alarmId` is the incident it opened or joined. */
   async onEventStored(event: AlarmEvent, alarmId: string | null): Promise<void> {
     const input: Input = { kind: 'event', event, alarmId };
-    const runner = this.#runnerOf(event.siteId);
-    if (runner) {
-      try {
-        return await runner.input(event.siteId, input, 'system');
-      } catch (error) {
-        if (!(error instanceof NotOwner)) throw error;
-      }
-    }
+    if (await this.#here(event.siteId, (runner) => runner.input(event.siteId, input, 'system'))) return;
     // Another worker's engine: most events there change nothing (a site with nothing open) and are
     // not posted; those that could are (as the engine's own `changesState`, from the rows).
     if (alarmId === null && !REMEMBERED_EVENTS.has(event.eventType) && !(await this.#engaged(event.siteId)))
@@ -285,15 +263,26 @@ export class ProcedureService {
 
   /** An input whose caller must know how it went: applied here, or by the owner, answered either way. */
   async #send(siteId: string, input: Input, actor: string): Promise<void> {
-    const runner = this.#runnerOf(siteId);
-    if (runner) {
-      try {
-        return await runner.input(siteId, input, actor);
-      } catch (error) {
-        if (!(error instanceof NotOwner)) throw error;
-      }
-    }
+    if (await this.#here(siteId, (runner) => runner.input(siteId, input, actor))) return;
     await this.#ask(siteId, input, actor);
+  }
+
+  /**
+   * The work done by this worker's runner of the site's partition, when it has one; null when the
+   * partition is another worker's (or was given back meanwhile): the caller posts it instead.
+   */
+  async #here<T>(
+    siteId: string,
+    work: (runner: PartitionRunner) => Promise<T>,
+  ): Promise<{ value: T } | null> {
+    const runner = this.#runnerOf(siteId);
+    if (!runner) return null;
+    try {
+      return { value: await work(runner) };
+    } catch (error) {
+      if (error instanceof NotOwner) return null;
+      throw error;
+    }
   }
 
   async #ask(siteId: string, body: InboxBody, actor: string): Promise<unknown> {
