@@ -11,8 +11,7 @@ import { attachSecretBox, SecretBox } from './auth/secret-box.ts';
 import { newSecret } from './auth/secrets.ts';
 import { AmqpUplink } from './broker/amqp-uplink.ts';
 import { CENTRAL_MQTT_USER, type RunningBroker, startBroker } from './broker/broker.ts';
-import { DynsecProvisioner } from './broker/dynsec.ts';
-import { RabbitProvisioner } from './broker/rabbitmq.ts';
+import { type GatewayProvisioner, provisionerFor } from './broker/provisioner.ts';
 import { CameraService } from './cameras/camera-service.ts';
 import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
@@ -118,13 +117,6 @@ export interface ExternalBroker {
   readonly amqpUrls?: readonly string[] | undefined;
   /** RabbitMQ: a node's management API (http[s]://host:port/api), for provisioning. */
   readonly apiUrl?: string | undefined;
-}
-
-/** Where a commissioned gateway's credentials go besides the database (an external broker). */
-interface GatewayProvisioner {
-  ensureCentral(username: string, password: string): Promise<void>;
-  provisionGateway(siteId: string, gatewayId: string, secret: string): Promise<void>;
-  close?(): Promise<void>;
 }
 
 export class Central {
@@ -578,28 +570,6 @@ export class Central {
     this.#pool = null;
     this.#embedded = null;
   }
-}
-
-async function provisionerFor(external: ExternalBroker, logger: Logger): Promise<GatewayProvisioner | null> {
-  const { adminUsername: username, adminPassword: password } = external;
-  if (!username || !password) return null;
-  if (external.kind === 'rabbitmq') {
-    if (!external.apiUrl)
-      throw new Error('a RabbitMQ broker needs its management API URL to provision gateways');
-    return new RabbitProvisioner({
-      apiUrl: external.apiUrl,
-      username,
-      password,
-      logger: logger.child({ component: 'rabbitmq' }),
-    });
-  }
-  return DynsecProvisioner.connect(
-    external.url,
-    username,
-    password,
-    logger.child({ component: 'dynsec' }),
-    external.ca,
-  );
 }
 
 /** The workers' AMQP addresses with the central's credentials in them. */

@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import test from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { UPLINK_QUEUE } from '../central/broker/amqp-uplink.ts';
 import { newCookie, type RabbitNode, startRabbitNode } from '../central/broker/rabbitmq-node.ts';
 import type { ExternalBroker } from '../central/central.ts';
+import { upsertSite } from '../central/records.ts';
 import { encode } from '../protocols/messages.ts';
 import { gatewayClientId, topicFor } from '../protocols/topics.ts';
 import {
@@ -201,5 +204,57 @@ test.serial(
       env.metrics.get('amqp_uplink_redelivered_total') > 0,
       'the dead worker\u2019s unacked messages came to the survivor',
     );
+  },
+);
+
+test.serial(
+  '`vigil central add-gateway` with no central running provisions the gateway on RabbitMQ too',
+  async (t) => {
+    const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
+      .connectionString;
+    await upsertSite(env.central.pool, { id: 'site-offline', name: 'Offline', address: '' }, 'test');
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [path.resolve('bin/vigil.mjs'), 'central', 'add-gateway', 'site-offline', 'gw-offline'],
+        {
+          env: {
+            ...process.env,
+            VIGIL_LOG_LEVEL: 'warn',
+            VIGIL_DATA_DIR: tempDir('offline-admin'),
+            DATABASE_URL: url,
+            VIGIL_MQTT_URL: externalBroker.url,
+            VIGIL_BROKER_KIND: 'rabbitmq',
+            VIGIL_AMQP_URLS: (externalBroker.amqpUrls ?? []).join(','),
+            VIGIL_RABBITMQ_API_URL: externalBroker.apiUrl,
+            VIGIL_MQTT_ADMIN_USER: admin.username,
+            VIGIL_MQTT_ADMIN_PASSWORD: admin.password,
+            VIGIL_MQTT_CENTRAL_PASSWORD: externalBroker.centralPassword,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    t.is(result.code, 0, result.stderr);
+    const secret = /secret \(shown once\): (\S+)/.exec(result.stdout)?.[1];
+    t.truthy(secret, result.stdout);
+    // The broker knows it: the gateway logs in with the secret just issued.
+    const client = await mqtt.connectAsync(node.mqttUrl, {
+      username: 'gw-offline',
+      password: secret!,
+      clientId: gatewayClientId('gw-offline'),
+      reconnectPeriod: 0,
+    });
+    t.true(client.connected);
+    await client.endAsync();
   },
 );

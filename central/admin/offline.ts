@@ -3,7 +3,7 @@ import type { Env } from '../../lib/env.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { Metrics } from '../../lib/metrics.ts';
 import { attachSecretBox, SecretBox } from '../auth/secret-box.ts';
-import { DynsecProvisioner } from '../broker/dynsec.ts';
+import { type GatewayProvisioner, provisionerFor } from '../broker/provisioner.ts';
 import { loadOrCreateGrantSigner } from '../cameras/grant-signer.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
@@ -25,31 +25,24 @@ export async function openOfflineAdmin(
   const embedded = env.DATABASE_URL ? null : await startEmbeddedPostgres(dataDir, logger);
   const pool = new DatabaseTarget(env.DATABASE_URL ?? embedded!.url, logger, new Metrics()).pool({ max: 2 });
   attachSecretBox(pool, SecretBox.open(dataDir));
-  let dynsec: DynsecProvisioner | null = null;
+  let provisioner: GatewayProvisioner | null = null;
   const close = async () => {
-    await dynsec?.close();
+    await provisioner?.close?.();
     await endPool(pool);
     await embedded?.stop();
   };
   try {
     await migrate(pool, logger);
     const signer = await loadOrCreateGrantSigner(path.join(dataDir, 'grants'));
+    // mosquitto (dynamic security) or RabbitMQ (its management API), as the running central does.
     const external = externalBrokerFromEnv(env);
-    if (external?.adminUsername && external.adminPassword) {
-      dynsec = await DynsecProvisioner.connect(
-        external.url,
-        external.adminUsername,
-        external.adminPassword,
-        logger,
-        external.ca,
-      );
-    }
+    if (external) provisioner = await provisionerFor(external, logger);
     const ctx: AdminContext = {
       pool,
       grantKey: signer.publicKey,
       issueGatewaySecret: async (siteId, gatewayId, actor) => {
         const secret = await issueGatewaySecret(pool, siteId, gatewayId, actor);
-        await dynsec?.provisionGateway(siteId, gatewayId, secret);
+        await provisioner?.provisionGateway(siteId, gatewayId, secret);
         return secret;
       },
       onDc09AccountsChanged: async () => {},
