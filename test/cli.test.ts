@@ -6,33 +6,7 @@ import test from 'ava';
 import { buildFrame, FrameSplitter, parseFrame } from '../protocols/dc09/frame.ts';
 import { tempDir } from './helpers/central.ts';
 import { startMosquitto } from './helpers/mosquitto.ts';
-
-const VIGIL = path.resolve(import.meta.dirname, '../bin/vigil.mjs');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run `vigil …` as a user would, with its own data directory. */
-function vigil(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [VIGIL, ...args], {
-      env: { ...process.env, VIGIL_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { VIGIL, vigil } from './helpers/vigil-cli.ts';
 
 test('an unknown command exits 1 and says which', async (t) => {
   const result = await vigil(['frobnicate']);

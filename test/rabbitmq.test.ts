@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import test from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { UPLINK_QUEUE } from '../central/broker/amqp-uplink.ts';
@@ -18,6 +16,7 @@ import {
 } from './helpers/central.ts';
 import { startCentralWorker } from './helpers/central-worker.ts';
 import { sampleEvent } from './helpers/events.ts';
+import { vigil } from './helpers/vigil-cli.ts';
 
 const admin = { username: 'vigil-admin', password: randomBytes(12).toString('hex') };
 let node: RabbitNode;
@@ -213,36 +212,16 @@ test.serial(
     const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
       .connectionString;
     await upsertSite(env.central.pool, { id: 'site-offline', name: 'Offline', address: '' }, 'test');
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [path.resolve('bin/vigil.mjs'), 'central', 'add-gateway', 'site-offline', 'gw-offline'],
-        {
-          env: {
-            ...process.env,
-            VIGIL_LOG_LEVEL: 'warn',
-            VIGIL_DATA_DIR: tempDir('offline-admin'),
-            DATABASE_URL: url,
-            VIGIL_MQTT_URL: externalBroker.url,
-            VIGIL_BROKER_KIND: 'rabbitmq',
-            VIGIL_AMQP_URLS: (externalBroker.amqpUrls ?? []).join(','),
-            VIGIL_RABBITMQ_API_URL: externalBroker.apiUrl,
-            VIGIL_MQTT_ADMIN_USER: admin.username,
-            VIGIL_MQTT_ADMIN_PASSWORD: admin.password,
-            VIGIL_MQTT_CENTRAL_PASSWORD: externalBroker.centralPassword,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    const result = await vigil(['central', 'add-gateway', 'site-offline', 'gw-offline'], {
+      VIGIL_DATA_DIR: tempDir('offline-admin'),
+      DATABASE_URL: url,
+      VIGIL_MQTT_URL: externalBroker.url,
+      VIGIL_BROKER_KIND: 'rabbitmq',
+      VIGIL_AMQP_URLS: (externalBroker.amqpUrls ?? []).join(','),
+      VIGIL_RABBITMQ_API_URL: externalBroker.apiUrl!,
+      VIGIL_MQTT_ADMIN_USER: admin.username,
+      VIGIL_MQTT_ADMIN_PASSWORD: admin.password,
+      VIGIL_MQTT_CENTRAL_PASSWORD: externalBroker.centralPassword,
     });
     t.is(result.code, 0, result.stderr);
     const secret = /secret \(shown once\): (\S+)/.exec(result.stdout)?.[1];
