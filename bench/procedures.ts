@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { type EngineState, ProcedureEngine } from '../central/procedures/engine.ts';
+import { ProcedureEngine } from '../central/procedures/engine.ts';
 import { SiteProfileSchema } from '../central/procedures/simulate.ts';
 import { decodeState, encodeState } from '../central/procedures/snapshot.ts';
 import { sampleEvent } from '../test/helpers/events.ts';
@@ -84,7 +84,7 @@ export function measureTakeover(sites: number, inputs: number) {
   const json = encodeState(replayed.snapshot(0));
   const restored = withSites();
   start = performance.now();
-  restored.restore(decodeState<EngineState>(json));
+  restored.restore(decodeState(json));
   const restoreMs = performance.now() - start;
   if (restored.openHandlings !== replayed.openHandlings)
     throw new Error(`restored ${restored.openHandlings} open handlings, replayed ${replayed.openHandlings}`);

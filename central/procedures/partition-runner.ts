@@ -15,7 +15,7 @@ import { alarmOfInput, type Input } from './inputs.ts';
 import { type Action, CLOSE_OUTCOMES, type CloseOutcome, type SiteProfile } from './model.ts';
 import { type ProcedureState, procedureStateOf } from './proposal.ts';
 import { SiteProfileSchema } from './simulate.ts';
-import { decodeState, encodeState } from './snapshot.ts';
+import { encodeState } from './snapshot.ts';
 
 /** Facts the notifier carries out: the system sends these itself. */
 const MESSAGE_ACTIONS = new Set(['sms', 'email', 'notify-installer', 'push']);
@@ -41,7 +41,7 @@ export interface RunnerOptions {
 /** A partition's last snapshot: the engine's state after the recorded input `lastInput`. */
 export interface PartitionSnapshot {
   readonly lastInput: string;
-  readonly state: string;
+  readonly state: EngineState;
 }
 
 /** How long a step's commit is retried while the database is away (a failover takes seconds). */
@@ -108,7 +108,7 @@ export class PartitionRunner {
   replay(snapshot: PartitionSnapshot | null, inputs: readonly RecordedInput[]): Promise<void> {
     return this.#serial(async () => {
       if (snapshot) {
-        const state = decodeState<EngineState>(snapshot.state);
+        const { state } = snapshot;
         this.#engine.restore(state);
         this.#lastInput = snapshot.lastInput;
         // The engine's timers read the sites' profiles (contacts, action windows): loaded first.

@@ -19,6 +19,7 @@ import {
 } from './partition-runner.ts';
 import { PartitionLeases, partitionOf, partitionSql } from './partitions.ts';
 import type { Proposal } from './proposal.ts';
+import { decodeState } from './snapshot.ts';
 
 export { OwnerUnavailable } from './inbox.ts';
 export { OutcomeRefused } from './partition-runner.ts';
@@ -361,14 +362,29 @@ export class ProcedureService {
     }
   }
 
-  /** The last snapshot of each of these partitions that has one. */
+  /**
+   * The last snapshot of each of these partitions that has one. One that cannot be read (another
+   * version, damaged) is left out, logged and counted: that partition is rebuilt from its inputs.
+   */
   async #snapshots(partitions: readonly number[]): Promise<Map<number, PartitionSnapshot>> {
     const { rows } = await this.#o.pool.query<{ partition: number; last_input: string; state: string }>(
       `SELECT partition, last_input::text, state::text FROM procedure_snapshots
         WHERE partitions = $1 AND partition = ANY($2::int[])`,
       [this.#leases.count, partitions],
     );
-    return new Map(rows.map((r) => [r.partition, { lastInput: r.last_input, state: r.state }]));
+    const snapshots = new Map<number, PartitionSnapshot>();
+    for (const row of rows) {
+      try {
+        snapshots.set(row.partition, { lastInput: row.last_input, state: decodeState(row.state) });
+      } catch (error) {
+        this.#o.metrics.increment('procedure_snapshots_unreadable_total');
+        this.#o.logger.error(
+          { partition: row.partition, err: (error as Error).message },
+          'procedure snapshot unreadable: rebuilding the partition from its inputs',
+        );
+      }
+    }
+    return snapshots;
   }
 
   /**
