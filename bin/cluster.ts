@@ -6,7 +6,7 @@ import { RabbitProvisioner } from '../central/broker/rabbitmq.ts';
 import { newCookie, type RabbitNode, startRabbitCluster } from '../central/broker/rabbitmq-node.ts';
 import { loadOrCreateGrantSigner } from '../central/cameras/grant-signer.ts';
 import { spawnCentralWorker, stopCentralWorker } from '../central/cluster/worker-process.ts';
-import { freePort } from '../central/db/embedded.ts';
+import { freePort, portFree } from '../central/db/embedded.ts';
 import { type FailoverCluster, startPgAutoFailover } from '../central/db/pg-auto-failover.ts';
 import { endPool } from '../central/db/pool.ts';
 import { DatabaseTarget } from '../central/db/target.ts';
@@ -105,10 +105,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     // gateways trust it) and the Web Push keys (browsers subscribed to them).
     const masterKey = randomBytes(32).toString('hex');
     const workerDir = (i: number) => path.join(dir, `worker${i + 1}`);
-    // The workers' consoles on the ports from `httpPort` up, leaving out the gateway's.
+    // The workers' consoles on the ports from `httpPort` up, leaving out the gateway's and any
+    // another program holds (printed as they are).
     const httpPorts: number[] = [];
-    for (let port = options.httpPort; httpPorts.length < options.workers; port++)
-      if (port !== options.gatewayHttpPort) httpPorts.push(port);
+    for (let port = options.httpPort; httpPorts.length < options.workers && port < 65_536; port++)
+      if (port !== options.gatewayHttpPort && (await portFree(port))) httpPorts.push(port);
+    if (httpPorts.length < options.workers) throw new Error(`no free ports from ${options.httpPort} up`);
     const shared = path.join(workerDir(0), 'central');
     const signer = await loadOrCreateGrantSigner(path.join(shared, 'grants'));
     await loadOrCreateVapidKeys(path.join(shared, 'push'));
