@@ -2,13 +2,18 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
 import { createContact } from '../central/contacts.ts';
 import {
   DEFAULT_ESCALATION,
   type EscalationTable,
   readEscalationFile,
 } from '../central/incidents/escalation.ts';
+import { ProcedureInbox } from '../central/procedures/inbox.ts';
+import { NotOwner, PartitionRunner } from '../central/procedures/partition-runner.ts';
 import { PARTITIONS, partitionOf, partitionSql } from '../central/procedures/partitions.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
 import { encode } from '../protocols/messages.ts';
 import { gatewayClientId, topicFor } from '../protocols/topics.ts';
 import {
@@ -27,6 +32,10 @@ const ESCALATION: EscalationTable = {
   ...DEFAULT_ESCALATION,
   security: { attention: 5, urgent: 600, supervisor: 1200 },
 };
+
+function databaseUrlOf(pool: pg.Pool): string {
+  return (pool as unknown as { options: { connectionString: string } }).options.connectionString;
+}
 
 interface Site {
   readonly siteId: string;
@@ -98,7 +107,7 @@ test('procedures on two workers: each site run by one, outcomes through either; 
   );
   t.is(new Set(ids.map((id) => partitionOf(id))).size, PARTITIONS, 'sites spread over every partition');
 
-  const databaseUrl = (pool as unknown as { options: { connectionString: string } }).options.connectionString;
+  const databaseUrl = databaseUrlOf(pool);
   // The same escalation table on both workers (a worker configured otherwise would take no partition).
   const escalationFile = path.join(tempDir('escalation'), 'escalation.json');
   writeFileSync(escalationFile, JSON.stringify(ESCALATION));
@@ -284,4 +293,58 @@ test('an escalation table file is validated on load: each bad field named', (t) 
   t.regex(error.message, /technical: /);
   writeFileSync(file, '{ not json');
   t.regex(t.throws(() => readEscalationFile(file)).message, /escalation table .*escalation\.json: /);
+});
+
+test('a step whose partition lock is not held by its lease commits nothing; the runner stops', async (t) => {
+  const env = await startTestCentral();
+  t.teardown(() => env.stop());
+  const pool = env.central.pool;
+  const siteId = 'site-fenced';
+  await addSite(env, siteId).then((site) => site.client.endAsync(true));
+  const partition = partitionOf(siteId);
+  const inbox = new ProcedureInbox({
+    pool,
+    connect: () => new pg.Client({ connectionString: databaseUrlOf(pool) }),
+    logger: silentLogger,
+    metrics: new Metrics(),
+    onWork: () => undefined,
+  });
+  let fenced = null as PartitionRunner | null;
+  const metrics = new Metrics();
+  const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  // A lease connection that does not hold the lock: this query's own backend.
+  const runner = new PartitionRunner({
+    partition,
+    pool,
+    inbox,
+    logger: silentLogger,
+    metrics,
+    notifier: null,
+    escalation: undefined,
+    partitions: PARTITIONS,
+    fence: () => ({ partition, pid: rows[0]!.pid }),
+    onFenced: (r) => {
+      fenced = r;
+    },
+  });
+  const before = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM procedure_inputs');
+  const event = sampleEvent({ siteId, gatewayId: `gw-${siteId}` });
+  // An event the engine keeps nothing of writes nothing, fenced or not.
+  await runner.input(siteId, { kind: 'event', event, alarmId: null }, 'system');
+  t.true(runner.active);
+  // A mains loss is always kept by the engine: it would have been recorded.
+  await t.throwsAsync(
+    () =>
+      runner.input(
+        siteId,
+        { kind: 'event', event: { ...event, eventType: 'mains-loss' }, alarmId: null },
+        'system',
+      ),
+    { instanceOf: NotOwner },
+  );
+  const after = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM procedure_inputs');
+  t.is(after.rows[0]!.n, before.rows[0]!.n, 'nothing recorded');
+  t.false(runner.active);
+  t.is(fenced, runner);
+  t.is(metrics.get('procedure_steps_fenced_total'), 1);
 });

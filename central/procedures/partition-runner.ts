@@ -13,6 +13,7 @@ import { type EngineState, ProcedureEngine, type SiteStatus } from './engine.ts'
 import type { InboxRow, ProcedureInbox } from './inbox.ts';
 import { alarmOfInput, type Input } from './inputs.ts';
 import { type Action, CLOSE_OUTCOMES, type CloseOutcome, type SiteProfile } from './model.ts';
+import { holdsPartition, type PartitionFence } from './partitions.ts';
 import { type ProcedureState, procedureStateOf } from './proposal.ts';
 import { SiteProfileSchema } from './simulate.ts';
 import { encodeState } from './snapshot.ts';
@@ -36,6 +37,10 @@ export interface RunnerOptions {
   readonly escalation: EscalationTable | undefined;
   /** How many partitions the sites are split into (a snapshot is of one partition of that split). */
   readonly partitions: number;
+  /** What proves, at each commit, that the partition is still this worker's (null: it is not). */
+  readonly fence: () => PartitionFence | null;
+  /** Told when a commit found the partition not held: the runner has stopped. */
+  readonly onFenced: (runner: PartitionRunner) => void;
 }
 
 /** A partition's last snapshot: the engine's state after the recorded input `lastInput`. */
@@ -461,6 +466,14 @@ export class PartitionRunner {
     const client = await this.#o.pool.connect();
     try {
       await client.query('BEGIN');
+      const fence = this.#o.fence();
+      if (!fence || !(await holdsPartition(client, fence))) {
+        // Another worker may own it already: nothing of this step is written; the runner stops.
+        this.#active = false;
+        this.#o.metrics.increment('procedure_steps_fenced_total');
+        this.#o.onFenced(this);
+        throw new NotOwner(`partition ${this.partition} is no longer held by this worker's lease`);
+      }
       await work(client);
       await client.query('COMMIT');
     } catch (error) {

@@ -29,6 +29,32 @@ export function partitionSql(siteIdSql: string, countSql = String(PARTITIONS)): 
   return `((('x' || substr(md5(${siteIdSql}), 1, 7))::bit(28)::int) % ${countSql})`;
 }
 
+/** What proves a partition is still this worker's: its lock, held by the lease connection's backend. */
+export interface PartitionFence {
+  readonly partition: number;
+  /** The lease connection's backend process id. */
+  readonly pid: number;
+}
+
+/**
+ * Whether the lease still holds the partition, asked on the connection that is about to commit a
+ * step (inside its transaction): a worker whose lease PostgreSQL has ended but which has not
+ * noticed yet commits nothing.
+ */
+export async function holdsPartition(
+  db: Pick<pg.ClientBase, 'query'>,
+  fence: PartitionFence,
+): Promise<boolean> {
+  const { rows } = await db.query<{ held: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_locks
+                     WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid AND objsubid = 2
+                       AND pid = $3 AND granted
+                       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS held`,
+    [PARTITION_LOCK, fence.partition, fence.pid],
+  );
+  return rows[0]?.held === true;
+}
+
 export interface PartitionOwner {
   /** Partitions just taken: their engines are built before any of their inputs is applied. */
   acquired(partitions: readonly number[]): Promise<void>;
@@ -61,6 +87,8 @@ export class PartitionLeases {
   readonly #memberKey: number;
   readonly #mine = new Set<number>();
   #client: pg.Client | null = null;
+  /** The lease connection's backend, for the fence. */
+  #pid: number | null = null;
   #timer: NodeJS.Timeout | null = null;
   #pass: Promise<void> = Promise.resolve();
   #stopped = true;
@@ -94,6 +122,23 @@ export class PartitionLeases {
 
   owns(partition: number): boolean {
     return this.#mine.has(partition);
+  }
+
+  /**
+   * A runner found its partition's lock gone at a commit: it is not ours any more. Forgotten (and
+   * unlocked, should the lease still hold it), so that a later pass takes it afresh.
+   */
+  forget(partition: number): void {
+    if (!this.#mine.delete(partition)) return;
+    this.#logger.warn({ partition }, 'procedure partition found not held at a commit; forgotten');
+    this.#client
+      ?.query('SELECT pg_advisory_unlock($1, $2)', [PARTITION_LOCK, partition])
+      .catch(() => undefined);
+  }
+
+  /** The fence of a partition this worker holds, or null. */
+  fenceOf(partition: number): PartitionFence | null {
+    return this.#mine.has(partition) && this.#pid !== null ? { partition, pid: this.#pid } : null;
   }
 
   get owned(): readonly number[] {
@@ -168,6 +213,8 @@ export class PartitionLeases {
     try {
       await client.connect();
       await client.query('SELECT pg_advisory_lock_shared($1, $2)', [MEMBER_LOCK, this.#memberKey]);
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      this.#pid = rows[0]!.pid;
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;

@@ -328,6 +328,13 @@ export class ProcedureService {
           notifier: this.#notifier,
           escalation: this.#o.escalation,
           partitions: this.#leases.count,
+          fence: () => this.#leases.fenceOf(partition),
+          // Only if it is still the partition's runner (not one that took it again since).
+          onFenced: (fenced) => {
+            if (this.#runners.get(fenced.partition) !== fenced) return;
+            this.#runners.delete(fenced.partition);
+            this.#leases.forget(fenced.partition);
+          },
         }),
     );
     // Registered before the replay so local inputs queue behind it, not in the inbox.
