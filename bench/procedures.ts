@@ -1,28 +1,14 @@
 import { performance } from 'node:perf_hooks';
-import { ProcedureEngine } from '../central/procedures/engine.ts';
-import { SiteProfileSchema } from '../central/procedures/simulate.ts';
+import type { ProcedureEngine } from '../central/procedures/engine.ts';
 import { decodeState, encodeState } from '../central/procedures/snapshot.ts';
+import { engineWithSites } from '../test/helpers/engine.ts';
 import { sampleEvent } from '../test/helpers/events.ts';
 
 const T = Date.UTC(2026, 10, 21, 9, 0, 0);
 
-function engineWithSite(): ProcedureEngine {
-  const engine = new ProcedureEngine();
-  engine.setSite(
-    SiteProfileSchema.parse({
-      id: 'site-a',
-      name: 'Bench',
-      activatedAt: '2026-01-01T00:00:00Z',
-      premisesPhone: '+31201110000',
-      contacts: [{ id: 'k1', name: 'Kees', role: 'keyholder', order: 1, phone: '+31600000011' }],
-    }) as never,
-  );
-  return engine;
-}
-
 /** Alarms per second through the engine (burglary → call premises → valid code → closed), and the cost of many open ones. */
 export function measureProcedures(alarms: number, open: number) {
-  const engine = engineWithSite();
+  const engine = engineWithSites();
   let start = performance.now();
   for (let i = 0; i < alarms; i++) {
     const event = sampleEvent({ siteId: 'site-a' });
@@ -31,7 +17,7 @@ export function measureProcedures(alarms: number, open: number) {
   }
   const alarmsPerSecond = alarms / ((performance.now() - start) / 1000);
 
-  const many = engineWithSite();
+  const many = engineWithSites();
   globalThis.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   for (let i = 0; i < open; i++) many.onEvent(sampleEvent({ siteId: 'site-a' }), `o${i}`, T);
@@ -53,20 +39,8 @@ export function measureProcedures(alarms: number, open: number) {
  */
 export function measureTakeover(sites: number, inputs: number) {
   const site = (i: number) => `site-${i % sites}`;
-  const withSites = () => {
-    const engine = new ProcedureEngine();
-    for (let i = 0; i < sites; i++)
-      engine.setSite(
-        SiteProfileSchema.parse({
-          id: site(i),
-          name: 'Bench',
-          activatedAt: '2026-01-01T00:00:00Z',
-          premisesPhone: '+31201110000',
-          contacts: [{ id: 'k1', name: 'Kees', role: 'keyholder', order: 1, phone: '+31600000011' }],
-        }) as never,
-      );
-    return engine;
-  };
+  const siteIds = Array.from({ length: sites }, (_, i) => site(i));
+  const withSites = () => engineWithSites(siteIds);
   const recorded: Array<(engine: ProcedureEngine) => void> = [];
   for (let i = 0; i < inputs / 2; i++) {
     const event = sampleEvent({ siteId: site(i) });

@@ -1,24 +1,11 @@
 import test from 'ava';
-import { ProcedureEngine } from '../central/procedures/engine.ts';
-import { SiteProfileSchema } from '../central/procedures/simulate.ts';
 import { decodeState, encodeState } from '../central/procedures/snapshot.ts';
+import { engineWithSites } from './helpers/engine.ts';
 import { sampleEvent } from './helpers/events.ts';
 
 const T = Date.UTC(2026, 10, 21, 9, 0, 0);
 
-function engine(): ProcedureEngine {
-  const e = new ProcedureEngine();
-  e.setSite(
-    SiteProfileSchema.parse({
-      id: 'site-a',
-      name: 'Snapshot',
-      activatedAt: '2026-01-01T00:00:00Z',
-      premisesPhone: '+31201110000',
-      contacts: [{ id: 'k1', name: 'Kees', role: 'keyholder', order: 1, phone: '+31600000011' }],
-    }) as never,
-  );
-  return e;
-}
+const engine = () => engineWithSites();
 
 test('a snapshot restores the engine as it was: open incidents with their dispatches, the sites’ memory', (t) => {
   const original = engine();
