@@ -395,13 +395,12 @@ export class PartitionRunner {
   ): Promise<void> {
     const { metrics, notifier } = this.#o;
     const changed = [...new Set(actions.map((a) => a.alarm))];
-    const stateOf = new Map<string, ProcedureState>();
-    const pending = [...new Set([...touched, ...changed])]
-      .map((alarmId) => [alarmId, procedureStateOf(this.#engine.handling(alarmId))] as const)
-      .filter(([alarmId, state]) => {
-        stateOf.set(alarmId, state);
-        return this.#written.get(alarmId) !== JSON.stringify(state);
-      });
+    const stateOf = new Map<string, { state: ProcedureState; text: string }>();
+    for (const alarmId of new Set([...touched, ...changed])) {
+      const state = procedureStateOf(this.#engine.handling(alarmId));
+      stateOf.set(alarmId, { state, text: JSON.stringify(state) });
+    }
+    const pending = [...stateOf].filter(([alarmId, { text }]) => this.#written.get(alarmId) !== text);
     if (!step.input && !step.inboxId && actions.length === 0 && pending.length === 0) return;
     await this.#transaction(async (db) => {
       if (step.input) {
@@ -425,10 +424,10 @@ export class PartitionRunner {
         );
         await applyToIncident(db, action);
       }
-      for (const [alarmId, state] of pending) await writeState(db, alarmId, state);
+      for (const [alarmId, { state }] of pending) await writeState(db, alarmId, state);
     });
-    for (const [alarmId, state] of pending) {
-      if (state.open) this.#written.set(alarmId, JSON.stringify(state));
+    for (const [alarmId, { state, text }] of pending) {
+      if (state.open) this.#written.set(alarmId, text);
       else this.#written.delete(alarmId);
     }
     for (const action of actions) {
@@ -438,7 +437,7 @@ export class PartitionRunner {
       if (action.sort === 'fact' && notifier && MESSAGE_ACTIONS.has(action.action))
         await this.#deliver(action);
     }
-    for (const alarmId of changed) await this.#announce(alarmId, stateOf.get(alarmId)!, actions);
+    for (const alarmId of changed) await this.#announce(alarmId, stateOf.get(alarmId)!.state, actions);
   }
 
   /**
