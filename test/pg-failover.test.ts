@@ -3,14 +3,13 @@ import pg from 'pg';
 import { startPgAutoFailover } from '../central/db/pg-auto-failover.ts';
 import { databaseHosts } from '../central/db/target.ts';
 import { PARTITIONS } from '../central/procedures/partitions.ts';
-import type { RunningGateway } from '../gateway/main.ts';
 import { createLogger } from '../lib/logger.ts';
 import {
   apiClient,
   eventually,
   loginCookie,
+  startPanicGateways,
   startTestCentral,
-  startTestGateway,
   tempDir,
 } from './helpers/central.ts';
 
@@ -53,21 +52,7 @@ test('PostgreSQL primary killed (-9) mid-burst: the synchronous standby is promo
   t.teardown(() => env.stop());
   const GATEWAYS = 6;
   const ALARMS = 10;
-  const gateways: RunningGateway[] = [];
-  for (let g = 0; g < GATEWAYS; g++) {
-    const gw = await startTestGateway(
-      env,
-      `site-pf${g}`,
-      `gw-pf${g}`,
-      [{ id: 'panic', name: 'Panic', type: 'panic' }],
-      undefined,
-      {
-        ackTimeoutSeconds: 2,
-      },
-    );
-    t.teardown(() => gw.stop());
-    gateways.push(gw);
-  }
+  const gateways = await startPanicGateways(t, env, 'pf', GATEWAYS, { ackTimeoutSeconds: 2 });
   const stored = async () => {
     try {
       return (

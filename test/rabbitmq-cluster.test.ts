@@ -5,13 +5,12 @@ import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { newCookie, type RabbitNode, startRabbitCluster } from '../central/broker/rabbitmq-node.ts';
 import { freePort, listening } from '../central/db/embedded.ts';
-import type { RunningGateway } from '../gateway/main.ts';
 import {
   apiClient,
   eventually,
   loginCookie,
+  startPanicGateways,
   startTestCentral,
-  startTestGateway,
   tempDir,
 } from './helpers/central.ts';
 
@@ -48,20 +47,11 @@ test.serial(
     t.teardown(() => env.stop());
 
     const GATEWAYS = 8;
-    const gateways: RunningGateway[] = [];
-    for (let g = 0; g < GATEWAYS; g++) {
-      const gw = await startTestGateway(
-        env,
-        `site-c${g}`,
-        `gw-c${g}`,
-        [{ id: 'panic', name: 'Panic', type: 'panic' }],
-        undefined,
-        // Every gateway starts on the first node and knows the others.
-        { central: { mqttUrl: first.mqttUrl, mqttUrls: others.map((n) => n.mqttUrl) }, ackTimeoutSeconds: 3 },
-      );
-      t.teardown(() => gw.stop());
-      gateways.push(gw);
-    }
+    // Every gateway starts on the first node and knows the others.
+    const gateways = await startPanicGateways(t, env, 'c', GATEWAYS, {
+      central: { mqttUrl: first.mqttUrl, mqttUrls: others.map((n) => n.mqttUrl) },
+      ackTimeoutSeconds: 3,
+    });
     const stored = async () =>
       (
         await env.central.pool.query<{ n: number; distinct: number }>(
@@ -90,6 +80,7 @@ test.serial(
       const states = gateways.map(
         (gw, i) => `gw-c${i}: connected ${gw.gateway.uplinkConnected}, outbox ${gw.gateway.outbox.depth}`,
       );
+      const stuck = gateways.flatMap((gw, i) => (gw.gateway.outbox.depth > 0 ? [`gw-c${i}`] : []));
       const queues = await fetch(`${others[0]!.apiUrl}/queues`, {
         headers: {
           authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
@@ -98,7 +89,7 @@ test.serial(
         .then((r) => r.json() as Promise<Array<Record<string, unknown>>>)
         .then((list) =>
           list
-            .filter((q) => String(q.name).includes('gw-c0'))
+            .filter((q) => stuck.some((name) => String(q.name).includes(`gw-${name}q`)))
             .map((q) => ({
               name: q.name,
               type: q.type,
@@ -112,8 +103,21 @@ test.serial(
             })),
         )
         .catch((e: Error) => e.message);
+      // … and what routes to them (the acks come through amq.topic).
+      const bindings = await Promise.all(
+        (Array.isArray(queues) ? queues : []).map((q) =>
+          fetch(`${others[0]!.apiUrl}/queues/%2F/${encodeURIComponent(String(q.name))}/bindings`, {
+            headers: {
+              authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
+            },
+          })
+            .then((r) => r.json() as Promise<Array<{ source: string; routing_key: string }>>)
+            .then((list) => ({ queue: q.name, routes: list.map((b) => `${b.source}:${b.routing_key}`) }))
+            .catch((e: Error) => ({ queue: q.name, routes: e.message })),
+        ),
+      );
       throw new Error(
-        `${error.message}; ${states.join('; ')}; stored ${JSON.stringify(await stored())}; gw-c0's queues ${JSON.stringify(queues)}`,
+        `${error.message}; ${states.join('; ')}; stored ${JSON.stringify(await stored())}; the session queues of those left ${JSON.stringify(queues)}; their bindings ${JSON.stringify(bindings)}`,
       );
     });
     const takeoverMs = performance.now() - killedAt;

@@ -191,6 +191,33 @@ export async function startTestGateway(
   return gateway;
 }
 
+/**
+ * `count` real gateways with a panic button, at sites `site-<tag><n>` (gateway `gw-<tag><n>`),
+ * each stopped when the test ends.
+ */
+export async function startPanicGateways(
+  t: { teardown(fn: () => unknown): void },
+  env: TestCentral,
+  tag: string,
+  count: number,
+  extra: Record<string, unknown> = {},
+): Promise<RunningGateway[]> {
+  const gateways: RunningGateway[] = [];
+  for (let g = 0; g < count; g++) {
+    const gw = await startTestGateway(
+      env,
+      `site-${tag}${g}`,
+      `gw-${tag}${g}`,
+      [{ id: 'panic', name: 'Panic', type: 'panic' }],
+      undefined,
+      extra,
+    );
+    t.teardown(() => gw.stop());
+    gateways.push(gw);
+  }
+  return gateways;
+}
+
 /** A raw MQTT client holding a freshly issued gateway credential (to play a misbehaving gateway). */
 export async function connectAsGateway(
   env: TestCentral,
