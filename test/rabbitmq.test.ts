@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
 import test from 'ava';
 import mqtt, { type MqttClient } from 'mqtt';
 import { UPLINK_QUEUE } from '../central/broker/amqp-uplink.ts';
@@ -119,6 +120,57 @@ test.serial(
       );
       return rows.length === 2 && rows[1].n === 1 ? rows : undefined;
     }, 'its own event stored, the forged one not');
+  },
+);
+
+test.serial(
+  'an ack the broker refuses is counted and the stored event is done with: never handed back by the queue again and again',
+  async (t) => {
+    t.timeout(120_000);
+    // A queue that takes nothing (max length 0, reject-publish) bound to the gateway's ack routing
+    // key has RabbitMQ nack every ack to that gateway, as a session queue that lost its way in a
+    // cluster did (docs/cluster.md); the gateway's own subscription still gets it.
+    const connection = await amqp.connect(node.amqpUrl(admin.username, admin.password));
+    t.teardown(() => connection.close().catch(() => undefined));
+    const channel = await connection.createChannel();
+    await channel.assertQueue('vigil-test-ack-blocker', {
+      arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' },
+    });
+    await channel.bindQueue('vigil-test-ack-blocker', 'amq.topic', 'vigil.v1.site-n.gw-n.ack');
+    const gw = await startTestGateway(env, 'site-n', 'gw-n', [{ id: 'panic', name: 'Panic', type: 'panic' }]);
+    t.teardown(() => gw.stop());
+    const failuresBefore = env.metrics.total('ingest_ack_publish_failures_total');
+    const redeliveredBefore = env.metrics.total('amqp_uplink_redelivered_total');
+    gw.gateway.simulatedBus.inject('panic', 'alarm');
+    await gw.gateway.settled();
+    await eventually(
+      () =>
+        (gw.gateway.outbox.depth === 0 &&
+          env.metrics.total('ingest_ack_publish_failures_total') > failuresBefore) ||
+        undefined,
+      'the ack refused (nacked) by the broker, and delivered to the gateway all the same',
+    );
+    // Had the refused ack failed the message, the queue would hold it for ever: handed back to the
+    // worker, stored as a duplicate, its ack refused again, and so on.
+    await eventually(
+      async () => {
+        const queue = (await (
+          await fetch(`${node.apiUrl}/queues/%2F/${UPLINK_QUEUE}`, {
+            headers: {
+              authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
+            },
+          })
+        ).json()) as { messages?: number };
+        return queue.messages === 0 || undefined;
+      },
+      'the uplink queue empty (its statistics are refreshed every 5 s)',
+      60_000,
+    );
+    t.is(env.metrics.total('amqp_uplink_redelivered_total'), redeliveredBefore, 'nothing handed back');
+    const stored = await env.central.pool.query(
+      `SELECT count(*)::int AS n FROM events WHERE gateway_id = 'gw-n' AND event_type = 'panic'`,
+    );
+    t.is(stored.rows[0].n, 1, 'stored once');
   },
 );
 

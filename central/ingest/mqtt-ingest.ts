@@ -108,6 +108,10 @@ export class MqttIngest {
     metrics.describe('ingest_rejected_total', 'Uplink messages refused, by reason');
     metrics.describe('ingest_events_stored_total', 'Events committed to PostgreSQL');
     metrics.describe('ingest_events_duplicate_total', 'Events received again and acked without storing');
+    metrics.describe(
+      'ingest_ack_publish_failures_total',
+      'Ack messages the broker or queue did not take (the gateway resends; acked then)',
+    );
   }
 
   async start(): Promise<void> {
@@ -152,7 +156,10 @@ export class MqttIngest {
       .then(() => outcome.committed)
       .then(() => {
         if (outcome.failed !== undefined) throw outcome.failed;
-        return outcome.acked;
+        // Stored is done with: an ack that could not be published (logged, counted) is made good by
+        // the gateway's resend, acked then as a duplicate. Failing the message for it would have a
+        // shared queue hand it back again and again while the gateway's session cannot take acks.
+        return outcome.acked?.catch(() => undefined);
       });
   }
 
@@ -180,9 +187,7 @@ export class MqttIngest {
   /** Nothing more of this gateway waiting here: what it committed is acked now. */
   #settled(key: string): void {
     if (this.#perGateway.has(key) || this.#logsCommitting.has(key)) return;
-    this.#flushAcks(key).catch((error) =>
-      this.#o.logger.warn({ key, err: errorMessage(error) }, 'could not send acks; the gateway will resend'),
-    );
+    void this.#flushAcks(key);
   }
 
   /** Resolves when the gateway's next message may be read (a log event may still be committing). */
@@ -264,6 +269,7 @@ export class MqttIngest {
     if (due.ids.length >= ACK_BATCH) await this.#flushAcks(key);
   }
 
+  /** Publishes the gateway's due acks; a failure is logged and counted here, never thrown. */
   async #flushAcks(key: string): Promise<void> {
     const due = this.#acksDue.get(key);
     if (!due || due.ids.length === 0) return;
@@ -278,7 +284,8 @@ export class MqttIngest {
       due.settle();
     } catch (error) {
       due.settle(error);
-      throw error;
+      this.#o.metrics.increment('ingest_ack_publish_failures_total');
+      this.#o.logger.warn({ key, err: errorMessage(error) }, 'could not send acks; the gateway will resend');
     }
   }
 

@@ -107,9 +107,14 @@ export class MqttUplink {
       clientId: gatewayClientId(gatewayId),
       username: gatewayId,
       password: this.#o.secret,
-      // A persistent session: acks and commands queued by the broker while the gateway was away are
-      // delivered on reconnect. Events are republished from the outbox anyway; the central dedups.
-      clean: false,
+      // A clean session, and acks and commands subscribed at QoS 0 (#onConnect): nothing is kept
+      // for the gateway while it is away, on no broker. Acks need not be (what is not acked is
+      // published again from the outbox, acked then as a duplicate), and a command is for now (an
+      // arming queued for hours must not run on reconnect). On RabbitMQ a persistent session is a
+      // replicated quorum queue per gateway (too heavy for 100,000), one created just before its
+      // node died was seen refusing every ack published to it, and a QoS 1 subscription is a
+      // durable queue that no other node can take over: see docs/cluster.md.
+      clean: true,
       keepalive: 30,
       // Reconnects are ours (#reconnectLater): spread, and growing while every broker is away.
       reconnectPeriod: 0,
@@ -198,7 +203,7 @@ export class MqttUplink {
     const { siteId, gatewayId } = this.#o;
     client.subscribe(
       [topicFor(siteId, gatewayId, 'ack'), topicFor(siteId, gatewayId, 'command')],
-      { qos: 1 },
+      { qos: 0 },
       (error) => {
         if (error) {
           this.#o.logger.error({ err: error.message }, 'uplink subscribe refused');
