@@ -55,7 +55,7 @@ export async function startRabbitBench(sites: number) {
         databaseUrl: db.url,
         rabbitmq: {
           mqttUrl: node.mqttUrl,
-          amqpUrls: [`amqp://127.0.0.1:${node.ports.amqp}`],
+          amqpUrls: [node.amqpAddress],
           central: CENTRAL,
         },
       });

@@ -10,7 +10,6 @@ import { measureBacklog } from './backlog.ts';
 import { measureCentralMemory } from './central-memory.ts';
 import { measureConsole } from './console.ts';
 import { measureGatewayCommandRss } from './gateway-idle.ts';
-import { measureAlarmsUnderHeartbeats } from './heartbeat-load.ts';
 import { measureIngestThroughput } from './ingest-throughput.ts';
 import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
@@ -19,6 +18,7 @@ import { measureRawHop } from './raw-hop.ts';
 import { measureRetainedSubscribe } from './retained.ts';
 import { measureSignalProcessing } from './signals.ts';
 import { type BenchRow, percentile, round } from './stats.ts';
+import { measureTlsFleet } from './tls-fleet.ts';
 import { measureWorkerScaling } from './workers.ts';
 
 /**
@@ -90,8 +90,9 @@ const procedures = measureProcedures(Number(process.env.VIGIL_BENCH_PROCEDURES ?
 const takeover = measureTakeover(3125, Number(process.env.VIGIL_BENCH_TAKEOVER_INPUTS ?? 20_000));
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
-const underLoad = await measureAlarmsUnderHeartbeats(
-  Number(process.env.VIGIL_BENCH_LOAD_GATEWAYS ?? 2000),
+// 10,000 gateways over TLS (issue #15): online, alarms under heartbeats, a restart of the central.
+const underLoad = await measureTlsFleet(
+  Number(process.env.VIGIL_BENCH_LOAD_GATEWAYS ?? 10_000),
   Number(process.env.VIGIL_BENCH_LOAD_HEARTBEATS ?? 1100),
   Number(process.env.VIGIL_BENCH_LOAD_ALARMS ?? 200),
 );
@@ -246,18 +247,33 @@ const rows: BenchRow[] = [
     ratio: round(ingest.durable / ingest.raw, 3),
   },
   {
-    name: `alarm publish -> operator feed, idle (${underLoad.gateways} gateways connected) p99`,
+    name: `TLS fleet: ${underLoad.gateways} gateways connecting (64 handshakes at a time) -> all online and heard`,
+    value: round(underLoad.onlineS, 1),
+    unit: 's',
+  },
+  {
+    name: `central RSS per gateway connected over TLS, embedded broker (${Math.round(underLoad.rssMiB[0])} -> ${Math.round(underLoad.rssMiB[1])} MiB)`,
+    value: round(underLoad.rssPerGatewayKiB, 1),
+    unit: 'KiB',
+  },
+  {
+    name: `alarm publish -> operator feed, idle (${underLoad.gateways} gateways connected over TLS) p99`,
     value: round(underLoad.idleP99, 1),
     unit: 'ms',
     baseline: round(hopP99),
     ratio: round(underLoad.idleP99 / hopP99, 1),
   },
   {
-    name: `alarm publish -> operator feed under ${underLoad.heartbeatsPerSecond} heartbeats/s over ${underLoad.gateways} connections p99`,
+    name: `alarm publish -> operator feed under ${underLoad.heartbeatsPerSecond} heartbeats/s over ${underLoad.gateways} TLS connections p99`,
     value: round(underLoad.loadedP99, 1),
     unit: 'ms',
     baseline: round(hopP99),
     ratio: round(underLoad.loadedP99 / hopP99, 1),
+  },
+  {
+    name: `central restart (stop + start ${round(underLoad.restartS, 1)} s) -> all ${underLoad.gateways} gateways heard again (their own back-off)`,
+    value: round(underLoad.heardAgainS, 1),
+    unit: 's',
   },
   ...(scaling
     ? [

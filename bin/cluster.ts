@@ -12,6 +12,7 @@ import { endPool } from '../central/db/pool.ts';
 import { DatabaseTarget } from '../central/db/target.ts';
 import { loadOrCreateVapidKeys } from '../central/notify/web-push.ts';
 import { issueGatewaySecret, upsertOperator, upsertSite } from '../central/records.ts';
+import { ensureTlsMaterial, tlsFiles } from '../central/tls/certificates.ts';
 import type { RunningGateway } from '../gateway/main.ts';
 import { SimulatedCamera } from '../hardware/camera/simulated-camera.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -51,6 +52,8 @@ export interface ClusterWorker {
 export interface LocalCluster {
   readonly workers: readonly ClusterWorker[];
   readonly brokers: readonly RabbitNode[];
+  /** The CA the brokers' certificates are signed by (gateways and workers trust it). */
+  readonly caFile: string;
   readonly database: FailoverCluster;
   readonly gateway: RunningGateway;
   readonly operator: { readonly username: string; readonly password: string };
@@ -87,7 +90,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     logger.info('starting RabbitMQ: three nodes');
     const admin = { username: ADMIN_USER, password: randomBytes(12).toString('hex') };
     const suffix = randomBytes(3).toString('hex');
+    // The brokers take AMQP and MQTT over TLS only, with a CA of this cluster's own.
+    const tlsDir = path.join(dir, 'tls');
+    const { ca } = await ensureTlsMaterial(tlsDir, []);
     const brokers = await startRabbitCluster({
+      tlsDir,
       dirOf: (i) => path.join(dir, 'rabbitmq', `node${i + 1}`),
       names: [1, 2, 3].map((i) => `vigil-${suffix}-${i}`),
       cookie: newCookie(),
@@ -124,7 +131,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       VIGIL_HTTP_HOST: '127.0.0.1',
       VIGIL_HTTP_PORT: String(httpPorts[i]),
       VIGIL_HTTP_TLS: 'off',
+      // No broker of their own; the cluster's brokers are trusted through its CA.
       VIGIL_MQTT_TLS: 'off',
+      VIGIL_MQTT_TLS_CA: tlsFiles(tlsDir).ca,
       VIGIL_DC09_PORT: String(await freePort()),
       VIGIL_MQTT_URL: brokers[0]!.mqttUrl,
       VIGIL_PUBLIC_MQTT_URLS: brokers
@@ -132,7 +141,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         .map((b) => b.mqttUrl)
         .join(','),
       VIGIL_BROKER_KIND: 'rabbitmq',
-      VIGIL_AMQP_URLS: brokers.map((b) => `amqp://127.0.0.1:${b.ports.amqp}`).join(','),
+      VIGIL_AMQP_URLS: brokers.map((b) => b.amqpAddress).join(','),
       VIGIL_RABBITMQ_API_URL: brokers[0]!.apiUrl,
       VIGIL_MQTT_CENTRAL_USER: CENTRAL_USER,
       VIGIL_MQTT_CENTRAL_PASSWORD: centralPassword,
@@ -176,7 +185,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     stops.push(() => camera.stop());
     const codes = demoCodes(seedDir);
     const demo = await demoGatewayConfig(
-      { mqttUrl: brokers[0]!.mqttUrl, caCert: null, secret, grantKey: signer.publicKey },
+      { mqttUrl: brokers[0]!.mqttUrl, caCert: ca, secret, grantKey: signer.publicKey },
       options.gatewayHttpPort,
       codes,
       cameraUrl,
@@ -187,7 +196,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     };
     const gateway = await runDemoGateway(config, path.join(dir, 'gateway'), logger);
     stops.push(() => gateway.stop());
-    return { workers, brokers, database, gateway, operator, codes, stop: stopAll };
+    return {
+      workers,
+      brokers,
+      caFile: tlsFiles(tlsDir).ca,
+      database,
+      gateway,
+      operator,
+      codes,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;

@@ -243,9 +243,10 @@ export class Central {
     return this.#grantKey;
   }
 
-  /** The CA gateways must trust for the MQTT primary (null without TLS). */
+  /** The CA gateways must trust for the MQTT primary: the external broker's, or the embedded one's (null: none). */
   get mqttCa(): string | null {
-    return this.#o.mqttTls?.ca ?? null;
+    const external = this.#o.externalBroker;
+    return external ? (external.ca ?? null) : (this.#o.mqttTls?.ca ?? null);
   }
 
   get httpUrl(): string {

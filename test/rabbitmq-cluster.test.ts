@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
+import mqtt from 'mqtt';
 import { newCookie, type RabbitNode, startRabbitCluster } from '../central/broker/rabbitmq-node.ts';
 import { freePort, listening } from '../central/db/embedded.ts';
+import { ensureTlsMaterial } from '../central/tls/certificates.ts';
 import {
   apiClient,
   eventually,
@@ -17,13 +19,17 @@ import {
 // Each test here runs a RabbitMQ cluster of three nodes: one at a time (two clusters at once are more
 // than two cores take within the tests' timeouts).
 test.serial(
-  'a node of a 3-node RabbitMQ cluster killed (-9) mid-burst: gateways and the worker move to the others, every alarm stored once',
+  'a node of a 3-node RabbitMQ cluster (TLS only) killed (-9) mid-burst: gateways and the worker move to the others, every alarm stored once',
   async (t) => {
     // Three Erlang VMs start and form a cluster: on a busy two-core machine beside the other suites
     // that alone can pass ava's 60 s idle timeout.
     t.timeout(300_000);
     const admin = { username: 'vigil-admin', password: randomBytes(12).toString('hex') };
+    // Gateways and the worker reach the nodes over TLS only.
+    const tlsDir = tempDir('rabbitmq-tls');
+    const { ca } = await ensureTlsMaterial(tlsDir, []);
     const nodes = await startRabbitCluster({
+      tlsDir,
       dirOf: (i) => tempDir(`rabbitmq-${i + 1}`),
       names: [1, 2, 3].map((i) => `vigil-c${i}-${randomBytes(2).toString('hex')}`),
       cookie: newCookie(),
@@ -35,7 +41,8 @@ test.serial(
       externalBroker: {
         kind: 'rabbitmq',
         url: first.mqttUrl,
-        amqpUrls: nodes.map((n) => `amqp://127.0.0.1:${n.ports.amqp}`),
+        amqpUrls: nodes.map((n) => n.amqpAddress),
+        ca,
         apiUrl: others[0]!.apiUrl,
         centralUsername: 'vigil-central',
         centralPassword: 'central-password-for-tests',
@@ -45,10 +52,17 @@ test.serial(
     });
     t.teardown(() => env.stop());
 
+    const plain = await mqtt
+      .connectAsync(first.mqttUrl.replace('mqtts:', 'mqtt:'), { reconnectPeriod: 0, connectTimeout: 10_000 })
+      .then(
+        (c) => c.endAsync().then(() => 'connected'),
+        (error: Error) => error.message,
+      );
+    t.not(plain, 'connected', 'a node takes no MQTT in plain TCP');
     const GATEWAYS = 8;
     // Every gateway starts on the first node and knows the others.
     const gateways = await startPanicGateways(t, env, 'c', GATEWAYS, {
-      central: { mqttUrl: first.mqttUrl, mqttUrls: others.map((n) => n.mqttUrl) },
+      central: { mqttUrl: first.mqttUrl, mqttUrls: others.map((n) => n.mqttUrl), caCert: ca },
       ackTimeoutSeconds: 3,
     });
     const stored = async () =>

@@ -36,7 +36,7 @@ test.before(async (t) => {
   externalBroker = {
     kind: 'rabbitmq',
     url: node.mqttUrl,
-    amqpUrls: [`amqp://127.0.0.1:${node.ports.amqp}`],
+    amqpUrls: [node.amqpAddress],
     apiUrl: node.apiUrl,
     centralUsername: 'vigil-central',
     centralPassword: 'central-password-for-tests',

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, listening } from '../db/embedded.ts';
+import { tlsFiles } from '../tls/certificates.ts';
 
 const run = promisify(execFile);
 
@@ -22,11 +23,18 @@ export interface RabbitNodeOptions {
   /** The management API's administrator, created at first boot. */
   readonly admin: { readonly username: string; readonly password: string };
   readonly ports?: { amqp?: number; mqtt?: number; api?: number; dist?: number };
+  /**
+   * AMQP and MQTT over TLS only, with the CA, certificate (naming localhost) and key that
+   * `ensureTlsMaterial` keeps in this directory; the clients trust that CA.
+   */
+  readonly tlsDir?: string;
 }
 
 export interface RabbitNode {
   readonly nodename: string;
   readonly amqpUrl: (username: string, password: string) => string;
+  /** The AMQP address without credentials (amqp[s]://host:port), as a worker is given it. */
+  readonly amqpAddress: string;
   readonly mqttUrl: string;
   readonly apiUrl: string;
   readonly ports: { amqp: number; mqtt: number; api: number; dist: number };
@@ -58,14 +66,32 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
     dist: options.ports?.dist ?? (await freePort()),
   };
   const nodename = `${options.name}@localhost`;
+  const tls = options.tlsDir ? tlsFiles(options.tlsDir) : null;
   mkdirSync(options.dir, { recursive: true });
   writeFileSync(path.join(options.dir, '.erlang.cookie'), options.cookie, { mode: 0o400, flag: 'w' });
   const config = path.join(options.dir, 'rabbitmq.conf');
   writeFileSync(
     config,
     [
-      `listeners.tcp.default = 127.0.0.1:${ports.amqp}`,
-      `mqtt.listeners.tcp.default = 127.0.0.1:${ports.mqtt}`,
+      ...(tls
+        ? [
+            'listeners.tcp = none',
+            `listeners.ssl.default = 127.0.0.1:${ports.amqp}`,
+            'mqtt.listeners.tcp = none',
+            `mqtt.listeners.ssl.default = 127.0.0.1:${ports.mqtt}`,
+            `ssl_options.cacertfile = ${tls.ca}`,
+            `ssl_options.certfile = ${tls.cert}`,
+            `ssl_options.keyfile = ${tls.key}`,
+            // Clients prove who they are with their password, not a certificate.
+            'ssl_options.verify = verify_none',
+            'ssl_options.fail_if_no_peer_cert = false',
+            'ssl_options.versions.1 = tlsv1.3',
+            'ssl_options.versions.2 = tlsv1.2',
+          ]
+        : [
+            `listeners.tcp.default = 127.0.0.1:${ports.amqp}`,
+            `mqtt.listeners.tcp.default = 127.0.0.1:${ports.mqtt}`,
+          ]),
       'mqtt.allow_anonymous = false',
       'mqtt.durable_queue_type = quorum',
       'mqtt.tcp_listen_options.nodelay = true',
@@ -142,12 +168,16 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
       }
     }
   };
+  // The certificate names localhost, not the loopback address.
+  const host = tls ? 'localhost' : '127.0.0.1';
+  const amqpBase = tls ? 'amqps:' : 'amqp:';
   return {
     nodename,
     ports,
     amqpUrl: (username, password) =>
-      `amqp://${encodeURIComponent(username)}:${encodeURIComponent(password)}@127.0.0.1:${ports.amqp}`,
-    mqttUrl: `mqtt://127.0.0.1:${ports.mqtt}`,
+      `${amqpBase}//${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}:${ports.amqp}`,
+    amqpAddress: `${amqpBase}//${host}:${ports.amqp}`,
+    mqttUrl: `${tls ? 'mqtts' : 'mqtt'}://${host}:${ports.mqtt}`,
     apiUrl: `http://127.0.0.1:${ports.api}/api`,
     async stop() {
       await ctl('stop').catch(() => killTree());
@@ -168,6 +198,8 @@ export interface RabbitClusterOptions {
   readonly names: readonly string[];
   readonly cookie: string;
   readonly admin: RabbitNodeOptions['admin'];
+  /** Every node over TLS only (see `RabbitNodeOptions.tlsDir`). */
+  readonly tlsDir?: string;
 }
 
 /**
@@ -183,6 +215,7 @@ export async function startRabbitCluster(options: RabbitClusterOptions): Promise
     cookie: options.cookie,
     admin: options.admin,
     peers: options.names.filter((other) => other !== name),
+    ...(options.tlsDir ? { tlsDir: options.tlsDir } : {}),
   });
   const [firstName, ...restNames] = options.names;
   if (!firstName) throw new Error('a cluster needs at least one node');

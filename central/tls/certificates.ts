@@ -19,17 +19,22 @@ async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
+/** Where `ensureTlsMaterial` keeps the CA, the server certificate and its key (PEM) in `dir`. */
+export function tlsFiles(dir: string): { ca: string; cert: string; key: string } {
+  return {
+    ca: path.join(dir, 'ca.pem'),
+    cert: path.join(dir, 'server.pem'),
+    key: path.join(dir, 'server.key'),
+  };
+}
+
 /**
  * A private CA and a server certificate for the broker, made once and kept in `dir` (keys 0600).
  * For the single-machine default and the demo; production installs give their own certificate
  * (VIGIL_MQTT_TLS_CERT / _KEY / _CA). The CA key stays here so the central can re-issue.
  */
 export async function ensureTlsMaterial(dir: string, hostnames: readonly string[]): Promise<TlsMaterial> {
-  const files = {
-    ca: path.join(dir, 'ca.pem'),
-    cert: path.join(dir, 'server.pem'),
-    key: path.join(dir, 'server.key'),
-  };
+  const files = tlsFiles(dir);
   if (existsSync(files.ca) && existsSync(files.cert) && existsSync(files.key)) {
     return {
       ca: readFileSync(files.ca, 'utf8'),

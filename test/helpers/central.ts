@@ -26,6 +26,8 @@ export interface TestCentral {
   metrics: Metrics;
   /** Issue credentials for a gateway of a (new) site. */
   addGateway(siteId: string, gatewayId: string): Promise<string>;
+  /** Stop the central and start it again on its data and ports (its connections dropped meanwhile). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -51,49 +53,63 @@ export async function startTestCentral(
   const dir = tempDir('central');
   const mqttTls = options.tls || options.httpTls ? await ensureTlsMaterial(path.join(dir, 'tls'), []) : null;
   const metrics = new Metrics();
-  const central = new Central({
-    mqttTls: options.tls ? mqttTls : null,
-    externalBroker: options.externalBroker,
-    notify: options.notify,
-    ...(options.supervisionIntervalMs ? { supervisionIntervalMs: options.supervisionIntervalMs } : {}),
-    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
-    ...(options.escalation ? { escalation: options.escalation } : {}),
-    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
-    ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
-    ...(options.publicMqttUrl ? { publicMqttUrl: options.publicMqttUrl } : {}),
-    ...(options.publicMqttUrls ? { publicMqttUrls: options.publicMqttUrls } : {}),
-    ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
-    dataDir: dir,
-    databaseUrl: options.databaseUrl ?? process.env.VIGIL_TEST_DATABASE_URL,
-    httpHost: '127.0.0.1',
-    httpPort: 0,
-    mqttHost: '127.0.0.1',
-    mqttPort: 0,
-    dc09Host: '127.0.0.1',
-    dc09Port: 0,
-    logger: createLogger('test-central', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
-    metrics,
-  });
+  const build = (mqttPort: number, httpPort: number) =>
+    new Central({
+      mqttTls: options.tls ? mqttTls : null,
+      externalBroker: options.externalBroker,
+      notify: options.notify,
+      ...(options.supervisionIntervalMs ? { supervisionIntervalMs: options.supervisionIntervalMs } : {}),
+      ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+      ...(options.escalation ? { escalation: options.escalation } : {}),
+      ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+      ...(options.publicMqttUrl ? { publicMqttUrl: options.publicMqttUrl } : {}),
+      ...(options.publicMqttUrls ? { publicMqttUrls: options.publicMqttUrls } : {}),
+      ...(options.httpTls && mqttTls ? { httpTls: { key: mqttTls.key, cert: mqttTls.cert } } : {}),
+      dataDir: dir,
+      databaseUrl: options.databaseUrl ?? process.env.VIGIL_TEST_DATABASE_URL,
+      httpHost: '127.0.0.1',
+      httpPort,
+      mqttHost: '127.0.0.1',
+      mqttPort,
+      dc09Host: '127.0.0.1',
+      dc09Port: 0,
+      logger: createLogger('test-central', process.env.VIGIL_LOG_LEVEL ?? 'silent'),
+      metrics,
+    });
+  const central = build(0, 0);
   await central.start();
   await upsertOperator(
     central.pool,
     { username: OPERATOR.username, displayName: 'Alice', password: OPERATOR.password, role: 'operator' },
     'test',
   );
-  return {
+  const env: TestCentral = {
     central,
     ca: mqttTls?.ca ?? null,
     metrics,
+    async restart() {
+      const ports = [env.central.mqttUrl, env.central.httpUrl].map((url) => Number(new URL(url).port));
+      await env.central.stop();
+      const next = build(ports[0]!, ports[1]!);
+      await next.start();
+      env.central = next;
+    },
     async addGateway(siteId, gatewayId) {
-      await upsertSite(central.pool, { id: siteId, name: `Site ${siteId}`, address: 'Teststraat 1' }, 'test');
-      return central.issueGatewaySecret(siteId, gatewayId, 'test');
+      await upsertSite(
+        env.central.pool,
+        { id: siteId, name: `Site ${siteId}`, address: 'Teststraat 1' },
+        'test',
+      );
+      return env.central.issueGatewaySecret(siteId, gatewayId, 'test');
     },
     async stop() {
-      await central.stop();
+      await env.central.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+  return env;
 }
 
 /** Log in over HTTP and return the session cookie. */
