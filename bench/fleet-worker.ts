@@ -7,7 +7,8 @@ import { PROTOCOL_VERSION } from '../protocols/version.ts';
 
 /** What the bench gives the fleet thread. */
 export interface FleetData {
-  readonly url: string;
+  /** The brokers (a cluster's nodes): gateway i starts on the (i mod n)-th and moves on to the next. */
+  readonly urls: readonly string[];
   readonly ca: string | null;
   readonly gateways: ReadonlyArray<{ siteId: string; gatewayId: string; secret: string }>;
   /** TLS handshakes in progress at most while the fleet first comes online. */
@@ -74,10 +75,20 @@ function heartbeat(m: Member): void {
   );
 }
 
-function join(gateway: FleetData['gateways'][number]): Promise<void> {
+function join(gateway: FleetData['gateways'][number], index: number): Promise<void> {
   return new Promise((resolve) => {
-    const client = mqtt.connect(data.url, {
+    const urls = data.urls.map((_, k) => data.urls[(index + k) % data.urls.length]!);
+    const client = mqtt.connect(urls[0]!, {
       ...SMALL_FOOTPRINT,
+      // As the gateway does: each reconnect takes the next broker of its list.
+      servers: urls.map((url) => {
+        const parsed = new URL(url);
+        return {
+          host: parsed.hostname,
+          port: Number(parsed.port),
+          protocol: parsed.protocol === 'mqtts:' ? ('mqtts' as const) : ('mqtt' as const),
+        };
+      }),
       clientId: gatewayClientId(gateway.gatewayId),
       username: gateway.gatewayId,
       password: gateway.secret,
@@ -125,7 +136,10 @@ async function ramp(): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: data.rampConcurrency }, async () => {
-      while (next < data.gateways.length) await join(data.gateways[next++]!);
+      while (next < data.gateways.length) {
+        const index = next++;
+        await join(data.gateways[index]!, index);
+      }
     }),
   );
 }
@@ -162,6 +176,8 @@ process.on('message', async (command: FleetCommand) => {
 });
 
 function report(): void {
+  // The bench gone (it failed or was stopped): nothing to report to.
+  if (!process.connected) return;
   process.send?.({
     type: 'status',
     connected,

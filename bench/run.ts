@@ -4,10 +4,12 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
+import { rabbitmqInstalled } from '../central/broker/rabbitmq-node.ts';
 import { loginCookie, startTestCentral, startTestGateway } from '../test/helpers/central.ts';
 import { SseClient } from '../test/helpers/sse.ts';
 import { measureBacklog } from './backlog.ts';
 import { measureCentralMemory } from './central-memory.ts';
+import { measureClusterFleet } from './cluster-fleet.ts';
 import { measureConsole } from './console.ts';
 import { measureGatewayCommandRss } from './gateway-idle.ts';
 import { measureIngestThroughput } from './ingest-throughput.ts';
@@ -104,6 +106,13 @@ const scaling = await measureWorkerScaling(
   Number(process.env.VIGIL_BENCH_SCALING_GATEWAYS ?? 50),
   Number(process.env.VIGIL_BENCH_SCALING_EVENTS ?? 400),
 );
+// The fleet against a 3-node RabbitMQ cluster over TLS, when asked for (VIGIL_BENCH_CLUSTER_FLEET=10000:
+// ~10 minutes here, the machine saturated by three Erlang VMs taking TLS connections).
+const clusterFleetSize = Number(process.env.VIGIL_BENCH_CLUSTER_FLEET ?? 0);
+const clusterFleet =
+  rabbitmqInstalled() && clusterFleetSize > 0
+    ? await measureClusterFleet(clusterFleetSize, 1100, Number(process.env.VIGIL_BENCH_LOAD_ALARMS ?? 200))
+    : null;
 const memory = await measureCentralMemory(Number(process.env.VIGIL_BENCH_MEMORY_GATEWAYS ?? 2000));
 const retained = await measureRetainedSubscribe(Number(process.env.VIGIL_BENCH_RETAINED ?? 10_000), 200);
 const consoleView = await measureConsole(
@@ -288,6 +297,39 @@ const rows: BenchRow[] = [
           unit: 'events/s',
           baseline: Math.round(scaling.one),
           ratio: round(scaling.two / scaling.one, 2),
+        },
+      ]
+    : []),
+  ...(clusterFleet
+    ? [
+        {
+          name: `cluster fleet: ${clusterFleet.gateways} gateways over TLS to 3 RabbitMQ nodes -> all online and heard`,
+          value: round(clusterFleet.onlineS, 1),
+          unit: 's',
+        },
+        {
+          name: `cluster fleet: the 3 brokers' RSS per connected gateway (${Math.round(clusterFleet.brokerMiB[0])} -> ${Math.round(clusterFleet.brokerMiB[1])} MiB)`,
+          value: round(clusterFleet.brokerKiBPerConnection, 1),
+          unit: 'KiB',
+        },
+        {
+          name: `cluster fleet: alarm publish -> operator feed, idle p99`,
+          value: round(clusterFleet.idleP99, 1),
+          unit: 'ms',
+          baseline: round(hopP99),
+          ratio: round(clusterFleet.idleP99 / hopP99, 1),
+        },
+        {
+          name: `cluster fleet: the same under ${clusterFleet.heartbeatsPerSecond} heartbeats/s p99`,
+          value: round(clusterFleet.loadedP99, 1),
+          unit: 'ms',
+          baseline: round(hopP99),
+          ratio: round(clusterFleet.loadedP99 / hopP99, 1),
+        },
+        {
+          name: `cluster fleet: a broker node killed (-9) -> all ${clusterFleet.gateways} gateways heard again`,
+          value: round(clusterFleet.heardAgainS, 1),
+          unit: 's',
         },
       ]
     : []),

@@ -204,6 +204,10 @@ test.serial(
     );
     t.is(ready.workers.length, 2);
     t.is(ready.brokers.length, 3);
+    t.true(
+      ready.brokers.every((b) => b.mqttUrl.startsWith('mqtts://localhost:')),
+      'the brokers take MQTT over TLS',
+    );
     t.is(ready.database.nodes.length, 2);
 
     // The demo gateway's panic button, through RabbitMQ, shown alike on both workers' consoles.

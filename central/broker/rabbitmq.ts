@@ -117,6 +117,10 @@ export class RabbitProvisioner {
       headers: { authorization: this.#authorization, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
+    }).catch((error: Error) => {
+      throw new Error(
+        `RabbitMQ management API ${path}: ${error.name === 'TimeoutError' ? 'no answer within 15 s' : error.message}`,
+      );
     });
     if (!response.ok)
       throw new Error(`RabbitMQ management API ${path}: ${response.status} ${await response.text()}`);
