@@ -52,6 +52,8 @@ test.serial(
     });
     t.teardown(() => env.stop());
 
+    // What an installer's gateway-credentials answer carries (central.ts: installer routes).
+    t.is(env.central.mqttCa, ca, "gateways are told to trust the brokers' CA, not the central's own");
     const plain = await mqtt
       .connectAsync(first.mqttUrl.replace('mqtts:', 'mqtt:'), { reconnectPeriod: 0, connectTimeout: 10_000 })
       .then(
