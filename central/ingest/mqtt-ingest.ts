@@ -55,25 +55,29 @@ export interface IngestOptions {
 interface Outcome {
   /** A log event handed to the group commit: the gateway's next message is read before it commits. */
   committed?: Promise<void>;
-  /** Its ack to the gateway, once it is in a batch. */
+  /** Its ack to the gateway tried (published, or refused: logged and counted), once it is in a batch. */
   acked?: Promise<void>;
   failed?: unknown;
 }
 
 interface AcksDue {
   readonly ids: string[];
-  /** Settles when the batch's ack message is published (the broker or queue confirmed it). */
-  readonly sent: Promise<void>;
-  readonly settle: (error?: unknown) => void;
+  /**
+   * Resolves once the batch's ack message was tried: confirmed by the broker or queue, or refused.
+   * A refused ack is made good by the gateway's resend, acked then as a duplicate; failing the
+   * stored message for it would have a shared queue hand it back again and again while the
+   * gateway's session cannot take acks.
+   */
+  readonly tried: Promise<void>;
+  readonly done: () => void;
 }
 
 function newAcksDue(): AcksDue {
-  let settle: (error?: unknown) => void = () => undefined;
-  const sent = new Promise<void>((resolve, reject) => {
-    settle = (error) => (error === undefined ? resolve() : reject(error));
+  let done: () => void = () => undefined;
+  const tried = new Promise<void>((resolve) => {
+    done = resolve;
   });
-  sent.catch(() => undefined);
-  return { ids: [], sent, settle };
+  return { ids: [], tried, done };
 }
 
 /**
@@ -156,10 +160,7 @@ export class MqttIngest {
       .then(() => outcome.committed)
       .then(() => {
         if (outcome.failed !== undefined) throw outcome.failed;
-        // Stored is done with: an ack that could not be published (logged, counted) is made good by
-        // the gateway's resend, acked then as a duplicate. Failing the message for it would have a
-        // shared queue hand it back again and again while the gateway's session cannot take acks.
-        return outcome.acked?.catch(() => undefined);
+        return outcome.acked;
       });
   }
 
@@ -265,7 +266,7 @@ export class MqttIngest {
       this.#acksDue.set(key, due);
     }
     due.ids.push(eventId);
-    outcome.acked = due.sent;
+    outcome.acked = due.tried;
     if (due.ids.length >= ACK_BATCH) await this.#flushAcks(key);
   }
 
@@ -281,11 +282,11 @@ export class MqttIngest {
         topicFor(siteId, gatewayId, 'ack'),
         encode({ v: PROTOCOL_VERSION, type: 'ack', eventIds: due.ids, storedAt: new Date().toISOString() }),
       );
-      due.settle();
     } catch (error) {
-      due.settle(error);
       this.#o.metrics.increment('ingest_ack_publish_failures_total');
       this.#o.logger.warn({ key, err: errorMessage(error) }, 'could not send acks; the gateway will resend');
+    } finally {
+      due.done();
     }
   }
 
