@@ -96,12 +96,8 @@ test.serial(
         (gw, i) => `gw-c${i}: connected ${gw.gateway.uplinkConnected}, outbox ${gw.gateway.outbox.depth}`,
       );
       const stuck = gateways.flatMap((gw, i) => (gw.gateway.outbox.depth > 0 ? [`gw-c${i}`] : []));
-      const queues = await fetch(`${others[0]!.apiUrl}/queues`, {
-        headers: {
-          authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
-        },
-      })
-        .then((r) => r.json() as Promise<Array<Record<string, unknown>>>)
+      const queues = await others[0]!
+        .managementGet<Array<Record<string, unknown>>>('/queues')
         .then((list) =>
           list
             .filter((q) => stuck.some((name) => String(q.name).includes(`gw-${name}q`)))
@@ -121,12 +117,10 @@ test.serial(
       // … and what routes to them (the acks come through amq.topic).
       const bindings = await Promise.all(
         (Array.isArray(queues) ? queues : []).map((q) =>
-          fetch(`${others[0]!.apiUrl}/queues/%2F/${encodeURIComponent(String(q.name))}/bindings`, {
-            headers: {
-              authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
-            },
-          })
-            .then((r) => r.json() as Promise<Array<{ source: string; routing_key: string }>>)
+          others[0]!
+            .managementGet<Array<{ source: string; routing_key: string }>>(
+              `/queues/%2F/${encodeURIComponent(String(q.name))}/bindings`,
+            )
             .then((list) => ({ queue: q.name, routes: list.map((b) => `${b.source}:${b.routing_key}`) }))
             .catch((e: Error) => ({ queue: q.name, routes: e.message })),
         ),

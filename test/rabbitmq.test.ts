@@ -71,13 +71,7 @@ test.serial(
       `SELECT count(*)::int AS n FROM events WHERE gateway_id = 'gw-r' AND event_type = 'panic'`,
     );
     t.is(stored.rows[0].n, 1);
-    const queue = (await (
-      await fetch(`${node.apiUrl}/queues/%2F/${UPLINK_QUEUE}`, {
-        headers: {
-          authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
-        },
-      })
-    ).json()) as { type: string };
+    const queue = await node.managementGet<{ type: string }>(`/queues/%2F/${UPLINK_QUEUE}`);
     t.is(queue.type, 'quorum', 'the uplink is a replicated queue');
 
     const secret = await env.addGateway('site-x', 'gw-x');
@@ -154,13 +148,7 @@ test.serial(
     // worker, stored as a duplicate, its ack refused again, and so on.
     await eventually(
       async () => {
-        const queue = (await (
-          await fetch(`${node.apiUrl}/queues/%2F/${UPLINK_QUEUE}`, {
-            headers: {
-              authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
-            },
-          })
-        ).json()) as { messages?: number };
+        const queue = await node.managementGet<{ messages?: number }>(`/queues/%2F/${UPLINK_QUEUE}`);
         return queue.messages === 0 || undefined;
       },
       'the uplink queue empty (its statistics are refreshed every 5 s)',

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, listening } from '../db/embedded.ts';
 import { tlsFiles } from '../tls/certificates.ts';
+import { basicAuthorization } from './rabbitmq.ts';
 
 const run = promisify(execFile);
 
@@ -37,6 +38,8 @@ export interface RabbitNode {
   readonly amqpAddress: string;
   readonly mqttUrl: string;
   readonly apiUrl: string;
+  /** A GET on the management API as the administrator (`/queues`, …), its JSON answer. */
+  managementGet<T>(apiPath: string): Promise<T>;
   readonly ports: { amqp: number; mqtt: number; api: number; dist: number };
   /** Orderly stop. */
   stop(): Promise<void>;
@@ -179,6 +182,13 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
     amqpAddress: `${amqpBase}//${host}:${ports.amqp}`,
     mqttUrl: `${tls ? 'mqtts' : 'mqtt'}://${host}:${ports.mqtt}`,
     apiUrl: `http://127.0.0.1:${ports.api}/api`,
+    async managementGet<T>(apiPath: string): Promise<T> {
+      const response = await fetch(`http://127.0.0.1:${ports.api}/api${apiPath}`, {
+        headers: { authorization: basicAuthorization(options.admin.username, options.admin.password) },
+      });
+      if (!response.ok) throw new Error(`management API ${apiPath}: ${response.status}`);
+      return (await response.json()) as T;
+    },
     async stop() {
       await ctl('stop').catch(() => killTree());
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);

@@ -65,6 +65,11 @@ export function centralPermissions(): RabbitPermissions {
   };
 }
 
+/** The management API's credentials, as an HTTP Authorization header. */
+export function basicAuthorization(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
 /**
  * Provisioning of a RabbitMQ cluster over its management API (any node; the cluster replicates
  * users): the central's user, and for each gateway a user holding only the hash of its issued
@@ -78,7 +83,7 @@ export class RabbitProvisioner {
 
   constructor(options: { apiUrl: string; username: string; password: string; logger: Logger }) {
     this.#apiUrl = options.apiUrl.replace(/\/$/, '');
-    this.#authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
+    this.#authorization = basicAuthorization(options.username, options.password);
     this.#logger = options.logger;
   }
 
