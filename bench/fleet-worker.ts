@@ -26,8 +26,6 @@ export type FleetCommand =
 export interface FleetStatus {
   type: 'status';
   connected: number;
-  connects: number;
-  heartbeats: number;
   /** The last load: heartbeats sent and over how long (final once `loading` is false). */
   load: { sent: number; seconds: number; loading: boolean };
 }
@@ -49,15 +47,12 @@ interface Member {
  */
 let data: FleetData;
 let connected = 0;
-let connects = 0;
-let heartbeats = 0;
 let ending = false;
 const lastLoad = { sent: 0, seconds: 0, loading: false };
 const members: Member[] = [];
 
 function heartbeat(m: Member): void {
   if (!m.up) return;
-  heartbeats++;
   m.client.publish(
     topicFor(m.siteId, m.gatewayId, 'heartbeat'),
     encode({
@@ -110,7 +105,6 @@ function join(gateway: FleetData['gateways'][number], index: number): Promise<vo
     client.on('connect', () => {
       m.up = true;
       connected++;
-      connects++;
       m.backoff.reset();
       client.subscribe([topicFor(m.siteId, m.gatewayId, 'ack'), topicFor(m.siteId, m.gatewayId, 'command')], {
         qos: 0,
@@ -176,14 +170,13 @@ process.on('message', async (command: FleetCommand) => {
 });
 
 function report(): void {
-  // The bench gone (it failed or was stopped): nothing to report to.
   if (!process.connected) return;
   process.send?.({
     type: 'status',
     connected,
-    connects,
-    heartbeats,
     load: { ...lastLoad },
   } satisfies FleetStatus);
 }
 let reporting: NodeJS.Timeout | null = null;
+// The bench gone (it failed or was stopped) leaves no fleet behind reconnecting for ever.
+process.on('disconnect', () => process.exit(0));

@@ -14,7 +14,6 @@ const PREFIX = 'fleet';
 
 /** A fleet of gateways' connections in a process of their own (bench/fleet-worker.ts). */
 export interface Fleet {
-  readonly size: number;
   /** The fleet's last report (every 250 ms). */
   status(): FleetStatus;
   send(command: FleetCommand): void;
@@ -56,8 +55,6 @@ export async function startFleet(
   let last: FleetStatus = {
     type: 'status',
     connected: 0,
-    connects: 0,
-    heartbeats: 0,
     load: { sent: 0, seconds: 0, loading: false },
   };
   child.on('message', (s: FleetStatus) => {
@@ -66,7 +63,6 @@ export async function startFleet(
   const send = (c: FleetCommand) => child.send(c);
   send({ type: 'start', data: { urls: options.urls, ca: options.ca, gateways, rampConcurrency: 64 } });
   const fleet: Fleet = {
-    size: options.size,
     status: () => last,
     send,
     async online(at, what, timeoutMs) {

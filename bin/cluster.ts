@@ -93,6 +93,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     // The brokers take AMQP and MQTT over TLS only, with a CA of this cluster's own.
     const tlsDir = path.join(dir, 'tls');
     const { ca } = await ensureTlsMaterial(tlsDir, []);
+    const caFile = tlsFiles(tlsDir).ca;
     const brokers = await startRabbitCluster({
       tlsDir,
       dirOf: (i) => path.join(dir, 'rabbitmq', `node${i + 1}`),
@@ -133,7 +134,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       VIGIL_HTTP_TLS: 'off',
       // No broker of their own; the cluster's brokers are trusted through its CA.
       VIGIL_MQTT_TLS: 'off',
-      VIGIL_MQTT_TLS_CA: tlsFiles(tlsDir).ca,
+      VIGIL_MQTT_TLS_CA: caFile,
       VIGIL_DC09_PORT: String(await freePort()),
       VIGIL_MQTT_URL: brokers[0]!.mqttUrl,
       VIGIL_PUBLIC_MQTT_URLS: brokers
@@ -199,7 +200,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     return {
       workers,
       brokers,
-      caFile: tlsFiles(tlsDir).ca,
+      caFile,
       database,
       gateway,
       operator,
