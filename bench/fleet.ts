@@ -122,7 +122,9 @@ export async function alarmLatencies(
       feed.messages.length = 0;
       const started = performance.now();
       await probe.publishAsync(topicFor('probe', 'gw-probe', 'event'), encode(event), { qos: 1 });
-      await feed.next((m) => m.event === 'alarm');
+      // This alarm's own update: the probe's burglaries join one incident, counted in `events`
+      // (any other message may be the engine announcing an earlier one).
+      await feed.next((m) => m.event === 'alarm' && (m.data as { events?: number }).events === seq);
       samples.push(performance.now() - started);
     }
     return samples;

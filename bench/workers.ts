@@ -18,7 +18,8 @@ async function throughput(bench: Bench, publishers: number, perPublisher: number
         clientId: `bench-${round}-${p}`,
         reconnectPeriod: 0,
       });
-      await client.subscribeAsync(topicFor(siteId, gatewayId, 'ack'), { qos: 1 });
+      // As a gateway takes its acks (gateway/transport/mqtt-uplink.ts): QoS 0.
+      await client.subscribeAsync(topicFor(siteId, gatewayId, 'ack'), { qos: 0 });
       return { client, siteId, gatewayId };
     }),
   );

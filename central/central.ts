@@ -8,9 +8,9 @@ import type { Metrics } from '../lib/metrics.ts';
 import type { Command } from '../protocols/messages.ts';
 import { adminSocketPath, startAdminSocket } from './admin/admin-socket.ts';
 import { attachSecretBox, SecretBox } from './auth/secret-box.ts';
-import { newSecret } from './auth/secrets.ts';
 import { AmqpUplink } from './broker/amqp-uplink.ts';
 import { CENTRAL_MQTT_USER, type RunningBroker, startBroker } from './broker/broker.ts';
+import { EmbeddedBrokerUplink } from './broker/embedded-uplink.ts';
 import { type GatewayProvisioner, provisionerFor } from './broker/provisioner.ts';
 import { CameraService } from './cameras/camera-service.ts';
 import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
@@ -28,7 +28,7 @@ import { LogEventBatch } from './ingest/log-batch.ts';
 import { MqttIngest } from './ingest/mqtt-ingest.ts';
 import { Quarantine } from './ingest/quarantine.ts';
 import { SequenceWatch } from './ingest/sequence-watch.ts';
-import { MqttBrokerUplink } from './ingest/uplink.ts';
+import { MqttBrokerUplink, type Uplink } from './ingest/uplink.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
 import { CustomerPush } from './notify/customer-push.ts';
@@ -98,10 +98,6 @@ export interface CentralOptions {
   readonly metrics: Metrics;
 }
 
-/**
- * The alarm receiving centre in one process: database, broker, ingest, live feed and HTTP,
- * started in dependency order and stopped in reverse.
- */
 export interface ExternalBroker {
   /** `mosquitto` (one broker, the central subscribes over MQTT; the default) or a `rabbitmq` cluster. */
   readonly kind?: 'mosquitto' | 'rabbitmq' | undefined;
@@ -119,6 +115,10 @@ export interface ExternalBroker {
   readonly apiUrl?: string | undefined;
 }
 
+/**
+ * The alarm receiving centre in one process: database, broker, ingest, live feed and HTTP,
+ * started in dependency order and stopped in reverse.
+ */
 export class Central {
   readonly #o: CentralOptions;
   #sequences: SequenceWatch | null = null;
@@ -235,6 +235,23 @@ export class Central {
   #send(siteId: string, gatewayId: string, command: Command): Promise<void> {
     if (!this.#ingest) throw new Error('ingest is not running');
     return this.#ingest.sendCommand(siteId, gatewayId, command);
+  }
+
+  /** How the ingest hears gateways: inside the embedded broker, over MQTT from mosquitto, or RabbitMQ's queue. */
+  #uplinkFor(external: ExternalBroker | undefined, logger: Logger, metrics: Metrics): Uplink {
+    if (!external) {
+      if (!this.#broker) throw new Error('the embedded broker is not started');
+      return new EmbeddedBrokerUplink(this.#broker.aedes, logger);
+    }
+    if (external.kind === 'rabbitmq')
+      return new AmqpUplink({ urls: amqpUrlsOf(external), ca: external.ca, logger, metrics });
+    return new MqttBrokerUplink({
+      url: external.url,
+      username: external.centralUsername,
+      secret: external.centralPassword,
+      ca: external.ca,
+      logger,
+    });
   }
 
   /** The camera-grant key gateways are configured with (`central.grantKey`). */
@@ -376,31 +393,19 @@ export class Central {
       });
 
       const external = this.#o.externalBroker;
-      let brokerUrl: string;
-      let ingestUser: string | undefined;
-      let ingestSecret: string;
-      let ca: string | undefined;
       if (external) {
-        brokerUrl = external.url;
-        ingestUser = external.centralUsername;
-        ingestSecret = external.centralPassword;
-        ca = external.ca;
         this.#provisioner = await provisionerFor(external, logger);
         await this.#provisioner?.ensureCentral(external.centralUsername, external.centralPassword);
       } else {
-        ingestSecret = newSecret();
         this.#broker = await startBroker({
           host: this.#o.mqttHost,
           port: this.#o.mqttPort,
           pool: this.#pool,
-          centralSecret: ingestSecret,
           tls: this.#o.mqttTls ?? null,
           logger: logger.child({ component: 'broker' }),
           metrics,
           limits: this.#limits.mqtt,
         });
-        brokerUrl = this.#broker.url;
-        ca = this.#o.mqttTls?.ca;
       }
       const signer = await loadOrCreateGrantSigner(path.join(this.#o.dataDir, 'grants'));
       this.#grantKey = signer.publicKey;
@@ -430,21 +435,7 @@ export class Central {
         heartbeats,
         logBatch: new LogEventBatch({ pool: this.#pool, metrics }),
         bulkPool: this.#bulkPool,
-        uplink:
-          external?.kind === 'rabbitmq'
-            ? new AmqpUplink({
-                urls: amqpUrlsOf(external),
-                ca,
-                logger: logger.child({ component: 'ingest' }),
-                metrics,
-              })
-            : new MqttBrokerUplink({
-                url: brokerUrl,
-                username: ingestUser ?? CENTRAL_MQTT_USER,
-                secret: ingestSecret,
-                ca,
-                logger: logger.child({ component: 'ingest' }),
-              }),
+        uplink: this.#uplinkFor(external, logger.child({ component: 'ingest' }), metrics),
         pool: this.#pool,
         logger: logger.child({ component: 'ingest' }),
         metrics,
@@ -529,7 +520,7 @@ export class Central {
         );
       }
       this.#httpUrl = address.replace('://127.0.0.1', '://localhost');
-      logger.info({ http: this.#httpUrl, mqtt: brokerUrl, dc09: this.#dc09.port }, 'central started');
+      logger.info({ http: this.#httpUrl, mqtt: this.mqttUrl, dc09: this.#dc09.port }, 'central started');
     } catch (error) {
       await this.stop();
       throw error;

@@ -1,11 +1,10 @@
-import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { CENTRAL_CLIENT_ID_PREFIX, gatewayClientId } from '../../protocols/topics.ts';
+import { gatewayClientId } from '../../protocols/topics.ts';
 import { secretMatches } from '../auth/secrets.ts';
 import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
 import { mayPublish, maySubscribe, type Principal } from './acl.ts';
@@ -18,8 +17,6 @@ export interface BrokerOptions {
   readonly host: string;
   readonly port: number;
   readonly pool: pg.Pool;
-  /** The central ingest's own credential (generated per start for the embedded broker). */
-  readonly centralSecret: string;
   /** Serve MQTT over TLS with this key and certificate (the default outside tests). */
   readonly tls?: { key: string; cert: string } | null;
   readonly logger: Logger;
@@ -63,14 +60,6 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       };
       if (!username || !password) return fail('missing credentials');
       const secret = password.toString('utf8');
-      if (username === CENTRAL_MQTT_USER) {
-        const a = Buffer.from(secret);
-        const b = Buffer.from(options.centralSecret);
-        if (!(a.length === b.length && timingSafeEqual(a, b))) return fail('bad central secret');
-        if (!client.id.startsWith(CENTRAL_CLIENT_ID_PREFIX)) return fail("client id not the central's");
-        principals.set(client, { kind: 'central' });
-        return done(null, true);
-      }
       // Checked before the secret: a client id bound to another gateway says nothing about this one.
       if (client.id !== gatewayClientId(username)) return fail('client id not bound to this gateway');
       pool

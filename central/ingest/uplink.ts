@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../lib/logger.ts';
 import { disableNagle } from '../../lib/mqtt.ts';
-import { allGatewaysFilter, UPLINK_CHANNELS } from '../../protocols/topics.ts';
+import { allGatewaysFilter, CENTRAL_CLIENT_ID_PREFIX, UPLINK_CHANNELS } from '../../protocols/topics.ts';
 
 /** What the ingest does with one uplink message; settles once it is handled (stored, or refused and kept). */
 export type Deliver = (topic: string, payload: Buffer) => Promise<void>;
@@ -30,7 +30,7 @@ export interface MqttUplinkOptions {
 }
 
 /**
- * The uplink over an MQTT broker (the embedded one or mosquitto): one subscription to every
+ * The uplink over an external MQTT broker (mosquitto): one subscription to every
  * gateway's uplink channels. The broker's QoS 1 hop is acked on receipt; the gateway's own ack is
  * sent only after the commit, so a central that dies before it loses nothing (the gateway resends).
  */
@@ -44,7 +44,7 @@ export class MqttBrokerUplink implements Uplink {
 
   async start(deliver: Deliver): Promise<void> {
     const client = await mqtt.connectAsync(this.#o.url, {
-      clientId: `central-ingest-${randomBytes(4).toString('hex')}`,
+      clientId: `${CENTRAL_CLIENT_ID_PREFIX}ingest-${randomBytes(4).toString('hex')}`,
       username: this.#o.username,
       password: this.#o.secret,
       clean: true,
