@@ -4,6 +4,9 @@ import { allGatewaysFilter, DOWNLINK_CHANNELS, parseTopic, UPLINK_CHANNELS } fro
  * Who may publish and subscribe what on the broker. Pure, so every rule is tested alone.
  * A gateway publishes only its own uplink channels and subscribes only its own downlink ones;
  * the central's ingest publishes only downlink channels and subscribes only the uplink filters.
+ * On the embedded broker the ingest is inside the broker's process (embedded-uplink.ts) and needs
+ * no principal; the central's rules are what the external brokers' roles enforce (dynsec.ts,
+ * rabbitmq.ts), and are tested here with the rest.
  */
 export type Principal = { kind: 'central' } | { kind: 'gateway'; siteId: string; gatewayId: string };
 

@@ -13,7 +13,7 @@ export type Deliver = (topic: string, payload: Buffer) => Promise<void>;
  */
 export interface Uplink {
   start(deliver: Deliver): Promise<void>;
-  /** To one gateway (an ack, a command): QoS 1, kept for it while it is away. */
+  /** To one gateway (an ack, a command), now: the gateway takes them at QoS 0 in a clean session. */
   publish(topic: string, payload: Buffer): Promise<void>;
   readonly connected: boolean;
   /** After the ingest is idle: nothing delivered is left unhandled. */
