@@ -31,12 +31,7 @@ export class EmbeddedBrokerUplink implements Uplink {
       void deliver(packet.topic, payload).catch(() => undefined);
       done();
     };
-    await Promise.all(
-      UPLINK_CHANNELS.map(
-        (channel) =>
-          new Promise<void>((resolve) => this.#aedes.subscribe(allGatewaysFilter(channel), handler, resolve)),
-      ),
-    );
+    await this.#everyChannel('subscribe', handler);
     this.#handler = handler;
     this.#logger.info('ingest subscribed to the embedded broker');
   }
@@ -59,12 +54,15 @@ export class EmbeddedBrokerUplink implements Uplink {
     if (!handler) return;
     this.#handler = null;
     if (this.#aedes.closed) return;
-    await Promise.all(
+    await this.#everyChannel('unsubscribe', handler);
+  }
+
+  /** Every gateway's uplink channels, on the broker's bus: `handler` added or taken off. */
+  #everyChannel(change: 'subscribe' | 'unsubscribe', handler: Handler): Promise<unknown> {
+    return Promise.all(
       UPLINK_CHANNELS.map(
         (channel) =>
-          new Promise<void>((resolve) =>
-            this.#aedes.unsubscribe(allGatewaysFilter(channel), handler, resolve),
-          ),
+          new Promise<void>((resolve) => this.#aedes[change](allGatewaysFilter(channel), handler, resolve)),
       ),
     );
   }
