@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { alarmById } from './alarms.ts';
+import { type AlarmView, alarmById } from './alarms.ts';
 import type { Operator } from './auth/operator-auth.ts';
-import { ALARM_CHANNEL } from './ingest/event-store.ts';
+import { type AlarmNotice, announce } from './live/announce.ts';
 import { audit } from './records.ts';
 
 /** A refusal the routes pass on with its status (409: someone else has it). */
@@ -13,15 +13,14 @@ export class ClaimError extends Error {
   }
 }
 
-/** Tell every console about an alarm's new state (through the database, so every central node hears it). */
+/** Tell every console of every central node about an alarm's new state. */
 export async function announceAlarm(
   db: Pick<pg.Pool, 'query'>,
   alarmId: string,
-  extra: Record<string, unknown> = {},
+  extra: Omit<AlarmNotice, keyof AlarmView> = {},
 ): Promise<void> {
   const alarm = await alarmById(db, alarmId);
-  if (alarm)
-    await db.query('SELECT pg_notify($1, $2)', [ALARM_CHANNEL, JSON.stringify({ ...alarm, ...extra })]);
+  if (alarm) await announce(db, { ...alarm, ...extra });
 }
 
 async function trail(pool: pg.Pool, alarmId: string, operator: Operator, action: string, reason: string) {

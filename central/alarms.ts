@@ -39,16 +39,20 @@ export interface AlarmView {
   claimedAt: string | null;
 }
 
-const VIEW_SQL = `
+/** The operators' view of incidents, as rows of `source` (the alarms table, or a statement's RETURNING *). */
+export function viewOf(source: string): string {
+  return `
   SELECT a.id::text AS alarm_id, e.id AS event_id, s.id AS site_id, s.name AS site_name, s.address AS site_address,
          a.class, a.priority, a.rank, a.status, e.event_type, a.escalation, a.silent,
          a.event_count, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
          a.verified, a.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at, a.close_reason,
          a.claimed_at, o.username AS claimed_by_username, o.display_name AS claimed_by_name
-    FROM alarms a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id
+    FROM ${source} a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id
     LEFT JOIN operators o ON o.id = a.claimed_by`;
+}
+const VIEW_SQL = viewOf('alarms');
 
-interface AlarmRow {
+export interface AlarmRow {
   alarm_id: string;
   event_id: string;
   site_id: string;
@@ -79,7 +83,7 @@ interface AlarmRow {
   claimed_by_name: string | null;
 }
 
-function toView(row: AlarmRow): AlarmView {
+export function toView(row: AlarmRow): AlarmView {
   return {
     alarmId: row.alarm_id,
     eventId: row.event_id,
@@ -158,7 +162,10 @@ export async function openAlarmQueue(
   return { alarms: rows.map(toView), total, beyond: Math.max(0, total - before - rows.length) };
 }
 
+/** Prepared once per connection: it is read after every change to an incident, for the feed. */
+const ALARM_BY_ID = { name: 'alarm-by-id', text: `${VIEW_SQL} WHERE a.id = $1` };
+
 export async function alarmById(db: Pick<pg.Pool, 'query'>, alarmId: string): Promise<AlarmView | null> {
-  const { rows } = await db.query<AlarmRow>(`${VIEW_SQL} WHERE a.id = $1`, [alarmId]);
+  const { rows } = await db.query<AlarmRow>({ ...ALARM_BY_ID, values: [alarmId] });
   return rows[0] ? toView(rows[0]) : null;
 }

@@ -302,12 +302,16 @@ export class Central {
         logger.error({ err: error.message }, 'idle database connection failed'),
       );
       await migrate(this.#pool, logger);
+      const feed = new AlarmFeed(connect, logger.child({ component: 'feed' }));
+      this.#feed = feed;
+      await feed.start();
       const procedures = new ProcedureService({
         pool: this.#pool,
         connect,
         logger: logger.child({ component: 'procedures' }),
         metrics,
         escalation: this.#o.escalation,
+        feed,
       });
       this.#procedures = procedures;
       const pool = this.#pool;
@@ -417,8 +421,6 @@ export class Central {
         metrics,
       });
       this.#cameras = cameras;
-      this.#feed = new AlarmFeed(connect, logger.child({ component: 'feed' }));
-      await this.#feed.start();
       // Heartbeats and paths heard: in memory, written once a second on a pool of their own, so
       // alarms never queue behind them for a connection.
       this.#bulkPool = database.pool({ max: 2 });
@@ -440,6 +442,7 @@ export class Central {
         logger: logger.child({ component: 'ingest' }),
         metrics,
         afterStore,
+        feed,
         quarantine,
         sequences,
         onMedia: (gateway, media) => cameras.onMedia(gateway, media),
@@ -456,6 +459,7 @@ export class Central {
         logger: logger.child({ component: 'dc09' }),
         metrics,
         afterStore,
+        feed,
         quarantine,
         sequences,
         limits: this.#limits.dc09,

@@ -3,9 +3,11 @@ import pg from 'pg';
 import { openAlarmQueue } from '../central/alarms.ts';
 import { login, operatorForSession } from '../central/auth/operator-auth.ts';
 import { migrate } from '../central/db/migrate.ts';
-import { storeEvent } from '../central/ingest/event-store.ts';
+import { siteLock, storeEvent } from '../central/ingest/event-store.ts';
+import { AlarmFeed } from '../central/live/alarm-feed.ts';
+import { ALARM_CHANNEL } from '../central/live/announce.ts';
 import { silentLogger } from '../lib/logger.ts';
-import { OPERATOR, startTestCentral, type TestCentral } from './helpers/central.ts';
+import { eventually, OPERATOR, startTestCentral, type TestCentral } from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 
 let env: TestCentral;
@@ -319,4 +321,52 @@ test('more alarms at once than the pool has connections: each store keeps to its
   const results = await Promise.all([...events, ...events].map((e) => storeEvent(small, e, 'mqtt')));
   t.is(results.filter((r) => r.kind === 'stored').length, 12);
   t.is(results.filter((r) => r.kind === 'duplicate').length, 12);
+});
+
+test.serial(
+  'the storing node’s feed hears an alarm once, before the store returns; another node’s through NOTIFY',
+  async (t) => {
+    const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
+      .connectionString;
+    const connect = () => new pg.Client({ connectionString: url });
+    const here = new AlarmFeed(connect, silentLogger);
+    const there = new AlarmFeed(connect, silentLogger);
+    await here.start();
+    await there.start();
+    t.teardown(async () => {
+      await here.stop();
+      await there.stop();
+    });
+    const heardHere: string[] = [];
+    const heardThere: string[] = [];
+    here.subscribe((alarm) => heardHere.push(alarm.eventId));
+    there.subscribe((alarm) => heardThere.push(alarm.eventId));
+    const event = sampleEvent({ siteId: 'site-a', gatewayId: 'gw-a' });
+    const stored = await storeEvent(env.central.pool, event, 'mqtt', { feed: here });
+    t.is(stored.kind, 'stored');
+    t.deepEqual(heardHere, [event.id], 'told directly, not after a round trip through the database');
+    await eventually(() => heardThere.includes(event.id), 'the other node hears it');
+    // A NOTIFY sent after the store's own reaches both feeds after it: by then its echo was skipped.
+    await env.central.pool.query('SELECT pg_notify($1, $2)', [
+      ALARM_CHANNEL,
+      JSON.stringify({ eventId: 'marker' }),
+    ]);
+    await eventually(() => heardHere.includes('marker'), 'the marker');
+    t.deepEqual(heardHere, [event.id, 'marker']);
+  },
+);
+
+test.serial('a store that fails gives the site’s lock back: the site’s next alarm is stored', async (t) => {
+  const bad = sampleEvent({ siteId: 'site-a', gatewayId: 'gw-a', occurredAt: 'not a time' });
+  await t.throwsAsync(storeEvent(env.central.pool, bad, 'mqtt'));
+  const other = new pg.Client({
+    connectionString: (env.central.pool as unknown as { options: { connectionString: string } }).options
+      .connectionString,
+  });
+  await other.connect();
+  t.teardown(() => other.end());
+  const free = await other.query('SELECT pg_try_advisory_xact_lock($1) AS free', [siteLock('site-a')]);
+  t.true(free.rows[0].free, 'no connection of the pool holds the site lock');
+  const next = sampleEvent({ siteId: 'site-a', gatewayId: 'gw-a' });
+  t.is((await storeEvent(env.central.pool, next, 'mqtt')).kind, 'stored');
 });

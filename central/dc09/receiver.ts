@@ -14,6 +14,7 @@ import { readGatewayEvent } from '../ingest/normalize.ts';
 import { Quarantine } from '../ingest/quarantine.ts';
 import type { SequenceWatch } from '../ingest/sequence-watch.ts';
 import { ConnectionGate, DEFAULT_LIMITS, type ListenerLimits } from '../limits.ts';
+import type { LocalFeed } from '../live/announce.ts';
 import { accountKey, type Dc09Account, loadDc09Accounts } from './accounts.ts';
 import { eventsFromDc09, messageKey } from './to-events.ts';
 
@@ -46,6 +47,8 @@ export interface Dc09ReceiverOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** This node's operator feed, told of an alarm as soon as it is committed. */
+  readonly feed?: LocalFeed;
   readonly afterStore?: AfterStore;
   /** Where unreadable Vigil events are kept (shared with the MQTT ingest). */
   readonly quarantine?: Quarantine;
@@ -349,7 +352,7 @@ export class Dc09Receiver {
   }
 
   async #store(event: AlarmEvent, evidence: Dc09Evidence, vigil = false): Promise<boolean> {
-    const result = await storeEvent(this.#o.pool, event, 'dc09', undefined, evidence);
+    const result = await storeEvent(this.#o.pool, event, 'dc09', { evidence, feed: this.#o.feed });
     if (result.kind === 'rejected') {
       this.#reject('event-refused', event.gatewayId, result.reason);
       return false;

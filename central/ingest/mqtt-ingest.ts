@@ -16,6 +16,7 @@ import {
 } from '../../protocols/messages.ts';
 import { type ParsedTopic, parseTopic, topicFor } from '../../protocols/topics.ts';
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
+import type { LocalFeed } from '../live/announce.ts';
 import { type AfterStore, isPermanentStoreError, type StoreResult, storeEvent } from './event-store.ts';
 import type { HeartbeatBook } from './heartbeat-book.ts';
 import { isPlainLog, type LogEventBatch } from './log-batch.ts';
@@ -34,6 +35,8 @@ export interface IngestOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly afterStore?: AfterStore;
+  /** This node's operator feed, told of an alarm as soon as it is committed. */
+  readonly feed?: LocalFeed;
   readonly clock?: Clock;
   /** Where unreadable messages are kept (shared with the DC-09 receiver). */
   readonly quarantine?: Quarantine;
@@ -221,7 +224,13 @@ export class MqttIngest {
     }
     // What changes state is stored after this gateway's earlier events.
     await this.#logsCommitting.get(key);
-    await this.#stored(topic, payload, event, () => storeEvent(this.#o.pool, event, 'mqtt'), outcome);
+    await this.#stored(
+      topic,
+      payload,
+      event,
+      () => storeEvent(this.#o.pool, event, 'mqtt', { feed: this.#o.feed }),
+      outcome,
+    );
   }
 
   async #stored(

@@ -1,16 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
-import type { AlarmView } from '../alarms.ts';
 import { PgListener } from '../db/listener.ts';
-import { ALARM_CHANNEL } from '../ingest/event-store.ts';
+import { ALARM_CHANNEL, type AlarmNotice, decodeNotice, type LocalFeed } from './announce.ts';
 
-export type AlarmListener = (alarm: AlarmView) => void;
+export type AlarmListener = (alarm: AlarmNotice) => void;
 
 /**
- * The operator feed: LISTENs on PostgreSQL for alarms committed by any central node and fans them
- * out to the connected consoles. Reconnects by itself if the database connection drops.
+ * The operator feed: fans alarms out to the connected consoles — told directly by this node's
+ * ingest and engine right after their commit, and by LISTEN on PostgreSQL for what other central
+ * nodes committed. Reconnects by itself if the database connection drops.
  */
-export class AlarmFeed {
+export class AlarmFeed implements LocalFeed {
+  /** This node, in the NOTIFYs it sends, so that it skips its own when they come back. */
+  readonly origin = randomUUID();
   readonly #logger: Logger;
   readonly #listeners = new Set<AlarmListener>();
   readonly #listener: PgListener;
@@ -21,7 +24,7 @@ export class AlarmFeed {
       connect,
       channels: [ALARM_CHANNEL],
       logger,
-      onMessage: (_channel, payload) => this.#deliver(payload),
+      onMessage: (_channel, payload) => this.#heard(payload),
     });
   }
 
@@ -43,14 +46,19 @@ export class AlarmFeed {
     return this.#listeners.size;
   }
 
-  #deliver(payload: string): void {
-    let alarm: AlarmView;
+  /** An alarm committed on this node: to its consoles now, not after a round trip through the database. */
+  deliver(alarm: AlarmNotice): void {
+    for (const listener of this.#listeners) listener(alarm);
+  }
+
+  #heard(payload: string): void {
+    let notice: ReturnType<typeof decodeNotice>;
     try {
-      alarm = JSON.parse(payload) as AlarmView;
+      notice = decodeNotice(payload);
     } catch {
       this.#logger.error('alarm feed: unreadable notification');
       return;
     }
-    for (const listener of this.#listeners) listener(alarm);
+    if (notice.origin !== this.origin) this.deliver(notice.alarm);
   }
 }

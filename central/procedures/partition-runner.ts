@@ -6,7 +6,7 @@ import { alarmById } from '../alarms.ts';
 import { isTransient } from '../db/target.ts';
 import type { EscalationTable } from '../incidents/escalation.ts';
 import { VERIFIED_RANK } from '../incidents/ranking.ts';
-import { ALARM_CHANNEL } from '../ingest/event-store.ts';
+import { announce, type LocalFeed } from '../live/announce.ts';
 import type { Notifier, Recipients } from '../notify/notifier.ts';
 import { subscriptionsOf } from '../notify/push-subscriptions.ts';
 import { type EngineState, ProcedureEngine, type SiteStatus } from './engine.ts';
@@ -35,6 +35,7 @@ export interface RunnerOptions {
   readonly metrics: Metrics;
   readonly notifier: Notifier | null;
   readonly escalation: EscalationTable | undefined;
+  readonly feed?: LocalFeed | undefined;
   /** How many partitions the sites are split into (a snapshot is of one partition of that split). */
   readonly partitions: number;
   /** What proves, at each commit, that the partition is still this worker's (null: it is not). */
@@ -495,17 +496,11 @@ export class PartitionRunner {
 
   /** The incident as it now stands, to every console's live feed. */
   async #announce(alarmId: string, state: ProcedureState, actions: readonly Action[]): Promise<void> {
-    const { pool } = this.#o;
+    const { pool, feed } = this.#o;
     const alarm = await alarmById(pool, alarmId);
     if (!alarm) return;
-    await pool.query('SELECT pg_notify($1, $2)', [
-      ALARM_CHANNEL,
-      JSON.stringify({
-        ...alarm,
-        proposal: state.proposal,
-        lastAction: actions.findLast((a) => a.alarm === alarmId),
-      }),
-    ]);
+    const lastAction = actions.findLast((a) => a.alarm === alarmId);
+    await announce(pool, { ...alarm, proposal: state.proposal, lastAction }, feed);
   }
 
   async #recipients(action: Action): Promise<Recipients> {

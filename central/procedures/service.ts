@@ -5,6 +5,7 @@ import type { AlarmEvent } from '../../protocols/messages.ts';
 import { alarmById } from '../alarms.ts';
 import { type CodeCheck, checkCode } from '../contacts.ts';
 import { DEFAULT_ESCALATION, type EscalationTable } from '../incidents/escalation.ts';
+import type { LocalFeed } from '../live/announce.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { SiteStatus } from './engine.ts';
 import { ProcedureInbox } from './inbox.ts';
@@ -48,6 +49,8 @@ export interface ProcedureServiceOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly escalation?: EscalationTable | undefined;
+  /** This node's operator feed, told of each step as soon as it is committed. */
+  readonly feed?: LocalFeed | undefined;
 }
 
 /**
@@ -327,6 +330,7 @@ export class ProcedureService {
           metrics: this.#o.metrics,
           notifier: this.#notifier,
           escalation: this.#o.escalation,
+          feed: this.#o.feed,
           partitions: this.#leases.count,
           fence: () => this.#leases.fenceOf(partition),
           // Only if it is still the partition's runner (not one that took it again since).
