@@ -25,7 +25,9 @@ import { measureWorkerScaling } from './workers.ts';
 
 /**
  * `npm run bench`: end-to-end alarm latency (simulated detector -> outbox -> MQTT -> PostgreSQL
- * commit -> NOTIFY -> operator SSE feed) against the raw aedes QoS-1 hop measured in the same run.
+ * commit -> operator SSE feed) against the raw aedes QoS-1 hop measured in the same run. The
+ * process runs with the central's V8 flags (CENTRAL_NODE_FLAGS, in `npm run bench`), the in-process
+ * baselines with it.
  */
 const ALARMS = Number(process.env.VIGIL_BENCH_ALARMS ?? 2000);
 const HOPS = Number(process.env.VIGIL_BENCH_HOPS ?? 2000);
