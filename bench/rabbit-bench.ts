@@ -22,6 +22,8 @@ export async function startRabbitBench(sites: number) {
   });
   const db = await startEmbeddedPostgres(tempDir('bench-cluster-db'), silentLogger);
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  // An idle connection PostgreSQL ends (its shutdown at the end of a run) must not end the bench.
+  pool.on('error', (error) => console.error(`bench database pool: ${error.message}`));
   const workers: ChildProcess[] = [];
   await migrate(pool, silentLogger);
   await pool.query(
