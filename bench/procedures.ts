@@ -5,6 +5,7 @@ import { engineWithSites } from '../test/helpers/engine.ts';
 import { sampleEvent } from '../test/helpers/events.ts';
 
 const T = Date.UTC(2026, 10, 21, 9, 0, 0);
+const LOG_EVENTS = 20_000;
 
 /** Alarms per second through the engine (burglary → call premises → valid code → closed), and the cost of many open ones. */
 export function measureProcedures(alarms: number, open: number) {
@@ -29,7 +30,35 @@ export function measureProcedures(alarms: number, open: number) {
   const sweepMs = performance.now() - start;
   if (many.openHandlings !== open)
     throw new Error(`expected ${open} open handlings, got ${many.openHandlings}`);
-  return { alarmsPerSecond, bytesPerOpen, sweepMs };
+  const { logWithNone, logWithClosed } = measureLogEvents(alarms);
+  return { alarmsPerSecond, bytesPerOpen, sweepMs, logWithNone, logWithClosed };
+}
+
+/**
+ * What most of the ingest costs the engine: a log event at a site with nothing open, the engine
+ * holding `handled` incidents just handled at other sites (closed, kept for late restores) against
+ * an engine holding none.
+ */
+function measureLogEvents(handled: number) {
+  const siteIds = Array.from({ length: 1000 }, (_, i) => `site-${i}`);
+  const held = engineWithSites(siteIds);
+  for (let i = 0; i < handled; i++) {
+    held.onEvent(sampleEvent({ siteId: siteIds[1 + (i % 999)]! }), `c${i}`, T + i);
+    held.onOutcome(`c${i}`, 'answered-valid-code', {}, T + i);
+    held.onOutcome(`c${i}`, 'close-false', {}, T + i);
+  }
+  if (held.openHandlings !== 0) throw new Error(`expected none open, got ${held.openHandlings}`);
+  const perSecond = (engine: ProcedureEngine) => {
+    const began = performance.now();
+    for (let i = 0; i < LOG_EVENTS; i++) {
+      const event = sampleEvent({ siteId: siteIds[0]!, eventType: 'zone-bypass' });
+      engine.changesState(event, null);
+      engine.nextDue();
+      engine.onEvent(event, null, T + handled + i);
+    }
+    return LOG_EVENTS / ((performance.now() - began) / 1000);
+  };
+  return { logWithNone: perSecond(engineWithSites(siteIds)), logWithClosed: perSecond(held) };
 }
 
 /**

@@ -64,3 +64,30 @@ test('a snapshot of another version is refused; a collection the snapshot does n
     message: /Map or Set/,
   });
 });
+
+test('the engine lets go of what a snapshot leaves out (closed, opened before the cut) and goes on as a worker restoring that snapshot would', (t) => {
+  const live = engine();
+  live.onEvent(sampleEvent({ siteId: 'site-a', zone: 1 }), 'old', T);
+  live.onOutcome('old', 'answered-valid-code', {}, T + 1000);
+  live.onOutcome('old', 'close-false', {}, T + 1100);
+  live.onEvent(sampleEvent({ siteId: 'site-a', zone: 2 }), 'open', T + 2000);
+  const cut = T + 1500;
+  const json = encodeState(live.snapshot(cut));
+  live.forgetClosedBefore(cut);
+  t.is(live.handling('old'), undefined, 'the closed incident from before the cut is gone');
+  t.truthy(live.handling('open'), 'the open one stays');
+  t.is(encodeState(live.snapshot(cut)), json, 'what it holds is what the snapshot holds');
+  const restored = engine();
+  restored.restore(decodeState(json));
+  t.deepEqual(restored.openAlarmIds(), live.openAlarmIds());
+  t.is(restored.openHandlings, 1);
+  t.deepEqual(restored.tick(T + 600_000), live.tick(T + 600_000));
+  // Closed on both: no open incident is left at the site, so a later event there changes nothing.
+  const close = (e: typeof live) => [
+    e.onOutcome('open', 'answered-valid-code', {}, T + 601_000),
+    e.onOutcome('open', 'close-false', {}, T + 601_100),
+  ];
+  t.deepEqual(close(restored), close(live));
+  t.is(live.openHandlings, 0);
+  t.false(live.changesState(sampleEvent({ siteId: 'site-a', eventType: 'zone-bypass' }), null));
+});

@@ -23,6 +23,7 @@ import {
   type OutcomeDetail,
   type SiteProfile,
 } from './model.ts';
+import { OpenHandlings } from './open-handlings.ts';
 import {
   centralVerification,
   incidentEvent,
@@ -77,6 +78,7 @@ export class ProcedureEngine {
   readonly #sites = new Map<string, SiteProfile>();
   readonly #memory = new Map<string, SiteMemory>();
   readonly #handlings = new Map<string, Handling>();
+  readonly #open = new OpenHandlings();
   /** Which incident each event belongs to, for restores and verifications that name an event. */
   readonly #incidentOfEvent = new Map<string, string>();
   readonly #channels: Channels;
@@ -93,9 +95,7 @@ export class ProcedureEngine {
   }
 
   get openHandlings(): number {
-    let open = 0;
-    for (const h of this.#handlings.values()) if (!h.closed) open++;
-    return open;
+    return this.#open.size;
   }
 
   /**
@@ -112,16 +112,30 @@ export class ProcedureEngine {
     };
   }
 
+  /**
+   * Lets go of the incidents a snapshot taken with `keepClosedSince` leaves out (closed, opened
+   * before it), so the engine's memory does not grow with every incident it has handled.
+   */
+  forgetClosedBefore(keepClosedSince: number): void {
+    for (const [alarmId, h] of this.#handlings)
+      if (h.closed && h.openedAt < keepClosedSince) this.#handlings.delete(alarmId);
+    for (const [eventId, alarmId] of this.#incidentOfEvent)
+      if (!this.#handlings.has(alarmId)) this.#incidentOfEvent.delete(eventId);
+  }
+
   /** Starts from a snapshot's state (before any input). */
   restore(state: EngineState): void {
-    for (const h of state.handlings) this.#handlings.set(h.alarmId, h);
+    for (const h of state.handlings) {
+      this.#handlings.set(h.alarmId, h);
+      this.#open.add(h);
+    }
     for (const [siteId, memory] of state.memory) this.#memory.set(siteId, memory);
     for (const [eventId, alarmId] of state.incidentOfEvent) this.#incidentOfEvent.set(eventId, alarmId);
   }
 
   /** The incidents the engine still works on. */
   openAlarmIds(): string[] {
-    return [...this.#handlings.values()].filter((h) => !h.closed).map((h) => h.alarmId);
+    return [...this.#open].map((h) => h.alarmId);
   }
 
   handling(alarmId: string): Readonly<Handling> | undefined {
@@ -130,8 +144,7 @@ export class ProcedureEngine {
 
   /** The open incident whose SMS escalation waits on this number. */
   waitingForSms(number: string): string | null {
-    for (const h of this.#handlings.values())
-      if (!h.closed && h.wait?.kind === 'sms' && h.wait.number === number) return h.alarmId;
+    for (const h of this.#open) if (h.wait?.kind === 'sms' && h.wait.number === number) return h.alarmId;
     return null;
   }
 
@@ -141,8 +154,7 @@ export class ProcedureEngine {
     const consider = (at: number | undefined | null) => {
       if (at !== undefined && at !== null && Number.isFinite(at) && (next === null || at < next)) next = at;
     };
-    for (const h of this.#handlings.values()) {
-      if (h.closed) continue;
+    for (const h of this.#open) {
       consider(h.wait && 'until' in h.wait ? h.wait.until : null);
       consider(h.deadline?.at);
       consider(this.#promptAt(h));
@@ -166,8 +178,7 @@ export class ProcedureEngine {
     if (alarmId !== null || event.eventType === 'mains-loss') return true;
     if (event.eventType === 'periodic-test' && (this.#memory.get(event.siteId)?.missedTests ?? 0) !== 0)
       return true;
-    for (const h of this.#handlings.values()) if (!h.closed && h.siteId === event.siteId) return true;
-    return false;
+    return this.#open.hasSite(event.siteId);
   }
 
   onEvent(event: AlarmEvent, alarmId: string | null, now: number): Action[] {
@@ -177,8 +188,7 @@ export class ProcedureEngine {
     if (event.eventType === 'periodic-test') memory.missedTests = 0;
     if (event.eventType === 'mains-loss') memory.mainsLost = event.qualifier === 'event';
     const existing = alarmId ? this.#handlings.get(alarmId) : undefined;
-    for (const h of this.#handlings.values())
-      if (!h.closed && h.siteId === event.siteId && h !== existing) this.#relate(h, event, now);
+    for (const h of this.#open.ofSite(event.siteId)) if (h !== existing) this.#relate(h, event, now);
     const joins = event.qualifier === 'event' && EVENT_TYPES[event.eventType].handling !== 'verification';
     if (existing && !existing.closed && joins) this.#join(existing, event, now);
     else if (existing) this.#relate(existing, event, now);
@@ -237,8 +247,8 @@ export class ProcedureEngine {
     this.#actions = [];
     for (const siteId of siteIds) {
       this.#memoryOf(siteId).regionalOutage = active;
-      for (const h of this.#handlings.values()) {
-        if (h.siteId !== siteId || h.closed || h.procedure !== 'mains') continue;
+      for (const h of this.#open.ofSite(siteId)) {
+        if (h.procedure !== 'mains') continue;
         if (active && h.wait?.kind === 'restore') {
           // Known only now, while the mains wait runs: it still suppresses the alarm.
           h.wait = { kind: 'outage' };
@@ -274,7 +284,7 @@ export class ProcedureEngine {
   /** Time passes: system waits end, deadlines fall due, operators are prompted, escalations rise. */
   tick(now: number): Action[] {
     this.#actions = [];
-    for (const h of [...this.#handlings.values()]) {
+    for (const h of [...this.#open]) {
       if (h.closed) continue;
       if (h.deadline && h.deadline.at <= now) {
         const { service } = h.deadline;
@@ -364,6 +374,7 @@ export class ProcedureEngine {
       escalation: null,
     };
     this.#handlings.set(alarmId, h);
+    this.#open.add(h);
     this.#incidentOfEvent.set(event.id, alarmId);
     this.#fact(h, now, 'start', procedure, `${EVENT_TYPES[event.eventType].title}, zone ${event.zone}`);
     if (site.testModeUntil !== null && now < site.testModeUntil) {
@@ -932,6 +943,7 @@ export class ProcedureEngine {
   #close(h: Handling, now: number, reason: string): void {
     if (h.closed) return;
     h.closed = true;
+    this.#open.delete(h);
     h.task = null;
     h.wait = null;
     h.deadline = null;

@@ -204,12 +204,15 @@ export class PartitionRunner {
   async #snapshot(): Promise<void> {
     this.#snapshotAt = Date.now();
     if (this.#lastInput === null || this.#sinceSnapshot === 0) return;
-    const state = encodeState(this.#engine.snapshot(Date.now() - KEEP_CLOSED_MS));
+    const keepClosedSince = Date.now() - KEEP_CLOSED_MS;
+    const state = encodeState(this.#engine.snapshot(keepClosedSince));
     await this.#o.pool.query(
       `INSERT INTO procedure_snapshots (partitions, partition, taken_at, last_input, state) VALUES ($1, $2, now(), $3, $4)
        ON CONFLICT (partitions, partition) DO UPDATE SET taken_at = now(), last_input = $3, state = $4`,
       [this.#o.partitions, this.partition, this.#lastInput, state],
     );
+    // What the snapshot left out, the engine lets go too: as a worker taking over would have it.
+    this.#engine.forgetClosedBefore(keepClosedSince);
     this.#sinceSnapshot = 0;
     this.#o.metrics.increment('procedure_snapshots_total');
   }
