@@ -12,9 +12,9 @@ export class OpenHandlings implements Iterable<Handling> {
   add(h: Handling): void {
     if (h.closed) return;
     this.#all.add(h);
-    let site = this.#bySite.get(h.siteId);
-    if (!site) this.#bySite.set(h.siteId, (site = new Set()));
-    site.add(h);
+    const site = this.#bySite.get(h.siteId);
+    if (site) site.add(h);
+    else this.#bySite.set(h.siteId, new Set([h]));
   }
 
   delete(h: Handling): void {
