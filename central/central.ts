@@ -302,7 +302,7 @@ export class Central {
         logger.error({ err: error.message }, 'idle database connection failed'),
       );
       await migrate(this.#pool, logger);
-      const feed = new AlarmFeed(connect, logger.child({ component: 'feed' }));
+      const feed = new AlarmFeed(connect, logger.child({ component: 'feed' }), metrics);
       this.#feed = feed;
       await feed.start();
       const procedures = new ProcedureService({

@@ -7,6 +7,7 @@ import { siteLock, storeEvent } from '../central/ingest/event-store.ts';
 import { AlarmFeed } from '../central/live/alarm-feed.ts';
 import { ALARM_CHANNEL } from '../central/live/announce.ts';
 import { silentLogger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
 import { eventually, OPERATOR, startTestCentral, type TestCentral } from './helpers/central.ts';
 import { sampleEvent } from './helpers/events.ts';
 
@@ -329,8 +330,9 @@ test.serial(
     const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
       .connectionString;
     const connect = () => new pg.Client({ connectionString: url });
-    const here = new AlarmFeed(connect, silentLogger);
-    const there = new AlarmFeed(connect, silentLogger);
+    const metrics = new Metrics();
+    const here = new AlarmFeed(connect, silentLogger, metrics);
+    const there = new AlarmFeed(connect, silentLogger, metrics);
     await here.start();
     await there.start();
     t.teardown(async () => {
@@ -353,6 +355,16 @@ test.serial(
     ]);
     await eventually(() => heardHere.includes('marker'), 'the marker');
     t.deepEqual(heardHere, [event.id, 'marker']);
+    // One nobody can read is counted and dropped; the feed goes on with the next.
+    await env.central.pool.query(`SELECT pg_notify($1, 'origin\n{not json'), pg_notify($1, $2)`, [
+      ALARM_CHANNEL,
+      JSON.stringify({ eventId: 'after' }),
+    ]);
+    await eventually(
+      () => heardHere.includes('after') && heardThere.includes('after'),
+      'the notification after it',
+    );
+    t.is(metrics.get('feed_notifications_unreadable_total'), 2, 'once on each node');
   },
 );
 

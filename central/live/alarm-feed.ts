@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { Metrics } from '../../lib/metrics.ts';
 import { PgListener } from '../db/listener.ts';
 import { ALARM_CHANNEL, type AlarmNotice, decodeNotice, type LocalFeed } from './announce.ts';
 
@@ -15,11 +17,13 @@ export class AlarmFeed implements LocalFeed {
   /** This node, in the NOTIFYs it sends, so that it skips its own when they come back. */
   readonly origin = randomUUID();
   readonly #logger: Logger;
+  readonly #metrics: Metrics;
   readonly #listeners = new Set<AlarmListener>();
   readonly #listener: PgListener;
 
-  constructor(connect: () => pg.Client, logger: Logger) {
+  constructor(connect: () => pg.Client, logger: Logger, metrics: Metrics) {
     this.#logger = logger;
+    this.#metrics = metrics;
     this.#listener = new PgListener({
       connect,
       channels: [ALARM_CHANNEL],
@@ -55,8 +59,12 @@ export class AlarmFeed implements LocalFeed {
     let notice: ReturnType<typeof decodeNotice>;
     try {
       notice = decodeNotice(payload);
-    } catch {
-      this.#logger.error('alarm feed: unreadable notification');
+    } catch (error) {
+      this.#metrics.increment('feed_notifications_unreadable_total');
+      this.#logger.error(
+        { err: errorMessage(error), payload: payload.slice(0, 200) },
+        'alarm feed: unreadable notification, not shown',
+      );
       return;
     }
     if (notice.origin !== this.origin) this.deliver(notice.alarm);
