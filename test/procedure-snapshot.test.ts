@@ -91,3 +91,21 @@ test('the engine lets go of what a snapshot leaves out (closed, opened before th
   t.is(live.openHandlings, 0);
   t.false(live.changesState(sampleEvent({ siteId: 'site-a', eventType: 'zone-bypass' }), null));
 });
+
+test('the next due time follows every input that changes an open incident, and not one that cannot', (t) => {
+  const e = engine();
+  t.is(e.nextDue(), null);
+  e.onEvent(sampleEvent({ siteId: 'site-a' }), 'a1', T);
+  const unattended = e.nextDue();
+  t.not(unattended, null, 'an alarm nobody attends to escalates');
+  // A log event at another site, which has nothing open: nothing changes.
+  e.onEvent(sampleEvent({ siteId: 'site-b', eventType: 'zone-bypass' }), null, T + 1000);
+  t.is(e.nextDue(), unattended);
+  e.onClaim('a1', T + 2000);
+  t.not(e.nextDue(), unattended, 'claimed: it no longer escalates');
+  e.onOutcome('a1', 'call-started', {}, T + 3000);
+  const prompt = e.nextDue();
+  t.true(prompt !== null && prompt > T + 3000, 'the answer time runs from the call');
+  e.tick(prompt!);
+  t.not(e.nextDue(), prompt, 'the prompt, once given, is not due again');
+});

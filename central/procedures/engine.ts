@@ -79,6 +79,11 @@ export class ProcedureEngine {
   readonly #memory = new Map<string, SiteMemory>();
   readonly #handlings = new Map<string, Handling>();
   readonly #open = new OpenHandlings();
+  /**
+   * What `nextDue` answered, until an input may change an open incident (undefined: work it out
+   * again). It is asked before every input, and working it out looks at every open incident.
+   */
+  #due: number | null | undefined;
   /** Which incident each event belongs to, for restores and verifications that name an event. */
   readonly #incidentOfEvent = new Map<string, string>();
   readonly #channels: Channels;
@@ -125,6 +130,7 @@ export class ProcedureEngine {
 
   /** Starts from a snapshot's state (before any input). */
   restore(state: EngineState): void {
+    this.#due = undefined;
     for (const h of state.handlings) {
       this.#handlings.set(h.alarmId, h);
       this.#open.add(h);
@@ -150,6 +156,7 @@ export class ProcedureEngine {
 
   /** The earliest time a `tick` has work to do, or null. */
   nextDue(): number | null {
+    if (this.#due !== undefined) return this.#due;
     let next: number | null = null;
     const consider = (at: number | undefined | null) => {
       if (at !== undefined && at !== null && Number.isFinite(at) && (next === null || at < next)) next = at;
@@ -160,6 +167,7 @@ export class ProcedureEngine {
       consider(this.#promptAt(h));
       consider(this.#nextEscalation(h)?.at);
     }
+    this.#due = next;
     return next;
   }
 
@@ -183,6 +191,8 @@ export class ProcedureEngine {
 
   onEvent(event: AlarmEvent, alarmId: string | null, now: number): Action[] {
     this.#actions = [];
+    // An event that names no incident at a site with none open changes no incident, only the site's memory.
+    if (alarmId !== null || this.#open.hasSite(event.siteId)) this.#due = undefined;
     const site = this.#sites.get(event.siteId);
     const memory = this.#memoryOf(event.siteId);
     if (event.eventType === 'periodic-test') memory.missedTests = 0;
@@ -199,6 +209,7 @@ export class ProcedureEngine {
   /** An operator claimed the incident: it is attended to, so it stops escalating. */
   onClaim(alarmId: string, now: number): Action[] {
     this.#actions = [];
+    this.#due = undefined;
     const h = this.#handlings.get(alarmId);
     if (h && !h.closed) {
       h.attended = true;
@@ -211,6 +222,7 @@ export class ProcedureEngine {
   /** An operator recorded an outcome of the task the engine proposed. */
   onOutcome(alarmId: string, outcome: Outcome, detail: OutcomeDetail, now: number): OutcomeResult {
     this.#actions = [];
+    this.#due = undefined;
     const h = this.#handlings.get(alarmId);
     if (!h) return { actions: [], refused: `no incident ${alarmId}` };
     if (h.closed) return { actions: [], refused: 'the incident is closed' };
@@ -226,6 +238,7 @@ export class ProcedureEngine {
   /** An SMS reply from a contact's mobile (SPEC §6): "ok" closes, anything else needs an operator now. */
   onSmsReply(alarmId: string, text: string, now: number): Action[] {
     this.#actions = [];
+    this.#due = undefined;
     const h = this.#handlings.get(alarmId);
     if (!h || h.closed || h.wait?.kind !== 'sms') return this.#actions;
     const { name, number } = h.wait;
@@ -245,6 +258,7 @@ export class ProcedureEngine {
   /** A known regional power outage starts or ends (SPEC §5 mains). */
   setRegionalOutage(siteIds: readonly string[], active: boolean, now: number): Action[] {
     this.#actions = [];
+    this.#due = undefined;
     for (const siteId of siteIds) {
       this.#memoryOf(siteId).regionalOutage = active;
       for (const h of this.#open.ofSite(siteId)) {
@@ -284,6 +298,7 @@ export class ProcedureEngine {
   /** Time passes: system waits end, deadlines fall due, operators are prompted, escalations rise. */
   tick(now: number): Action[] {
     this.#actions = [];
+    this.#due = undefined;
     for (const h of [...this.#open]) {
       if (h.closed) continue;
       if (h.deadline && h.deadline.at <= now) {
