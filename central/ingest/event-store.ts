@@ -52,9 +52,8 @@ export async function storeEvent(
   via: 'mqtt' | 'dc09' | 'central',
   options: StoreOptions = {},
 ): Promise<StoreResult> {
+  if (opensAlarm(event)) return storeAlarmEvent(pool, event, via, options);
   const { evidence, feed } = options;
-  if (opensAlarm(event))
-    return storeAlarmEvent(pool, event, via, options.rules ?? DEFAULT_MERGE_RULES, options);
   // Most of the traffic (test reports, arming, troubles that name nothing): nothing else to change,
   // so one statement, committed by itself, instead of a four-statement transaction.
   if (!event.relatesTo) {
@@ -158,8 +157,7 @@ async function storeAlarmEvent(
   pool: pg.Pool,
   event: AlarmEvent,
   via: string,
-  rules: MergeRules,
-  { evidence, feed }: StoreOptions,
+  { rules = DEFAULT_MERGE_RULES, evidence, feed }: StoreOptions,
 ): Promise<StoreResult> {
   const client = await pool.connect();
   const lock = siteLock(event.siteId);
@@ -281,7 +279,9 @@ const JOIN_INCIDENT = {
 };
 
 /** A new incident: its id first, so the event row can point at it; then the alarm row; then the feed. */
-const NEW_INCIDENT_SQL = `WITH n AS (SELECT nextval('alarms_id_seq') AS id),
+const NEW_INCIDENT = {
+  name: 'new-incident',
+  text: `WITH n AS (SELECT nextval('alarms_id_seq') AS id),
       e AS (${insertEvent('(SELECT id FROM n)')} RETURNING id),
       a AS (INSERT INTO alarms (id, event_id, site_id, class, priority, verified, verification, rank, last_event_at, silent)
             SELECT (SELECT id FROM n), id, $2, $9, $10, $15, $16, $25, $19, $26 FROM e RETURNING id, opened_at),
@@ -295,8 +295,8 @@ const NEW_INCIDENT_SQL = `WITH n AS (SELECT nextval('alarms_id_seq') AS id),
               'openedAt', to_char(a.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
               'restoredAt', NULL, 'claimedBy', NULL, 'claimedAt', NULL) AS view
             FROM a JOIN sites s ON s.id = $2)
- SELECT view FROM v`;
-const NEW_INCIDENT = { name: 'new-incident', text: NEW_INCIDENT_SQL };
+ SELECT view FROM v`,
+};
 
 /** What an event that opens no alarm does to an earlier one; returns the id of the alarm it changed. */
 async function applyToAlarms(client: pg.PoolClient, event: AlarmEvent): Promise<string | null> {
