@@ -42,12 +42,13 @@ export interface AlarmView {
 /** The operators' view of incidents, as rows of `source` (the alarms table, or a statement's RETURNING *). */
 export function viewOf(source: string): string {
   return `
-  SELECT a.id::text AS alarm_id, e.id AS event_id, s.id AS site_id, s.name AS site_name, s.address AS site_address,
-         a.class, a.priority, a.rank, a.status, e.event_type, a.escalation, a.silent,
-         a.event_count, e.cid, e.sia, e.zone, e.area, e.device_name, e.text,
-         a.verified, a.verification->>'rule' AS verification_rule, e.occurred_at, a.opened_at, a.restored_at, a.close_reason,
+  SELECT a.id::text AS alarm_id, a.event_id, s.id AS site_id, s.name AS site_name, s.address AS site_address,
+         a.class, a.priority, a.rank, a.status, a.lead_event_type AS event_type, a.escalation, a.silent,
+         a.event_count, a.lead_cid AS cid, a.lead_sia AS sia, a.lead_zone AS zone, a.lead_area AS area,
+         a.lead_device_name AS device_name, a.lead_text AS text, a.verified,
+         a.verification->>'rule' AS verification_rule, a.lead_occurred_at AS occurred_at, a.opened_at, a.restored_at, a.close_reason,
          a.claimed_at, o.username AS claimed_by_username, o.display_name AS claimed_by_name
-    FROM ${source} a JOIN events e ON e.id = a.event_id JOIN sites s ON s.id = a.site_id
+    FROM ${source} a JOIN sites s ON s.id = a.site_id
     LEFT JOIN operators o ON o.id = a.claimed_by`;
 }
 const VIEW_SQL = viewOf('alarms');

@@ -18,6 +18,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { endPool } from './db/pool.ts';
 import { DatabaseTarget } from './db/target.ts';
+import { TimePartitions } from './db/time-partitions.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
 import { CommandAnswers } from './gateway-answers.ts';
 import { buildHttpServer, type RateLimits } from './http/server.ts';
@@ -138,6 +139,7 @@ export class Central {
   #afterStore: AfterStore | undefined;
   readonly #background = new Set<Promise<unknown>>();
   #cameras: CameraService | null = null;
+  #timePartitions: TimePartitions | null = null;
   #grantKey = '';
   #supervision: Promise<void> = Promise.resolve();
   #procedures: ProcedureService | null = null;
@@ -219,7 +221,17 @@ export class Central {
     const purgeMedia = async () => {
       await cameras?.purgeExpired(now);
     };
-    const parts = [superviseOnce, superviseSchedules, superviseTestReports, purgeMedia];
+    const timePartitions = this.#timePartitions;
+    const maintainTimePartitions = async () => {
+      await timePartitions?.maintain(now);
+    };
+    const parts = [
+      superviseOnce,
+      superviseSchedules,
+      superviseTestReports,
+      purgeMedia,
+      maintainTimePartitions,
+    ];
     for (const part of parts) {
       try {
         await part(pool, now, logger, this.#o.metrics, this.#afterStore);
@@ -298,6 +310,11 @@ export class Central {
       const connect = () => database.client({ keepAlive: true });
       this.#pool = database.pool({ max: 10 });
       attachSecretBox(this.#pool, SecretBox.open(this.#o.dataDir));
+      this.#timePartitions = new TimePartitions(
+        this.#pool,
+        logger.child({ component: 'partitions' }),
+        metrics,
+      );
       this.#pool.on('error', (error) =>
         logger.error({ err: error.message }, 'idle database connection failed'),
       );

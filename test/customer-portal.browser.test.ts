@@ -212,13 +212,19 @@ test.serial('a customer sees and changes only their own site', async (t) => {
   t.is((await customer('GET', '/api/customer/overview')).body.site.id, 'site-anna');
   // Someone else's alarm is simply not there.
   await env.central.pool.query(
-    `INSERT INTO events (id, site_id, gateway_id, seq, event_type, qualifier, cid, sia, class, priority, zone, area, verified,
-                         verification, occurred_at, recorded_at, via, payload)
-     VALUES ('01a1ffff-0000-7000-8000-000000000001', 'site-other', 'gw-other', 1, 'burglary', 'event', '130', 'BA',
-             'security', 1, 1, 1, false, '{}', now(), now(), 'central', '{}')`,
+    `WITH r AS (INSERT INTO event_ids (id, gateway_id) VALUES ('01a1ffff-0000-7000-8000-000000000001', 'gw-other')
+                RETURNING id, received_at)
+     INSERT INTO events (id, site_id, gateway_id, seq, event_type, qualifier, cid, sia, class, priority, zone, area, verified,
+                         verification, occurred_at, recorded_at, via, payload, received_at)
+     SELECT id, 'site-other', 'gw-other', 1, 'burglary', 'event', '130', 'BA',
+             'security', 1, 1, 1, false, '{}', now(), now(), 'central', '{}', received_at FROM r`,
   );
   const { rows: other } = await env.central.pool.query<{ id: string }>(
-    `INSERT INTO alarms (event_id, site_id, class, priority) VALUES ('01a1ffff-0000-7000-8000-000000000001', 'site-other', 'security', 1) RETURNING id::text`,
+    `INSERT INTO alarms (event_id, event_received_at, site_id, class, priority, lead_event_type, lead_cid, lead_sia,
+                         lead_zone, lead_area, lead_text, lead_occurred_at)
+     SELECT id, received_at, site_id, class, priority, event_type, cid, sia, zone, area, text, occurred_at
+       FROM events WHERE id = '01a1ffff-0000-7000-8000-000000000001'
+     RETURNING id::text`,
   );
   const foreign = await customer('POST', `/api/customer/alarms/${other[0]!.id}/cancel`, {
     idCode: anna.idCode,

@@ -120,7 +120,7 @@ test.serial(
     t.is(idOf((await tcp([restore]))[0]!), 'ACK');
     t.is(
       await count(
-        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id WHERE e.gateway_id = 'panel-0-1234' AND a.restored_at IS NOT NULL`,
+        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at WHERE e.gateway_id = 'panel-0-1234' AND a.restored_at IS NOT NULL`,
       ),
       1,
     );

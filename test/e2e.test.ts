@@ -182,7 +182,7 @@ test.serial(
     t.deepEqual(rows[0]?.payload, encode(nul), 'kept byte for byte');
     t.is(
       await count(
-        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id
+        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
         WHERE a.site_id = 'site-poison' AND e.event_type = 'message-rejected'`,
         [],
       ),

@@ -77,7 +77,7 @@ test.serial(
     );
     t.is(restores.find((e) => e.event_type === 'all-paths-failure')?.relates_to, log[2]!.id);
     const open = await env.central.pool.query(
-      `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id WHERE e.gateway_id = 'gw-dp4' AND a.restored_at IS NULL`,
+      `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at WHERE e.gateway_id = 'gw-dp4' AND a.restored_at IS NULL`,
     );
     t.is(open.rows[0].n, 1, 'only the backup path failure is still open');
   },

@@ -13,15 +13,23 @@ test('the queue never hides the highest priority: paged by priority, with how ma
   await storeEvent(pool, template, 'mqtt');
   // 1,200 more open burglary incidents, older than what comes next (made in bulk).
   await pool.query(
-    `WITH e AS (
+    `WITH r AS (
+       INSERT INTO event_ids (id, gateway_id) SELECT gen_random_uuid(), 'gw-q' FROM generate_series(1, 1200)
+       RETURNING id, received_at),
+     e AS (
        INSERT INTO events (id, site_id, gateway_id, seq, event_type, qualifier, cid, sia, class, priority, device_id,
-                           device_name, zone, area, verified, verification, text, occurred_at, recorded_at, via, payload)
-       SELECT gen_random_uuid(), site_id, gateway_id, seq + g, event_type, qualifier, cid, sia, class, priority,
-              device_id, device_name, zone, area, verified, verification, text, occurred_at, recorded_at, via, payload
-         FROM events, generate_series(1, 1200) g WHERE id = $1 RETURNING id, site_id, class, priority)
-     INSERT INTO alarms (event_id, site_id, class, priority, rank, opened_at)
-     SELECT id, site_id, class, priority, (SELECT rank FROM alarms WHERE event_id = $1),
-            now() - interval '1 hour' FROM e`,
+                           device_name, zone, area, verified, verification, text, occurred_at, recorded_at, via, payload,
+                           received_at)
+       SELECT r.id, site_id, gateway_id, seq + row_number() OVER (), event_type, qualifier, cid, sia, class, priority,
+              device_id, device_name, zone, area, verified, verification, text, occurred_at, recorded_at, via, payload,
+              r.received_at
+         FROM events, r WHERE events.id = $1 RETURNING *)
+     INSERT INTO alarms (event_id, event_received_at, site_id, class, priority, rank, opened_at, lead_event_type,
+                         lead_cid, lead_sia, lead_zone, lead_area, lead_device_id, lead_device_name, lead_text,
+                         lead_occurred_at)
+     SELECT id, received_at, site_id, class, priority, (SELECT rank FROM alarms WHERE event_id = $1),
+            now() - interval '1 hour', event_type, cid, sia, zone, area, device_id, device_name, text, occurred_at
+       FROM e`,
     [template.id],
   );
   const holdup = sampleEvent({

@@ -367,7 +367,7 @@ export class CameraService {
     const { rows } = await this.#o.pool.query<AlarmScope>(
       `SELECT a.site_id, e.gateway_id, e.id AS event_id, e.class, e.qualifier, e.occurred_at,
               g.last_heartbeat->'cameras' AS cameras
-         FROM alarms a JOIN events e ON e.id = a.event_id JOIN gateways g ON g.id = e.gateway_id
+         FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at JOIN gateways g ON g.id = e.gateway_id
         WHERE a.id = $1`,
       [alarmId],
     );

@@ -6,10 +6,13 @@ const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 /** Arbitrary constant: serializes migrations when several central nodes start at once. */
 const MIGRATION_LOCK = 4_242_001;
 
-/** Apply every `NNN_name.sql` not yet applied, in order, each in its own transaction. */
-export async function migrate(pool: pg.Pool, logger: Logger): Promise<string[]> {
+/**
+ * Apply every `NNN_name.sql` not yet applied, in order, each in its own transaction — up to and
+ * including `through` when given (a schema as an older release left it, to test what comes next).
+ */
+export async function migrate(pool: pg.Pool, logger: Logger, through?: string): Promise<string[]> {
   const files = readdirSync(MIGRATIONS_DIR)
-    .filter((name) => /^\d{3}_[\w-]+\.sql$/.test(name))
+    .filter((name) => /^\d{3}_[\w-]+\.sql$/.test(name) && (through === undefined || name <= through))
     .sort();
   const client = await pool.connect();
   const applied: string[] = [];

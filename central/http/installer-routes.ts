@@ -386,7 +386,7 @@ async function commissioning(pool: pg.Pool, siteId: string, submission: Submissi
         [siteId],
       ),
       pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id
+        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
         WHERE a.site_id = $1 AND a.status <> 'closed' AND e.event_type <> 'walk-test'`,
         [siteId],
       ),

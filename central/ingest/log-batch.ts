@@ -9,14 +9,20 @@ import { EVENT_COLUMNS, notStored, opensAlarm, type StoreResult, storeEvent } fr
  */
 const INSERT_BATCH = {
   name: 'insert-log-event-batch',
-  text: `INSERT INTO events (${EVENT_COLUMNS})
-    SELECT (e->>'id')::uuid, e->>'siteId', e->>'gatewayId', (e->>'seq')::bigint, e->>'eventType',
+  text: `WITH batch AS (
+      SELECT DISTINCT ON (id) (r->'event'->>'id')::uuid AS id, r->>'via' AS via, r->'event' AS e
+        FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x (r, n) ORDER BY id, n),
+    registered AS (
+      INSERT INTO event_ids (id, gateway_id) SELECT id, e->>'gatewayId' FROM batch
+      ON CONFLICT (id) DO NOTHING RETURNING id, received_at)
+    INSERT INTO events (${EVENT_COLUMNS}, received_at)
+    SELECT b.id, e->>'siteId', e->>'gatewayId', (e->>'seq')::bigint, e->>'eventType',
            e->>'qualifier', e->'code'->>'cid', e->'code'->>'sia', e->>'class', (e->>'priority')::smallint,
            e->'device'->>'id', e->'device'->>'name', (e->>'zone')::integer, (e->>'area')::integer,
            (e->'verification'->>'verified')::boolean, e->'verification', (e->>'relatesTo')::uuid, e->>'text',
-           (e->>'occurredAt')::timestamptz, (e->>'recordedAt')::timestamptz, r->>'via', e, NULL
-      FROM jsonb_array_elements($1::jsonb) AS r, LATERAL (SELECT r->'event' AS e) AS x
-    ON CONFLICT (id) DO NOTHING RETURNING id, gateway_id`,
+           (e->>'occurredAt')::timestamptz, (e->>'recordedAt')::timestamptz, via, e, NULL, g.received_at
+      FROM batch b JOIN registered g ON g.id = b.id
+    RETURNING id, gateway_id`,
 };
 
 /** An event that changes nothing but its own row: no alarm, naming no earlier event. */
