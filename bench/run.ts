@@ -103,7 +103,7 @@ const underLoad = await measureTlsFleet(
 );
 const ingest = await measureIngestThroughput(
   Number(process.env.VIGIL_BENCH_INGEST_GATEWAYS ?? 50),
-  Number(process.env.VIGIL_BENCH_INGEST_EVENTS ?? 400),
+  Number(process.env.VIGIL_BENCH_INGEST_EVENTS ?? 1000),
 );
 const scaling = await measureWorkerScaling(
   Number(process.env.VIGIL_BENCH_SCALING_GATEWAYS ?? 50),

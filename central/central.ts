@@ -32,7 +32,7 @@ import { SequenceWatch } from './ingest/sequence-watch.ts';
 import { MqttBrokerUplink, type Uplink } from './ingest/uplink.ts';
 import { DEFAULT_LIMITS, type ListenerLimits } from './limits.ts';
 import { AlarmFeed } from './live/alarm-feed.ts';
-import { CustomerPush } from './notify/customer-push.ts';
+import { CustomerPush, pushFor } from './notify/customer-push.ts';
 import { Notifier } from './notify/notifier.ts';
 import { recordPushResult } from './notify/push-subscriptions.ts';
 import { loadOrCreateVapidKeys, WebPushSender } from './notify/web-push.ts';
@@ -40,8 +40,8 @@ import { ProcedureService } from './procedures/service.ts';
 import { issueGatewaySecret } from './records.ts';
 import { SupervisionLease } from './supervision/lease.ts';
 import { superviseOnce } from './supervision/path-supervisor.ts';
-import { checkDisarm, superviseSchedules } from './supervision/schedule-supervisor.ts';
-import { onTestReport, superviseTestReports } from './supervision/test-report-supervisor.ts';
+import { checkDisarm, isArmingChange, superviseSchedules } from './supervision/schedule-supervisor.ts';
+import { isTestReport, onTestReport, superviseTestReports } from './supervision/test-report-supervisor.ts';
 import type { TlsMaterial } from './tls/certificates.ts';
 
 export interface CentralOptions {
@@ -377,17 +377,21 @@ export class Central {
           }
           if (failure) throw failure;
         })();
-        // A duplicate (stored before) is not told to the phones again.
-        if (result.kind === 'stored')
+        // A duplicate (stored before) is not told to the phones again. (Most events need none of
+        // what follows: decided here, without a promise each.)
+        if (result.kind === 'stored' && pushFor(event))
           this.#track(customerPush.onStored(event), (error) => {
             metrics.increment('customer_pushes_total', { result: 'failed' });
             logger.warn({ err: errorMessage(error) }, 'customer push failed');
           });
+        const supervised = isTestReport(event) || isArmingChange(event);
         this.#track(
-          procedure.then(async () => {
-            await onTestReport(pool, event, afterStore);
-            await checkDisarm(pool, event, supervisionLogger, metrics, afterStore);
-          }),
+          supervised
+            ? procedure.then(async () => {
+                await onTestReport(pool, event, afterStore);
+                await checkDisarm(pool, event, supervisionLogger, metrics, afterStore);
+              })
+            : procedure,
           (error) => {
             metrics.increment('supervision_errors_total');
             supervisionLogger.error(

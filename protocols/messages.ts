@@ -227,7 +227,8 @@ export const GatewayStatusSchema = z.strictObject({
 });
 export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+/** `json`: the payload as JSON.parse read it, before the schema (which may fill in defaults). */
+export type ParseResult<T> = { ok: true; value: T; json: unknown } | { ok: false; reason: string };
 
 /** Decode one wire payload: JSON first, then the schema; the reason names the offending field. */
 export function decode<T>(schema: z.ZodType<T>, payload: Buffer | string): ParseResult<T> {
@@ -238,7 +239,7 @@ export function decode<T>(schema: z.ZodType<T>, payload: Buffer | string): Parse
     return { ok: false, reason: 'payload is not valid JSON' };
   }
   const parsed = schema.safeParse(json);
-  if (parsed.success) return { ok: true, value: parsed.data };
+  if (parsed.success) return { ok: true, value: parsed.data, json };
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? issue.path.join('.') : '(root)';
   return { ok: false, reason: `${where}: ${issue?.message ?? 'invalid'}` };

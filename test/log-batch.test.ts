@@ -78,16 +78,25 @@ test.serial('a batched event\u2019s row holds what a single store writes', async
     text: 'bypassed by \u2019installer\u2019',
   };
   const single = { ...batched, id: crypto.randomUUID() };
+  // Stored as the gateway wrote it: keys in another order, spaced out, numbers as 10.0 and 4e0.
+  const asWritten = { ...batched, id: crypto.randomUUID() };
+  const entries = Object.entries(asWritten).reverse();
+  const text = `{ ${entries.map(([k, v]) => `"${k}" : ${JSON.stringify(v)}`).join(',\n ')} }`
+    .replace('"seq" : 10', '"seq" : 10.0')
+    .replace('"zone" : 4', '"zone" : 4e0');
   t.like(await batch.store(batched, 'mqtt'), { kind: 'stored' });
+  t.like(await batch.store(asWritten, 'mqtt', text), { kind: 'stored' });
   t.like(await storeEvent(env.central.pool, single, 'mqtt'), { kind: 'stored' });
   const { rows } = await env.central.pool.query(
     `SELECT to_jsonb(e) - 'id' - 'received_at' - 'payload' AS columns, payload - 'id' AS payload
        FROM events e WHERE id = ANY($1) ORDER BY id = $2`,
-    [[batched.id, single.id], single.id],
+    [[batched.id, asWritten.id, single.id], single.id],
   );
-  t.is(rows.length, 2);
-  t.deepEqual(rows[0].columns, rows[1].columns);
-  t.deepEqual(rows[0].payload, rows[1].payload);
+  t.is(rows.length, 3);
+  t.deepEqual(rows[0].columns, rows[2].columns);
+  t.deepEqual(rows[1].columns, rows[2].columns);
+  t.deepEqual(rows[0].payload, rows[2].payload);
+  t.deepEqual({ ...rows[1].payload, seq: 10, zone: 4 }, rows[2].payload, 'the payload as written');
 });
 
 test.serial(

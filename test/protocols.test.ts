@@ -1,4 +1,7 @@
 import test from 'ava';
+import { readGatewayEvent } from '../central/ingest/normalize.ts';
+import { createLogger } from '../lib/logger.ts';
+import { Metrics } from '../lib/metrics.ts';
 import {
   AckSchema,
   AlarmEventSchema,
@@ -15,7 +18,7 @@ import { sampleEvent } from './helpers/events.ts';
 test('a valid event survives encode and decode unchanged', (t) => {
   const event = sampleEvent();
   const decoded = decode(AlarmEventSchema, encode(event));
-  t.deepEqual(decoded, { ok: true, value: event });
+  t.deepEqual(decoded, { ok: true, value: event, json: event });
 });
 
 const badEvents: Array<[string, unknown, RegExp]> = [
@@ -78,4 +81,26 @@ test('free text that PostgreSQL or a browser cannot take is refused by the schem
     'a\uFFFDb\uFFFDc',
     'what the gateway did not write is made storable',
   );
+});
+
+test('the central takes an event as received only when it is that event exactly', (t) => {
+  const report = { logger: createLogger('test', 'silent'), metrics: new Metrics() };
+  const from = { siteId: 'site-a', gatewayId: 'gw-a' };
+  const event = sampleEvent();
+  const text = JSON.stringify(event);
+  const read = readGatewayEvent(Buffer.from(text), from, 'mismatch', report);
+  t.deepEqual(read, { ok: true, event, asReceived: text });
+  // A default filled in (no text), or a field the central derives itself: encoded again.
+  const { text: _omitted, ...withoutText } = event;
+  t.like(readGatewayEvent(JSON.stringify(withoutText), from, 'mismatch', report), {
+    ok: true,
+    event: { text: '' },
+    asReceived: null,
+  });
+  t.like(readGatewayEvent(JSON.stringify({ ...event, priority: 9 }), from, 'mismatch', report), {
+    ok: true,
+    event: { priority: 1 },
+    asReceived: null,
+  });
+  t.is(report.metrics.get('ingest_derived_total'), 1);
 });

@@ -23,7 +23,8 @@ export class HeartbeatBook {
   readonly #metrics: Metrics;
   readonly #flushMs: number;
   #gateways = new Map<string, Seen>();
-  #paths = new Map<string, { gatewayId: string; path: PathName; at: string }>();
+  /** `at`: epoch ms (heard with every message of a gateway, so kept cheap until written). */
+  #paths = new Map<string, { gatewayId: string; path: PathName; at: number }>();
   #timer: NodeJS.Timeout | null = null;
   /** What each gateway's heartbeats say besides their counters, as last written. */
   readonly #facts = new Map<string, string>();
@@ -75,7 +76,10 @@ export class HeartbeatBook {
   }
 
   heard(gatewayId: string, path: PathName): void {
-    this.#paths.set(`${gatewayId}/${path}`, { gatewayId, path, at: new Date().toISOString() });
+    const key = `${gatewayId}/${path}`;
+    const known = this.#paths.get(key);
+    if (known) known.at = Date.now();
+    else this.#paths.set(key, { gatewayId, path, at: Date.now() });
   }
 
   /** Write what was heard since the last batch (batches never overlap). */
@@ -112,7 +116,15 @@ export class HeartbeatBook {
              JOIN gateways g ON g.id = v.gw
            ON CONFLICT (gateway_id, path) DO UPDATE
              SET last_heard_at = GREATEST(path_status.last_heard_at, EXCLUDED.last_heard_at)`,
-          [JSON.stringify([...paths.values()].map((p) => ({ gw: p.gatewayId, path: p.path, at: p.at })))],
+          [
+            JSON.stringify(
+              [...paths.values()].map((p) => ({
+                gw: p.gatewayId,
+                path: p.path,
+                at: new Date(p.at).toISOString(),
+              })),
+            ),
+          ],
         );
       this.#metrics.increment('heartbeat_batches_total');
       this.#metrics.increment('heartbeat_batch_rows_total', {}, gateways.size + paths.size);

@@ -5,7 +5,8 @@ import { EVENT_COLUMNS, notStored, opensAlarm, type StoreResult, storeEvent } fr
 
 /**
  * One statement of fixed text (prepared once per connection) for any batch: the events travel as one
- * JSON array and PostgreSQL takes the columns out of each, as eventParams does for a single event.
+ * JSON array and PostgreSQL takes the columns out of each, as eventParams does for a single event
+ * (numbers through numeric: a gateway's JSON may write 10 as 10.0 or 1e1).
  */
 const INSERT_BATCH = {
   name: 'insert-log-event-batch',
@@ -16,9 +17,9 @@ const INSERT_BATCH = {
       INSERT INTO event_ids (id, gateway_id) SELECT id, e->>'gatewayId' FROM batch
       ON CONFLICT (id) DO NOTHING RETURNING id, received_at)
     INSERT INTO events (${EVENT_COLUMNS}, received_at)
-    SELECT b.id, e->>'siteId', e->>'gatewayId', (e->>'seq')::bigint, e->>'eventType',
-           e->>'qualifier', e->'code'->>'cid', e->'code'->>'sia', e->>'class', (e->>'priority')::smallint,
-           e->'device'->>'id', e->'device'->>'name', (e->>'zone')::integer, (e->>'area')::integer,
+    SELECT b.id, e->>'siteId', e->>'gatewayId', (e->>'seq')::numeric::bigint, e->>'eventType',
+           e->>'qualifier', e->'code'->>'cid', e->'code'->>'sia', e->>'class', (e->>'priority')::numeric::smallint,
+           e->'device'->>'id', e->'device'->>'name', (e->>'zone')::numeric::integer, (e->>'area')::numeric::integer,
            (e->'verification'->>'verified')::boolean, e->'verification', (e->>'relatesTo')::uuid, e->>'text',
            (e->>'occurredAt')::timestamptz, (e->>'recordedAt')::timestamptz, via, e, NULL, g.received_at
       FROM batch b JOIN registered g ON g.id = b.id
@@ -32,6 +33,8 @@ export function isPlainLog(event: AlarmEvent): boolean {
 
 interface Waiting {
   readonly event: AlarmEvent;
+  /** The event's JSON as the gateway sent it, when that is the event exactly (readGatewayEvent). */
+  readonly asReceived: string | null;
   readonly via: 'mqtt' | 'dc09' | 'central';
   readonly resolve: (result: StoreResult) => void;
   readonly reject: (error: unknown) => void;
@@ -59,9 +62,9 @@ export class LogEventBatch {
     this.#maxBatch = options.maxBatch ?? 256;
   }
 
-  store(event: AlarmEvent, via: Waiting['via']): Promise<StoreResult> {
+  store(event: AlarmEvent, via: Waiting['via'], asReceived: string | null = null): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ event, via, resolve, reject });
+      this.#queue.push({ event, asReceived, via, resolve, reject });
       if (this.#queue.length >= this.#maxBatch) void this.#flush();
       else this.#timer ??= setTimeout(() => void this.#flush(), this.#lingerMs);
     });
@@ -77,7 +80,7 @@ export class LogEventBatch {
     try {
       const result = await this.#pool.query<{ id: string; gateway_id: string }>({
         ...INSERT_BATCH,
-        values: [JSON.stringify(batch.map((w) => ({ via: w.via, event: w.event })))],
+        values: [batchJson(batch)],
       });
       stored = new Set(result.rows.map((r) => `${r.id} ${r.gateway_id}`));
       this.#metrics.increment('ingest_log_batches_total');
@@ -93,4 +96,15 @@ export class LogEventBatch {
       else notStored(this.#pool, w.event).then(w.resolve, w.reject);
     }
   }
+}
+
+/**
+ * The batch as INSERT_BATCH takes it. An event's JSON as received goes in as it is (validated, and
+ * the event exactly): encoding every event of a batch again was 5% of the central's time.
+ */
+function batchJson(batch: readonly Waiting[]): string {
+  const items = batch.map(
+    (w) => `{"via":${JSON.stringify(w.via)},"event":${w.asReceived ?? JSON.stringify(w.event)}}`,
+  );
+  return `[${items.join(',')}]`;
 }

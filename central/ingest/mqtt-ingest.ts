@@ -214,7 +214,7 @@ export class MqttIngest {
     const key = `${topic.siteId}/${topic.gatewayId}`;
     await this.#o.sequences?.prepare(event.gatewayId);
     if (this.#o.logBatch && isPlainLog(event)) {
-      const storing = this.#o.logBatch.store(event, 'mqtt');
+      const storing = this.#o.logBatch.store(event, 'mqtt', read.asReceived);
       outcome.committed = this.#inLane(this.#logsCommitting, key, () =>
         this.#stored(topic, payload, event, () => storing, outcome).catch((error) =>
           this.#failed(`${key}/event`, error, outcome),

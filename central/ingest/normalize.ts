@@ -28,14 +28,20 @@ export function deriveFromType(event: AlarmEvent): { event: AlarmEvent; overridd
  * A Vigil gateway's event message as the central takes it, whichever path it came by: valid
  * against the protocol, naming the gateway it came from (else `mismatch` is the reason), with the
  * fields the central derives itself (a difference logged and counted in `ingest_derived_total`).
+ * `asReceived` is the payload's text when it is that event exactly — nothing derived, no default
+ * filled in (the schema's defaults are top-level fields) — so that it can be stored without being
+ * encoded again; else null.
  */
 export function readGatewayEvent(
   payload: Buffer | string,
   from: { readonly siteId: string; readonly gatewayId: string },
   mismatch: string,
   report: { readonly logger: Logger; readonly metrics: Metrics },
-): { ok: true; event: AlarmEvent } | { ok: false; reason: string; detail: string } {
-  const decoded = decode(AlarmEventSchema, payload);
+):
+  | { ok: true; event: AlarmEvent; asReceived: string | null }
+  | { ok: false; reason: string; detail: string } {
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+  const decoded = decode(AlarmEventSchema, text);
   if (!decoded.ok) return { ok: false, reason: 'invalid-event', detail: decoded.reason };
   if (decoded.value.siteId !== from.siteId || decoded.value.gatewayId !== from.gatewayId)
     return { ok: false, reason: mismatch, detail: 'payload names another site or gateway' };
@@ -52,5 +58,6 @@ export function readGatewayEvent(
       'event fields the central derives itself differed from what the gateway sent',
     );
   }
-  return { ok: true, event };
+  const complete = Object.keys(decoded.json as object).length === Object.keys(event).length;
+  return { ok: true, event, asReceived: overridden.length === 0 && complete ? text : null };
 }

@@ -66,6 +66,11 @@ export async function superviseSchedules(
 }
 
 /** A disarm (opening) outside the site's opening hours raises "disarmed outside the schedule". */
+/** Whether checkDisarm has anything to do with the event: an arming or disarming. */
+export function isArmingChange(event: AlarmEvent): boolean {
+  return event.eventType === 'opening-closing' && event.qualifier === 'event';
+}
+
 export async function checkDisarm(
   pool: pg.Pool,
   event: AlarmEvent,
@@ -73,7 +78,7 @@ export async function checkDisarm(
   metrics: Metrics,
   afterStore?: AfterStore,
 ): Promise<void> {
-  if (event.eventType !== 'opening-closing' || event.qualifier !== 'event') return;
+  if (!isArmingChange(event)) return;
   const { rows } = await pool.query<ScheduledSite>(
     `SELECT id, time_zone, schedule, schedule_checked_until AS checked_until, NULL AS gateway_id
        FROM sites WHERE id = $1 AND schedule IS NOT NULL`,

@@ -65,8 +65,13 @@ export async function superviseTestReports(
 }
 
 /** A test report arrived: supervision restarts from it, and a raised miss is restored. */
+/** Whether onTestReport has anything to do with the event. */
+export function isTestReport(event: AlarmEvent): boolean {
+  return TEST_REPORTS.has(event.eventType);
+}
+
 export async function onTestReport(pool: pg.Pool, event: AlarmEvent, afterStore?: AfterStore): Promise<void> {
-  if (!TEST_REPORTS.has(event.eventType)) return;
+  if (!isTestReport(event)) return;
   const { rows } = await pool.query<{ failure_event_id: string | null }>(
     `WITH previous AS (SELECT failure_event_id FROM test_supervision WHERE gateway_id = $1)
      INSERT INTO test_supervision (gateway_id, since, last_test_at) VALUES ($1, $2, $2)
