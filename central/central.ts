@@ -23,6 +23,7 @@ import { Dc09Receiver } from './dc09/receiver.ts';
 import { CommandAnswers } from './gateway-answers.ts';
 import { buildHttpServer, type RateLimits } from './http/server.ts';
 import type { EscalationTable } from './incidents/escalation.ts';
+import { releaseAwaitingEvents } from './ingest/awaiting-events.ts';
 import type { AfterStore } from './ingest/event-store.ts';
 import { HeartbeatBook } from './ingest/heartbeat-book.ts';
 import { LogEventBatch } from './ingest/log-batch.ts';
@@ -225,12 +226,16 @@ export class Central {
     const maintainTimePartitions = async () => {
       await timePartitions?.maintain(now);
     };
+    const releaseAwaiting = async () => {
+      await releaseAwaitingEvents(pool);
+    };
     const parts = [
       superviseOnce,
       superviseSchedules,
       superviseTestReports,
       purgeMedia,
       maintainTimePartitions,
+      releaseAwaiting,
     ];
     for (const part of parts) {
       try {

@@ -8,6 +8,7 @@ import {
   PARTITION_CHECK_INTERVAL_MS,
   TimePartitions,
 } from '../central/db/time-partitions.ts';
+import { releaseAwaitingEvents } from '../central/ingest/awaiting-events.ts';
 import { storeEvent } from '../central/ingest/event-store.ts';
 import { LogEventBatch } from '../central/ingest/log-batch.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -200,6 +201,35 @@ test.serial(
     t.is((await pool.query('SELECT count(*)::int AS n FROM awaiting_events')).rows[0].n, 0);
   },
 );
+
+test.serial('a restore of a log event stored after it stops waiting for it', async (t) => {
+  const log = sampleEvent({ siteId: 'site-p', gatewayId: 'gw-p', seq: 20, eventType: 'zone-bypass' });
+  const restore = sampleEvent({
+    siteId: 'site-p',
+    gatewayId: 'gw-p',
+    seq: 21,
+    eventType: 'zone-bypass',
+    qualifier: 'restore',
+    relatesTo: log.id,
+  });
+  const unnamed = sampleEvent({
+    ...restore,
+    id: crypto.randomUUID(),
+    seq: 22,
+    relatesTo: crypto.randomUUID(),
+  });
+  t.is((await storeEvent(pool, restore, 'mqtt')).kind, 'stored');
+  t.is((await storeEvent(pool, unnamed, 'mqtt')).kind, 'stored');
+  const waiting = async () =>
+    (
+      await pool.query<{ id: string }>('SELECT event_id AS id FROM awaiting_events ORDER BY event_id')
+    ).rows.map((r) => r.id);
+  t.deepEqual(await waiting(), [restore.id, unnamed.id].sort());
+  t.is((await storeEvent(pool, log, 'mqtt')).kind, 'stored');
+  t.is(await releaseAwaitingEvents(pool), 0, 'not before it has been stored a while');
+  t.is(await releaseAwaitingEvents(pool, 0), 1);
+  t.deepEqual(await waiting(), [unnamed.id], 'what names an event not stored yet still waits');
+});
 
 test.serial('partitions missing ahead are made again; rows without one are kept and reported', async (t) => {
   const metrics = new Metrics();
