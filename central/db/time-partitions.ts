@@ -10,10 +10,12 @@ export const MONTHLY_TABLES = ['events', 'procedure_inputs', 'alarm_actions'] as
 export const PARTITION_CHECK_INTERVAL_MS = 60 * 60_000;
 
 /**
- * Creating a partition locks its parent against writes; behind a long report the lock would hold
- * up every insert queued after it. Rather give up and try again at the next check.
+ * Creating a partition locks its parent (and, for events, the alarms that reference it) against
+ * writes; waiting behind a long report, the request would hold up every insert queued after it — an
+ * alarm among them. So it waits briefly, and gives up to try again at the next check (the partitions
+ * are made two months ahead: hundreds of checks before one is needed).
  */
-const LOCK_TIMEOUT = '2s';
+const LOCK_TIMEOUT = '200ms';
 
 /**
  * Keeps each monthly table's partitions from this month to two months ahead (the database's clock,
