@@ -48,18 +48,16 @@ async function rawThroughput(publishers: number, perPublisher: number): Promise<
   await subscriber.subscribeAsync('raw/+/event', { qos: 1 });
   let received = 0;
   let expected = 0;
-  let reached = () => {};
-  subscriber.on('message', () => ++received === expected && reached());
+  let reached = Promise.withResolvers<void>();
+  subscriber.on('message', () => ++received === expected && reached.resolve());
   const clients = await Promise.all(Array.from({ length: publishers }, () => mqtt.connectAsync(url)));
   // About the size of a gateway's encoded event (445 bytes for a bypass).
   const payload = Buffer.alloc(450, 'x');
   const pass = async (count: number) => {
     expected += publishers * count;
-    const all = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
+    reached = Promise.withResolvers<void>();
     await Promise.all(clients.map((c, p) => pump(c, count, () => ({ topic: `raw/${p}/event`, payload }))));
-    await all;
+    await reached.promise;
   };
   await pass(WARM_UP);
   const started = performance.now();
@@ -85,13 +83,10 @@ export async function logEventsAcked(
 ): Promise<number> {
   const total = gateways.length * perGateway;
   let acked = 0;
-  let reached = () => {};
-  const all = new Promise<void>((resolve) => {
-    reached = resolve;
-  });
+  const all = Promise.withResolvers<void>();
   const onAck = (_topic: string, payload: Buffer) => {
     acked += (JSON.parse(payload.toString()) as { eventIds: string[] }).eventIds.length;
-    if (acked >= total) reached();
+    if (acked >= total) all.resolve();
   };
   for (const g of gateways) g.client.on('message', onAck);
   const at = Date.now();
@@ -107,7 +102,7 @@ export async function logEventsAcked(
   });
   const started = performance.now();
   await Promise.all(gateways.map((g, n) => pump(g.client, perGateway, (i) => messages[n]![i]!)));
-  await all;
+  await all.promise;
   const perSecond = total / ((performance.now() - started) / 1000);
   for (const g of gateways) g.client.removeListener('message', onAck);
   return perSecond;

@@ -324,12 +324,14 @@ test('more alarms at once than the pool has connections: each store keeps to its
   t.is(results.filter((r) => r.kind === 'duplicate').length, 12);
 });
 
+/** The test central's database, for connections of a test's own (another node's feed, a lock check). */
+const databaseUrl = () =>
+  (env.central.pool as unknown as { options: { connectionString: string } }).options.connectionString;
+
 test.serial(
   'the storing node’s feed hears an alarm once, before the store returns; another node’s through NOTIFY',
   async (t) => {
-    const url = (env.central.pool as unknown as { options: { connectionString: string } }).options
-      .connectionString;
-    const connect = () => new pg.Client({ connectionString: url });
+    const connect = () => new pg.Client({ connectionString: databaseUrl() });
     const metrics = new Metrics();
     const here = new AlarmFeed(connect, silentLogger, metrics);
     const there = new AlarmFeed(connect, silentLogger, metrics);
@@ -371,10 +373,7 @@ test.serial(
 test.serial('a store that fails gives the site’s lock back: the site’s next alarm is stored', async (t) => {
   const bad = sampleEvent({ siteId: 'site-a', gatewayId: 'gw-a', occurredAt: 'not a time' });
   await t.throwsAsync(storeEvent(env.central.pool, bad, 'mqtt'));
-  const other = new pg.Client({
-    connectionString: (env.central.pool as unknown as { options: { connectionString: string } }).options
-      .connectionString,
-  });
+  const other = new pg.Client({ connectionString: databaseUrl() });
   await other.connect();
   t.teardown(() => other.end());
   const free = await other.query('SELECT pg_try_advisory_xact_lock($1) AS free', [siteLock('site-a')]);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { inTransaction } from './pool.ts';
 
 /** The tables partitioned by month (migration 024), each with a DEFAULT partition `<table>_default`. */
 export const MONTHLY_TABLES = ['events', 'procedure_inputs', 'alarm_actions'] as const;
@@ -52,25 +53,18 @@ export class TimePartitions {
   }
 
   async #ensureAhead(table: string): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    const rows = await inTransaction(this.#pool, async (client) => {
       await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
-      const { rows } = await client.query<{ created: string | null }>(
+      const result = await client.query<{ created: string | null }>(
         'SELECT create_month_partition($1::regclass, m) AS created FROM months_to_partition(now()) AS m',
         [table],
       );
-      await client.query('COMMIT');
-      for (const { created } of rows) {
-        if (!created) continue;
-        this.#metrics.increment('db_partitions_created_total', { table });
-        this.#logger.info({ table, partition: created }, 'time partition created');
-      }
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
+      return result.rows;
+    });
+    for (const { created } of rows) {
+      if (!created) continue;
+      this.#metrics.increment('db_partitions_created_total', { table });
+      this.#logger.info({ table, partition: created }, 'time partition created');
     }
   }
 

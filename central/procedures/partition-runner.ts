@@ -3,6 +3,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { alarmById } from '../alarms.ts';
+import { inTransaction } from '../db/pool.ts';
 import { isTransient } from '../db/target.ts';
 import type { EscalationTable } from '../incidents/escalation.ts';
 import { VERIFIED_RANK } from '../incidents/ranking.ts';
@@ -466,9 +467,7 @@ export class PartitionRunner {
   }
 
   async #transactionOnce(work: (db: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.#o.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.#o.pool, async (client) => {
       const fence = this.#o.fence();
       if (!fence || !(await holdsPartition(client, fence))) {
         // Another worker may own it already: nothing of this step is written; the runner stops.
@@ -478,13 +477,7 @@ export class PartitionRunner {
         throw new NotOwner(`partition ${this.partition} is no longer held by this worker's lease`);
       }
       await work(client);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async #deliver(action: Action): Promise<void> {
