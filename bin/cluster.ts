@@ -52,7 +52,7 @@ export interface ClusterWorker {
 export interface LocalCluster {
   readonly workers: readonly ClusterWorker[];
   readonly brokers: readonly RabbitNode[];
-  /** The CA the brokers' certificates are signed by (gateways and workers trust it). */
+  /** The CA the brokers' and the database servers' certificates are signed by (gateways and workers trust it). */
   readonly caFile: string;
   readonly database: FailoverCluster;
   readonly gateway: RunningGateway;
@@ -82,18 +82,18 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       await stop().catch((error: Error) => logger.warn({ err: error.message }, 'stop failed'));
   };
   try {
+    // PostgreSQL, AMQP and MQTT take TLS only, with a CA of this cluster's own.
+    const tlsDir = path.join(dir, 'tls');
+    const tls = await ensureTlsMaterial(tlsDir, []);
+    const caFile = tlsFiles(tlsDir).ca;
     logger.info('starting PostgreSQL: monitor, primary, synchronous standby');
-    const database = await startPgAutoFailover({ dir: path.join(dir, 'postgres'), nodes: 2, logger });
+    const database = await startPgAutoFailover({ dir: path.join(dir, 'postgres'), nodes: 2, tls, logger });
     stops.push(() => database.stop());
     step();
 
     logger.info('starting RabbitMQ: three nodes');
     const admin = { username: ADMIN_USER, password: randomBytes(12).toString('hex') };
     const suffix = randomBytes(3).toString('hex');
-    // The brokers take AMQP and MQTT over TLS only, with a CA of this cluster's own.
-    const tlsDir = path.join(dir, 'tls');
-    const { ca } = await ensureTlsMaterial(tlsDir, []);
-    const caFile = tlsFiles(tlsDir).ca;
     const brokers = await startRabbitCluster({
       tlsDir,
       dirOf: (i) => path.join(dir, 'rabbitmq', `node${i + 1}`),
@@ -186,7 +186,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     stops.push(() => camera.stop());
     const codes = demoCodes(seedDir);
     const demo = await demoGatewayConfig(
-      { mqttUrl: brokers[0]!.mqttUrl, caCert: ca, secret, grantKey: signer.publicKey },
+      { mqttUrl: brokers[0]!.mqttUrl, caCert: tls.ca, secret, grantKey: signer.publicKey },
       options.gatewayHttpPort,
       codes,
       cameraUrl,

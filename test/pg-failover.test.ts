@@ -1,8 +1,11 @@
-import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
 import pg from 'pg';
-import { startPgAutoFailover } from '../central/db/pg-auto-failover.ts';
+import { type FailoverCluster, startPgAutoFailover } from '../central/db/pg-auto-failover.ts';
 import { databaseHosts } from '../central/db/target.ts';
 import { PARTITIONS } from '../central/procedures/partitions.ts';
+import { ensureTlsMaterial, tlsFiles } from '../central/tls/certificates.ts';
 import { createLogger } from '../lib/logger.ts';
 import {
   apiClient,
@@ -37,16 +40,9 @@ test('PostgreSQL primary killed (-9) mid-burst: the synchronous standby is promo
   t.teardown(() => cluster.stop());
   const [first, second] = cluster.nodes;
   // An acked commit is on two machines: the primary waits for its standby.
-  const primary = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${first!.port}/vigil` });
-  await primary.connect();
-  const { rows: replication } = await primary.query<{ sync_state: string }>(
-    'SELECT sync_state FROM pg_stat_replication',
-  );
-  await primary.end();
-  t.true(
-    replication.length === 1 && ['sync', 'quorum'].includes(replication[0]!.sync_state),
-    `a synchronous standby (${JSON.stringify(replication)})`,
-  );
+  const replication = cluster.superuserSql(first!.port, 'SELECT sync_state FROM pg_stat_replication').trim();
+  t.true(['sync', 'quorum'].includes(replication), `one synchronous standby (${replication})`);
+  await accessIsLocked(t, cluster);
 
   const env = await startTestCentral({ databaseUrl: cluster.url });
   t.teardown(() => env.stop());
@@ -112,3 +108,77 @@ test('PostgreSQL primary killed (-9) mid-burst: the synchronous standby is promo
   }, "every site's incident with its next step");
   t.is(new Set(shown.map((a) => a.siteId)).size, GATEWAYS, 'no incident shown twice');
 });
+
+/**
+ * Nothing of the cluster is open on the network: no connection without TLS, none as the superuser,
+ * none with a wrong password or to a server whose certificate another CA signed; the central's role
+ * is no superuser, and no password reached the servers' statement logs.
+ */
+async function accessIsLocked(t: ExecutionContext, cluster: FailoverCluster): Promise<void> {
+  const url = new URL(cluster.url.replace(/@[^/]+\//, `@127.0.0.1:${cluster.nodes[0]!.port}/`));
+  url.searchParams.delete('target_session_attrs');
+  const refusal = async (change: (u: URL) => void) => {
+    const attempt = new URL(url);
+    change(attempt);
+    const client = new pg.Client({ connectionString: attempt.toString(), connectionTimeoutMillis: 5000 });
+    try {
+      await client.connect();
+      await client.end();
+      return 'connected';
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  t.regex(
+    await refusal((u) => u.searchParams.set('sslmode', 'disable')),
+    /no pg_hba.conf entry.*no encryption/,
+  );
+  t.regex(
+    await refusal((u) => {
+      u.username = 'postgres';
+      u.password = '';
+    }),
+    /no pg_hba.conf entry for host "127.0.0.1", user "postgres"/,
+  );
+  t.regex(await refusal((u) => (u.password = 'guessed')), /password authentication failed for user "vigil"/);
+  const dataDir = path.dirname(path.dirname(cluster.caFile));
+  const otherCa = path.join(dataDir, 'other-ca');
+  await ensureTlsMaterial(otherCa, []);
+  t.regex(
+    await refusal((u) => u.searchParams.set('sslrootcert', tlsFiles(otherCa).ca)),
+    /certificate|self.signed/i,
+    'a server whose certificate another CA signed is refused',
+  );
+  const monitor = new URL(cluster.monitorUrl);
+  monitor.password = '';
+  const client = new pg.Client({ connectionString: monitor.toString(), connectionTimeoutMillis: 5000 });
+  t.regex(
+    await client.connect().then(
+      () => 'connected',
+      (error: Error) => error.message,
+    ),
+    /password|SASL/i,
+    'the monitor wants a password',
+  );
+  await client.end().catch(() => undefined);
+
+  const central = new pg.Client({ connectionString: url.toString() });
+  await central.connect();
+  const { rows } = await central.query<{ rolsuper: boolean; ssl: boolean }>(
+    'SELECT rolsuper, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl FROM pg_roles WHERE rolname = current_user',
+  );
+  await central.end();
+  t.deepEqual(rows, [{ rolsuper: false, ssl: true }], 'the central is no superuser, over TLS');
+
+  // The monitor logs every DDL statement (pg_auto_failover's log_statement = ddl), ALTER ROLE too.
+  const secrets = [url.password, new URL(cluster.monitorUrl).password];
+  const logDir = path.join(dataDir, 'monitor', 'log');
+  const log = readdirSync(logDir)
+    .map((f) => readFileSync(path.join(logDir, f), 'utf8'))
+    .join('');
+  t.true(log.includes('ALTER ROLE autoctl_node PASSWORD'), 'the monitor logged the password change');
+  t.false(
+    secrets.some((secret) => log.includes(secret)),
+    "no password in the monitor's log",
+  );
+}

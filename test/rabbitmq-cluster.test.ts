@@ -205,6 +205,9 @@ test.serial(
       'the brokers take MQTT over TLS',
     );
     t.is(ready.database.nodes.length, 2);
+    const database = new URL(ready.database.url);
+    t.is(database.username, 'vigil', 'the workers log in to PostgreSQL as the central, not the superuser');
+    t.is(database.searchParams.get('sslmode'), 'verify-full', 'over TLS, the server certificate checked');
 
     // The demo gateway's panic button, through RabbitMQ, shown alike on both workers' consoles.
     const trigger = (device: string) =>

@@ -61,7 +61,7 @@ export async function cluster(args: string[]): Promise<void> {
       ),
       line('', `user ${running.operator.username}   password ${running.operator.password}`),
       ...running.brokers.map((b, i) => line(`RabbitMQ node ${i + 1}`, `${b.mqttUrl}   ${b.nodename}`)),
-      line("Brokers' CA", running.caFile),
+      line('Cluster CA', running.caFile),
       ...running.database.nodes.map((n) => line(`PostgreSQL ${n.name}`, `127.0.0.1:${n.port}`)),
       line('Database URL', running.database.url),
       line('Demo gateway', `${running.gateway.localApiUrl}/demo   resident code ${running.codes.user}`),

@@ -1,10 +1,24 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { ensureTlsMaterial, type TlsMaterial } from '../tls/certificates.ts';
 import { freePort } from './embedded.ts';
+import {
+  CENTRAL_ROLE,
+  keeperPgpass,
+  MONITOR_ROLE,
+  monitorHba,
+  newClusterPasswords,
+  nodeHba,
+  ownerIdent,
+  REPLICATION_ROLE,
+  SUPERUSER,
+  setPasswordSql,
+} from './pg-cluster-access.ts';
 
 /** Debian's PostgreSQL 15 (`postgresql-15`), which `postgresql-15-auto-failover` extends. */
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -36,12 +50,20 @@ export interface FailoverNode {
 }
 
 export interface FailoverCluster {
-  /** Every node, libpq style: `postgres://…@h1:p1,h2:p2/vigil?target_session_attrs=read-write`. */
+  /**
+   * Every node, libpq style, as the central's role over TLS:
+   * `postgres://vigil:…@h1:p1,h2:p2/vigil?target_session_attrs=read-write&sslmode=verify-full&sslrootcert=…`.
+   */
   readonly url: string;
+  /** The monitor, as `autoctl_node` over TLS. */
   readonly monitorUrl: string;
+  /** The CA the servers' certificates are signed by (the URLs' `sslrootcert`). */
+  readonly caFile: string;
   readonly nodes: readonly FailoverNode[];
   /** The nodes' states as the monitor assigned them (name → state). */
   states(): Promise<Record<string, string>>;
+  /** Runs SQL on a node as the superuser, over its Unix socket (psql's unaligned output). */
+  superuserSql(port: number, sql: string, dbname?: string): string;
   stop(): Promise<void>;
 }
 
@@ -49,18 +71,29 @@ export function pgAutoFailoverInstalled(): boolean {
   return existsSync(PG_AUTOCTL) && existsSync(path.join(PG_BIN, 'postgres'));
 }
 
+const HOST = '127.0.0.1';
+const DBNAME = 'vigil';
+/** A Unix socket's path is at most 107 bytes; the server adds `/.s.PGSQL.<port>`. */
+const MAX_SOCKET_DIR = 107 - '/.s.PGSQL.65535'.length;
+
 /**
  * PostgreSQL with a synchronous standby and automatic failover on one machine, from Debian's
  * `pg-auto-failover-cli` and `postgresql-15-auto-failover`: a monitor and `nodes` data nodes (the
  * first the primary, the others synchronous standbys: a commit returns once a standby has it), each
- * run by its `pg_autoctl` keeper in a process group of its own, on loopback ports. Trust
- * authentication on loopback only: for tests and a one-machine trial (docs/cluster.md says what
- * production sets instead). As root, everything runs as the `postgres` user.
+ * run by its `pg_autoctl` keeper in a process group of its own, listening on loopback only.
+ *
+ * Every TCP connection is TLS, verified against `tls.ca` (`verify-full`: the certificate must name
+ * 127.0.0.1), and logs in with a SCRAM password made for this cluster (pg-cluster-access.ts): the
+ * central as `vigil`, owner of its database and nothing more; the keepers with their passwords in a
+ * .pgpass only they read. The superuser has no password: only the Unix socket, in a directory of
+ * the owner's, as the owner. As root, everything runs as the `postgres` user.
  */
 export async function startPgAutoFailover(options: {
   dir: string;
   nodes?: number;
   timings?: FailoverTimings;
+  /** The servers' certificate; without it the cluster makes a CA of its own in `dir`. */
+  tls?: TlsMaterial;
   logger: Logger;
 }): Promise<FailoverCluster> {
   if (!pgAutoFailoverInstalled())
@@ -68,22 +101,81 @@ export async function startPgAutoFailover(options: {
       'pg_auto_failover is not installed: apt-get install postgresql-15-auto-failover pg-auto-failover-cli',
     );
   const owner = process.getuid?.() === 0 ? postgresUser() : null;
+  const systemUser = owner ? 'postgres' : userInfo().username;
   const dir = path.resolve(options.dir);
+  const sockets = path.join(dir, 'sockets');
+  if (Buffer.byteLength(sockets) > MAX_SOCKET_DIR || /['\\\s]/.test(sockets))
+    throw new Error(
+      `pg_auto_failover: ${sockets} cannot hold the servers' Unix sockets (at most ${MAX_SOCKET_DIR} bytes, no quotes or spaces): choose a shorter directory`,
+    );
   // pg_autoctl keeps each node's configuration and state under $XDG_CONFIG_HOME and
   // $XDG_DATA_HOME by the data directory's path: kept inside `dir`, so a new cluster in the same
   // place never picks up an old one's (its monitor's port, its node ids).
   const home = path.join(dir, 'home');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  if (owner) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
-  const env = autoctlEnv(home);
+  const tlsDir = path.join(dir, 'tls');
+  mkdirSync(dir, { recursive: true });
+  for (const own of [home, sockets, tlsDir]) mkdirSync(own, { recursive: true, mode: 0o700 });
+  const material = options.tls ?? (await ensureTlsMaterial(path.join(dir, 'ca'), []));
+  const tls = {
+    ca: path.join(tlsDir, 'ca.pem'),
+    cert: path.join(tlsDir, 'server.pem'),
+    key: path.join(tlsDir, 'server.key'),
+  };
+  writeFileSync(tls.ca, material.ca, { mode: 0o644 });
+  writeFileSync(tls.cert, material.cert, { mode: 0o644 });
+  writeFileSync(tls.key, material.key, { mode: 0o600 });
+  if (owner) {
+    execFileSync('chown', [`${owner.uid}:${owner.gid}`, dir]);
+    execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, home, sockets, tlsDir]);
+  }
+  const writeOwned = (file: string, text: string) => {
+    writeFileSync(file, text, { mode: 0o600 });
+    if (owner) chownSync(file, owner.uid, owner.gid);
+  };
+  const passwords = newClusterPasswords();
+  const env = {
+    ...autoctlEnv(home),
+    PGHOST: sockets,
+    PGUSER: SUPERUSER,
+    PGPASSFILE: path.join(home, 'pgpass'),
+  };
+  const asOwner = { env, stdio: 'pipe' as const, ...(owner ?? {}) };
   const keepers: ChildProcess[] = [];
-  const run = (args: string[]) => execFileSync(PG_AUTOCTL, args, { env, stdio: 'pipe', ...(owner ?? {}) });
+  const run = (args: string[]) => execFileSync(PG_AUTOCTL, args, asOwner);
+  const superuserSql = (port: number, sql: string, dbname = DBNAME) =>
+    execFileSync(
+      path.join(PG_BIN, 'psql'),
+      ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-p', String(port), '-d', dbname, '-f', '-'],
+      { ...asOwner, input: sql, encoding: 'utf8' },
+    );
+  /** initdb with no password and nothing trusted, then this cluster's access rules. */
+  const initdb = (pgdata: string, hba: string, roles: readonly string[]) => {
+    execFileSync(
+      path.join(PG_BIN, 'initdb'),
+      ['-D', pgdata, '-U', SUPERUSER, '--auth-local=peer', '--auth-host=reject', '-E', 'UTF8'],
+      asOwner,
+    );
+    appendFileSync(path.join(pgdata, 'postgresql.conf'), `\nunix_socket_directories = '${sockets}'\n`);
+    writeOwned(path.join(pgdata, 'pg_hba.conf'), hba);
+    writeOwned(path.join(pgdata, 'pg_ident.conf'), ownerIdent(systemUser, roles));
+  };
+  const tlsArgs = [
+    '--skip-pg-hba',
+    '--ssl-ca-file',
+    tls.ca,
+    '--server-cert',
+    tls.cert,
+    '--server-key',
+    tls.key,
+    '--ssl-mode',
+    'verify-full',
+  ];
+  const sslParams = `sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.ca)}`;
   const keep = (pgdata: string) => {
     const keeper = spawn(PG_AUTOCTL, ['run', '--pgdata', pgdata], {
-      env,
+      ...asOwner,
       stdio: 'ignore',
       detached: true,
-      ...(owner ?? {}),
     });
     keepers.push(keeper);
     return keeper;
@@ -94,6 +186,7 @@ export async function startPgAutoFailover(options: {
   try {
     const monitorPort = await freePort();
     const monitorData = path.join(dir, 'monitor');
+    initdb(monitorData, monitorHba(HOST), [SUPERUSER, MONITOR_ROLE]);
     run([
       'create',
       'monitor',
@@ -102,24 +195,37 @@ export async function startPgAutoFailover(options: {
       '--pgport',
       String(monitorPort),
       '--hostname',
-      '127.0.0.1',
-      '--auth',
-      'trust',
-      '--no-ssl',
+      HOST,
+      ...tlsArgs,
     ]);
+    run(['config', 'set', '--pgdata', monitorData, 'postgresql.listen_addresses', HOST]);
+    writeOwned(env.PGPASSFILE, keeperPgpass(HOST, monitorPort, passwords));
     keep(monitorData);
-    const monitorUrl = `postgres://autoctl_node@127.0.0.1:${monitorPort}/pg_auto_failover`;
-    await waitFor(() => canQuery(monitorUrl), 'the pg_auto_failover monitor', 60_000);
-    await tune(
-      `postgres://postgres@127.0.0.1:${monitorPort}/pg_auto_failover`,
-      options.timings ?? LOCAL_TIMINGS,
+    await waitFor(
+      async () => canRun(() => superuserSql(monitorPort, 'SELECT 1', 'pg_auto_failover')),
+      'the pg_auto_failover monitor',
+      60_000,
     );
+    superuserSql(
+      monitorPort,
+      [
+        setPasswordSql(MONITOR_ROLE, passwords.monitor),
+        ...tuning(options.timings ?? LOCAL_TIMINGS),
+        'SELECT pg_reload_conf();',
+      ].join('\n'),
+      'pg_auto_failover',
+    );
+    const monitorAt = `${HOST}:${monitorPort}/pg_auto_failover?${sslParams}`;
+    const monitorUrl = `postgres://${MONITOR_ROLE}:${passwords.monitor}@${monitorAt}`;
+    await waitFor(() => canQuery(monitorUrl), 'the monitor over TLS', 30_000);
     const nodes: FailoverNode[] = [];
     for (let i = 1; i <= (options.nodes ?? 2); i++) {
       const name = `node${i}`;
       const port = await freePort();
       const pgdata = path.join(dir, name);
-      // The first node initialises the database; each next one is a base backup of the primary.
+      // The first node is initialised here; each next one is a base backup of the primary (its
+      // access rules and socket directory with it).
+      if (i === 1) initdb(pgdata, nodeHba(HOST, DBNAME), [SUPERUSER]);
       run([
         'create',
         'postgres',
@@ -128,16 +234,16 @@ export async function startPgAutoFailover(options: {
         '--pgport',
         String(port),
         '--hostname',
-        '127.0.0.1',
+        HOST,
+        '--listen',
+        HOST,
         '--name',
         name,
         '--dbname',
-        'vigil',
-        '--auth',
-        'trust',
-        '--no-ssl',
+        DBNAME,
+        ...tlsArgs,
         '--monitor',
-        monitorUrl,
+        `postgres://${MONITOR_ROLE}@${monitorAt}`,
       ]);
       const keeper = keep(pgdata);
       nodes.push({
@@ -153,19 +259,37 @@ export async function startPgAutoFailover(options: {
         `${name} ${i === 1 ? 'running' : 'replicating'}`,
         120_000,
       );
+      // pg_autoctl made the replication role without a password; a standby's base backup needs it.
+      if (i === 1) {
+        await waitFor(
+          async () => canRun(() => superuserSql(port, 'SELECT 1')),
+          `${name} accepting connections`,
+          60_000,
+        );
+        superuserSql(
+          port,
+          [
+            setPasswordSql(REPLICATION_ROLE, passwords.replication),
+            setPasswordSql(CENTRAL_ROLE, passwords.central, true),
+            `ALTER DATABASE ${DBNAME} OWNER TO ${CENTRAL_ROLE};`,
+          ].join('\n'),
+        );
+      }
     }
     await waitFor(
       async () => (await monitorStates(monitorUrl)).node1 === 'primary',
       'node1 primary with a synchronous standby',
       60_000,
     );
-    const hosts = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+    const hosts = nodes.map((n) => `${HOST}:${n.port}`).join(',');
     options.logger.info({ monitorPort, nodes: nodes.map((n) => n.port) }, 'pg_auto_failover cluster started');
     return {
-      url: `postgres://postgres@${hosts}/vigil?target_session_attrs=read-write`,
+      url: `postgres://${CENTRAL_ROLE}:${passwords.central}@${hosts}/${DBNAME}?target_session_attrs=read-write&${sslParams}`,
       monitorUrl,
+      caFile: tls.ca,
       nodes,
       states: () => monitorStates(monitorUrl),
+      superuserSql,
       stop: stopAll,
     };
   } catch (error) {
@@ -192,24 +316,19 @@ function postgresUser(): { uid: number; gid: number } {
   return { uid: id('-u'), gid: id('-g') };
 }
 
-async function tune(url: string, timings: FailoverTimings): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const settings: Record<string, number> = {
-      health_check_period: timings.healthCheckPeriod,
-      health_check_timeout: Math.min(timings.healthCheckPeriod, 5000),
-      health_check_max_retries: 1,
-      health_check_retry_delay: Math.max(100, Math.floor(timings.healthCheckPeriod / 2)),
-      node_considered_unhealthy_timeout: timings.unhealthyAfter,
-      primary_demote_timeout: timings.demoteTimeout,
-    };
-    for (const [name, value] of Object.entries(settings))
-      await client.query(`ALTER SYSTEM SET pgautofailover.${name} = ${Math.round(value)}`);
-    await client.query('SELECT pg_reload_conf()');
-  } finally {
-    await client.end();
-  }
+/** The monitor's settings for `timings`, as ALTER SYSTEM statements. */
+function tuning(timings: FailoverTimings): string[] {
+  const settings: Record<string, number> = {
+    health_check_period: timings.healthCheckPeriod,
+    health_check_timeout: Math.min(timings.healthCheckPeriod, 5000),
+    health_check_max_retries: 1,
+    health_check_retry_delay: Math.max(100, Math.floor(timings.healthCheckPeriod / 2)),
+    node_considered_unhealthy_timeout: timings.unhealthyAfter,
+    primary_demote_timeout: timings.demoteTimeout,
+  };
+  return Object.entries(settings).map(
+    ([name, value]) => `ALTER SYSTEM SET pgautofailover.${name} = ${Math.round(value)};`,
+  );
 }
 
 async function monitorStates(monitorUrl: string): Promise<Record<string, string>> {
@@ -240,6 +359,15 @@ async function canQuery(url: string): Promise<boolean> {
     return false;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+function canRun(action: () => unknown): boolean {
+  try {
+    action();
+    return true;
+  } catch {
+    return false;
   }
 }
 
