@@ -106,7 +106,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     step();
     const centralPassword = randomBytes(12).toString('hex');
-    const provisioner = new RabbitProvisioner({ apiUrl: brokers[0]!.apiUrl, ...admin, logger });
+    const provisioner = new RabbitProvisioner({ apiUrl: brokers[0]!.apiUrl, ...admin, ca: tls.ca, logger });
     await provisioner.ensureCentral(CENTRAL_USER, centralPassword);
 
     // What every worker must share: the master key (sealed secrets), the camera grant key (the

@@ -115,7 +115,7 @@ test('PostgreSQL primary killed (-9) mid-burst: the synchronous standby is promo
  * is no superuser, and no password reached the servers' statement logs.
  */
 async function accessIsLocked(t: ExecutionContext, cluster: FailoverCluster): Promise<void> {
-  const url = new URL(cluster.url.replace(/@[^/]+\//, `@127.0.0.1:${cluster.nodes[0]!.port}/`));
+  const url = new URL(databaseHosts(cluster.url)[0]!.url);
   url.searchParams.delete('target_session_attrs');
   const refusal = async (change: (u: URL) => void) => {
     const attempt = new URL(url);

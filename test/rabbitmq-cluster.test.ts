@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
 import test from 'ava';
 import mqtt from 'mqtt';
 import { newCookie, type RabbitNode, startRabbitCluster } from '../central/broker/rabbitmq-node.ts';
 import { freePort, listening } from '../central/db/embedded.ts';
-import { ensureTlsMaterial } from '../central/tls/certificates.ts';
+import { databaseHosts } from '../central/db/target.ts';
+import { ensureTlsMaterial, issuePeerCertificate } from '../central/tls/certificates.ts';
 import {
   apiClient,
   eventually,
@@ -61,6 +63,29 @@ test.serial(
         (error: Error) => error.message,
       );
     t.not(plain, 'connected', 'a node takes no MQTT in plain TCP');
+    t.true(first.apiUrl.startsWith('https://localhost:'), 'the management API over TLS');
+    const plainApi = await fetch(`${first.apiUrl.replace('https:', 'http:')}/overview`).then(
+      (r) => `answered ${r.status}`,
+      (error: Error) => error.message,
+    );
+    t.notRegex(plainApi, /answered/, 'the management API answers no plain HTTP');
+    // The nodes speak to each other (and rabbitmqctl to them) over TLS, each side with a certificate
+    // of the cluster's CA: the cookie alone gets no one in. TLS 1.3 refuses a missing client
+    // certificate once the client has sent data; with one, the Erlang handshake (which this probe
+    // does not speak) hangs up instead.
+    const distribution = (cert?: { cert: string; key: string }) =>
+      new Promise<string>((resolve) => {
+        const socket = tls.connect({ host: 'localhost', port: first.ports.dist, ca, ...cert });
+        socket.once('secureConnect', () => socket.write('probe'));
+        socket.once('error', (error) => resolve(error.message));
+        socket.once('close', () => resolve('TLS accepted, then hung up'));
+      });
+    t.regex(await distribution(), /certificate required/, 'the distribution wants a client certificate');
+    t.is(
+      await distribution(await issuePeerCertificate(tlsDir, 'CN=peer', [])),
+      'TLS accepted, then hung up',
+      'the distribution port takes TLS from a peer with a certificate of the CA',
+    );
     const GATEWAYS = 8;
     // Every gateway starts on the first node and knows the others.
     const gateways = await startPanicGateways(t, env, 'c', GATEWAYS, {
@@ -205,7 +230,7 @@ test.serial(
       'the brokers take MQTT over TLS',
     );
     t.is(ready.database.nodes.length, 2);
-    const database = new URL(ready.database.url);
+    const database = new URL(databaseHosts(ready.database.url)[0]!.url);
     t.is(database.username, 'vigil', 'the workers log in to PostgreSQL as the central, not the superuser');
     t.is(database.searchParams.get('sslmode'), 'verify-full', 'over TLS, the server certificate checked');
 

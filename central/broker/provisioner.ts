@@ -24,6 +24,7 @@ export async function provisionerFor(
       apiUrl: external.apiUrl,
       username,
       password,
+      ca: external.ca,
       logger: logger.child({ component: 'rabbitmq' }),
     });
   }

@@ -1,10 +1,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { httpRequest } from '../../lib/http-request.ts';
 import { freePort, listening } from '../db/embedded.ts';
-import { tlsFiles } from '../tls/certificates.ts';
+import { issuePeerCertificate, tlsFiles } from '../tls/certificates.ts';
 import { basicAuthorization } from './rabbitmq.ts';
 
 const run = promisify(execFile);
@@ -26,7 +27,9 @@ export interface RabbitNodeOptions {
   readonly ports?: { amqp?: number; mqtt?: number; api?: number; dist?: number };
   /**
    * AMQP and MQTT over TLS only, with the CA, certificate (naming localhost) and key that
-   * `ensureTlsMaterial` keeps in this directory; the clients trust that CA.
+   * `ensureTlsMaterial` keeps in this directory; the clients trust that CA. The Erlang distribution
+   * (the nodes among themselves, and rabbitmqctl) then runs over TLS too, each side showing a
+   * certificate of that CA.
    */
   readonly tlsDir?: string;
 }
@@ -90,16 +93,24 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
             'ssl_options.fail_if_no_peer_cert = false',
             'ssl_options.versions.1 = tlsv1.3',
             'ssl_options.versions.2 = tlsv1.2',
+            // The management API (the administrator's password) over TLS as well.
+            'management.ssl.ip = 127.0.0.1',
+            `management.ssl.port = ${ports.api}`,
+            `management.ssl.cacertfile = ${tls.ca}`,
+            `management.ssl.certfile = ${tls.cert}`,
+            `management.ssl.keyfile = ${tls.key}`,
+            'management.ssl.versions.1 = tlsv1.3',
+            'management.ssl.versions.2 = tlsv1.2',
           ]
         : [
             `listeners.tcp.default = 127.0.0.1:${ports.amqp}`,
             `mqtt.listeners.tcp.default = 127.0.0.1:${ports.mqtt}`,
+            'management.tcp.ip = 127.0.0.1',
+            `management.tcp.port = ${ports.api}`,
           ]),
       'mqtt.allow_anonymous = false',
       'mqtt.durable_queue_type = quorum',
       'mqtt.tcp_listen_options.nodelay = true',
-      `management.tcp.ip = 127.0.0.1`,
-      `management.tcp.port = ${ports.api}`,
       `default_user = ${options.admin.username}`,
       `default_pass = ${options.admin.password}`,
       'default_user_tags.administrator = true',
@@ -122,8 +133,10 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
     ].join('\n'),
   );
   writeFileSync(path.join(options.dir, 'enabled_plugins'), '[rabbitmq_mqtt,rabbitmq_management].\n');
+  const distArgs = tls ? await distributionOverTls(options.dir, options.tlsDir!, nodename) : null;
   const env = {
     ...process.env,
+    ...(distArgs ? { RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: distArgs, RABBITMQ_CTL_ERL_ARGS: distArgs } : {}),
     HOME: options.dir,
     RABBITMQ_NODENAME: nodename,
     RABBITMQ_CONFIG_FILE: config,
@@ -181,13 +194,15 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
       `${amqpBase}//${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}:${ports.amqp}`,
     amqpAddress: `${amqpBase}//${host}:${ports.amqp}`,
     mqttUrl: `${tls ? 'mqtts' : 'mqtt'}://${host}:${ports.mqtt}`,
-    apiUrl: `http://127.0.0.1:${ports.api}/api`,
+    apiUrl: `${tls ? 'https' : 'http'}://${host}:${ports.api}/api`,
     async managementGet<T>(apiPath: string): Promise<T> {
-      const response = await fetch(`http://127.0.0.1:${ports.api}/api${apiPath}`, {
+      const response = await httpRequest(`${tls ? 'https' : 'http'}://${host}:${ports.api}/api${apiPath}`, {
         headers: { authorization: basicAuthorization(options.admin.username, options.admin.password) },
+        ca: tls ? readFileSync(tls.ca, 'utf8') : undefined,
+        timeoutMs: 15_000,
       });
       if (!response.ok) throw new Error(`management API ${apiPath}: ${response.status}`);
-      return (await response.json()) as T;
+      return JSON.parse(response.text) as T;
     },
     async stop() {
       await ctl('stop').catch(() => killTree());
@@ -200,6 +215,41 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
       return (JSON.parse(stdout) as { running_nodes: string[] }).running_nodes;
     },
   };
+}
+
+/**
+ * The Erlang VM's flags for a distribution over TLS (inet_tls_dist): a certificate of the cluster's
+ * CA for this node, shown as server and as client, and the peer's checked against the CA; a peer
+ * (a node, rabbitmqctl) without one is refused even with the cookie.
+ */
+async function distributionOverTls(dir: string, tlsDir: string, nodename: string): Promise<string> {
+  const { cert, key } = await issuePeerCertificate(tlsDir, `CN=${nodename}`, []);
+  const files = {
+    ca: tlsFiles(tlsDir).ca,
+    cert: path.join(dir, 'dist.pem'),
+    key: path.join(dir, 'dist.key'),
+  };
+  writeFileSync(files.cert, cert);
+  writeFileSync(files.key, key, { mode: 0o600 });
+  const common = [
+    `{cacertfile, ${erlangString(files.ca)}}`,
+    `{certfile, ${erlangString(files.cert)}}`,
+    `{keyfile, ${erlangString(files.key)}}`,
+    '{verify, verify_peer}',
+    "{versions, ['tlsv1.3', 'tlsv1.2']}",
+  ];
+  const optfile = path.join(dir, 'inter_node_tls.config');
+  writeFileSync(
+    optfile,
+    `[{server, [${[...common, '{fail_if_no_peer_cert, true}'].join(', ')}]},\n {client, [${common.join(', ')}]}].\n`,
+  );
+  if (/\s/.test(optfile))
+    throw new Error(`RabbitMQ: ${optfile}: the Erlang flags cannot hold a path with spaces`);
+  return `-proto_dist inet_tls -ssl_dist_optfile ${optfile}`;
+}
+
+function erlangString(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 export interface RabbitClusterOptions {

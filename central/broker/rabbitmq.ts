@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { httpRequest } from '../../lib/http-request.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { DOWNLINK_CHANNELS, gatewayClientId, UPLINK_CHANNELS } from '../../protocols/topics.ts';
 import { TOPIC_ROOT } from '../../protocols/version.ts';
@@ -81,8 +82,18 @@ export class RabbitProvisioner {
   readonly #logger: Logger;
   readonly #vhost = encodeURIComponent('/');
 
-  constructor(options: { apiUrl: string; username: string; password: string; logger: Logger }) {
+  readonly #ca: string | undefined;
+
+  constructor(options: {
+    apiUrl: string;
+    username: string;
+    password: string;
+    /** The CA that certifies an https: API (the cluster's own). */
+    ca?: string | undefined;
+    logger: Logger;
+  }) {
     this.#apiUrl = options.apiUrl.replace(/\/$/, '');
+    this.#ca = options.ca;
     this.#authorization = basicAuthorization(options.username, options.password);
     this.#logger = options.logger;
   }
@@ -117,17 +128,15 @@ export class RabbitProvisioner {
   }
 
   async #put(path: string, body: unknown): Promise<void> {
-    const response = await fetch(`${this.#apiUrl}${path}`, {
+    const response = await httpRequest(`${this.#apiUrl}${path}`, {
       method: 'PUT',
       headers: { authorization: this.#authorization, 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
+      ca: this.#ca,
+      timeoutMs: 15_000,
     }).catch((error: Error) => {
-      throw new Error(
-        `RabbitMQ management API ${path}: ${error.name === 'TimeoutError' ? 'no answer within 15 s' : error.message}`,
-      );
+      throw new Error(`RabbitMQ management API ${path}: ${error.message}`);
     });
-    if (!response.ok)
-      throw new Error(`RabbitMQ management API ${path}: ${response.status} ${await response.text()}`);
+    if (!response.ok) throw new Error(`RabbitMQ management API ${path}: ${response.status} ${response.text}`);
   }
 }

@@ -64,39 +64,74 @@ export async function ensureTlsMaterial(dir: string, hostnames: readonly string[
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
     ],
   });
-  const serverKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair;
-  const names = [...new Set(['localhost', '127.0.0.1', ...hostnames])];
-  const server = await x509.X509CertificateGenerator.create({
-    serialNumber: webcrypto
-      .getRandomValues(new Uint8Array(8))
-      .reduce((s, b) => s + b.toString(16).padStart(2, '0'), '02'),
-    subject: 'CN=Vigil central',
-    issuer: ca.subject,
-    notBefore,
-    notAfter: new Date(now + 2 * 365 * 86_400_000),
-    publicKey: serverKeys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: ALGORITHM,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        names.map((n) => ({ type: isIP(n) ? 'ip' : 'dns', value: n })),
-      ),
-    ],
-  });
-  const material = {
-    ca: ca.toString('pem'),
-    cert: server.toString('pem'),
-    key: await keyPem(serverKeys.privateKey),
-  };
+  const server = await issue(ca, caKeys.privateKey, 'CN=Vigil central', hostnames, [
+    x509.ExtendedKeyUsage.serverAuth,
+  ]);
+  const material = { ca: ca.toString('pem'), ...server };
   writeFileSync(path.join(dir, 'ca.key'), await keyPem(caKeys.privateKey), { mode: 0o600 });
   writeFileSync(files.key, material.key, { mode: 0o600 });
   writeFileSync(files.cert, material.cert);
   writeFileSync(files.ca, material.ca);
   return material;
+}
+
+/**
+ * A certificate from the CA `ensureTlsMaterial` keeps in `dir`, for a peer that is server and
+ * client at once (cluster nodes proving themselves to each other), naming localhost, 127.0.0.1 and
+ * `hostnames`.
+ */
+export async function issuePeerCertificate(
+  dir: string,
+  subject: string,
+  hostnames: readonly string[],
+): Promise<{ cert: string; key: string }> {
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const ca = new x509.X509Certificate(readFileSync(tlsFiles(dir).ca, 'utf8'));
+  const caKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    x509.PemConverter.decodeFirst(readFileSync(path.join(dir, 'ca.key'), 'utf8')),
+    ALGORITHM,
+    false,
+    ['sign'],
+  );
+  return issue(ca, caKey, subject, hostnames, [
+    x509.ExtendedKeyUsage.serverAuth,
+    x509.ExtendedKeyUsage.clientAuth,
+  ]);
+}
+
+async function issue(
+  ca: x509.X509Certificate,
+  caKey: webcrypto.CryptoKey,
+  subject: string,
+  hostnames: readonly string[],
+  usages: readonly string[],
+): Promise<{ cert: string; key: string }> {
+  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+  const names = [...new Set(['localhost', '127.0.0.1', ...hostnames])];
+  const now = Date.now();
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: webcrypto
+      .getRandomValues(new Uint8Array(8))
+      .reduce((s, b) => s + b.toString(16).padStart(2, '0'), '02'),
+    subject,
+    issuer: ca.subject,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + 2 * 365 * 86_400_000),
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([...usages]),
+      new x509.SubjectAlternativeNameExtension(
+        names.map((n) => ({ type: isIP(n) ? 'ip' : 'dns', value: n })),
+      ),
+    ],
+  });
+  return { cert: certificate.toString('pem'), key: await keyPem(keys.privateKey) };
 }
