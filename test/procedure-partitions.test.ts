@@ -11,7 +11,13 @@ import {
 } from '../central/incidents/escalation.ts';
 import { ProcedureInbox } from '../central/procedures/inbox.ts';
 import { NotOwner, PartitionRunner } from '../central/procedures/partition-runner.ts';
-import { PARTITIONS, partitionOf, partitionSql } from '../central/procedures/partitions.ts';
+import {
+  claimPartition,
+  holdsPartition,
+  PARTITIONS,
+  partitionOf,
+  partitionSql,
+} from '../central/procedures/partitions.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { Metrics } from '../lib/metrics.ts';
 import { encode } from '../protocols/messages.ts';
@@ -295,7 +301,7 @@ test('an escalation table file is validated on load: each bad field named', (t) 
   t.regex(t.throws(() => readEscalationFile(file)).message, /escalation table .*escalation\.json: /);
 });
 
-test('a step whose partition lock is not held by its lease commits nothing; the runner stops', async (t) => {
+test('a step whose lease no longer holds its partition (another token written) commits nothing; the runner stops', async (t) => {
   const env = await startTestCentral();
   t.teardown(() => env.stop());
   const pool = env.central.pool;
@@ -311,8 +317,12 @@ test('a step whose partition lock is not held by its lease commits nothing; the 
   });
   let fenced = null as PartitionRunner | null;
   const metrics = new Metrics();
-  const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  // A lease connection that does not hold the lock: this query's own backend.
+  // The central's own lease holds the partition: a fence with another token is a lease that lost it.
+  const holder = await pool.query<{ holder: string }>(
+    'SELECT holder FROM procedure_partition_holders WHERE partition = $1',
+    [partition],
+  );
+  t.is(holder.rows.length, 1, "the central's lease wrote its token when it took the partition");
   const runner = new PartitionRunner({
     partition,
     pool,
@@ -322,7 +332,7 @@ test('a step whose partition lock is not held by its lease commits nothing; the 
     notifier: null,
     escalation: undefined,
     partitions: PARTITIONS,
-    fence: () => ({ partition, pid: rows[0]!.pid }),
+    fence: () => ({ partition, holder: 'a-lease-that-lost-it' }),
     onFenced: (r) => {
       fenced = r;
     },
@@ -347,4 +357,50 @@ test('a step whose partition lock is not held by its lease commits nothing; the 
   t.false(runner.active);
   t.is(fenced, runner);
   t.is(metrics.get('procedure_steps_fenced_total'), 1);
+});
+
+test("taking a partition over waits for the old holder's step in flight; after it, the old holder's steps are fenced", async (t) => {
+  const env = await startTestCentral();
+  t.teardown(() => env.stop());
+  const url = databaseUrlOf(env.central.pool);
+  const connect = async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    t.teardown(() => client.end());
+    return client;
+  };
+  const [oldStep, newLease, laterStep] = await Promise.all([connect(), connect(), connect()]);
+  // A partition number no worker runs, so that only this test writes its holder.
+  const partition = 10_000;
+  t.true(await claimPartition(newLease, partition, 'old-lease'));
+  await oldStep.query('BEGIN');
+  t.true(await holdsPartition(oldStep, { partition, holder: 'old-lease' }), 'the old holder steps');
+
+  // The new holder's claim waits behind the step; the step commits; the claim goes through.
+  const claimed = claimPartition(newLease, partition, 'new-lease');
+  const newPid = (newLease as unknown as { processID: number }).processID;
+  await eventually(async () => {
+    const { rows } = await laterStep.query<{ waiting: boolean }>(
+      `SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`,
+      [newPid],
+    );
+    return rows[0]?.waiting === true;
+  }, 'the claim waiting for the step in flight');
+  await oldStep.query('COMMIT');
+  t.true(await claimed);
+
+  await laterStep.query('BEGIN');
+  t.false(
+    await holdsPartition(laterStep, { partition, holder: 'old-lease' }),
+    'a later step of the old holder',
+  );
+  t.true(await holdsPartition(laterStep, { partition, holder: 'new-lease' }));
+  // A step that does not end in time: the claim gives up (the lease tries again at a later pass).
+  t.false(await claimPartition(newLease, partition, 'third-lease', 100));
+  await laterStep.query('COMMIT');
+  const { rows } = await laterStep.query<{ holder: string }>(
+    'SELECT holder FROM procedure_partition_holders WHERE partition = $1',
+    [partition],
+  );
+  t.deepEqual(rows, [{ holder: 'new-lease' }]);
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -29,30 +29,60 @@ export function partitionSql(siteIdSql: string, countSql = String(PARTITIONS)): 
   return `((('x' || substr(md5(${siteIdSql}), 1, 7))::bit(28)::int) % ${countSql})`;
 }
 
-/** What proves a partition is still this worker's: its lock, held by the lease connection's backend. */
+/** What proves a partition is still this worker's: the token its lease wrote when it took it. */
 export interface PartitionFence {
   readonly partition: number;
-  /** The lease connection's backend process id. */
-  readonly pid: number;
+  /** The lease's token (new for every lease connection). */
+  readonly holder: string;
 }
 
 /**
- * Whether the lease still holds the partition, asked on the connection that is about to commit a
- * step (inside its transaction): a worker whose lease PostgreSQL has ended but which has not
- * noticed yet commits nothing.
+ * Whether the partition is still held by this lease, asked on the connection that is about to
+ * commit a step (inside its transaction). The row is read FOR SHARE: a worker taking the partition
+ * over waits for this step to commit before it loads the partition, and a step that starts after
+ * it took over commits nothing.
  */
 export async function holdsPartition(
   db: Pick<pg.ClientBase, 'query'>,
   fence: PartitionFence,
 ): Promise<boolean> {
-  const { rows } = await db.query<{ held: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_locks
-                     WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid AND objsubid = 2
-                       AND pid = $3 AND granted
-                       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) AS held`,
-    [PARTITION_LOCK, fence.partition, fence.pid],
-  );
-  return rows[0]?.held === true;
+  const { rowCount } = await db.query({
+    name: 'partition-fence',
+    text: 'SELECT 1 FROM procedure_partition_holders WHERE partition = $1 AND holder = $2 FOR SHARE',
+    values: [fence.partition, fence.holder],
+  });
+  return rowCount === 1;
+}
+
+/** How long taking a partition waits for its old holder's step in flight before trying later. */
+const TAKE_OVER_LOCK_TIMEOUT_MS = 5000;
+
+/**
+ * Names `holder` as the partition's holder (its advisory lock already taken), waiting for a step
+ * the old holder has in flight (it reads the row FOR SHARE). False when that step has not committed
+ * within `lockTimeoutMs`.
+ */
+export async function claimPartition(
+  client: Pick<pg.ClientBase, 'query'>,
+  partition: number,
+  holder: string,
+  lockTimeoutMs = TAKE_OVER_LOCK_TIMEOUT_MS,
+): Promise<boolean> {
+  try {
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`);
+    await client.query(
+      `INSERT INTO procedure_partition_holders (partition, holder) VALUES ($1, $2)
+       ON CONFLICT (partition) DO UPDATE SET holder = EXCLUDED.holder, taken_at = now()`,
+      [partition, holder],
+    );
+    await client.query('COMMIT');
+    return true;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if ((error as { code?: string }).code === '55P03') return false;
+    throw error;
+  }
 }
 
 export interface PartitionOwner {
@@ -87,8 +117,8 @@ export class PartitionLeases {
   readonly #memberKey: number;
   readonly #mine = new Set<number>();
   #client: pg.Client | null = null;
-  /** The lease connection's backend, for the fence. */
-  #pid: number | null = null;
+  /** This lease connection's fencing token. */
+  #holder: string | null = null;
   #timer: NodeJS.Timeout | null = null;
   #pass: Promise<void> = Promise.resolve();
   #stopped = true;
@@ -138,7 +168,7 @@ export class PartitionLeases {
 
   /** The fence of a partition this worker holds, or null. */
   fenceOf(partition: number): PartitionFence | null {
-    return this.#mine.has(partition) && this.#pid !== null ? { partition, pid: this.#pid } : null;
+    return this.#mine.has(partition) && this.#holder !== null ? { partition, holder: this.#holder } : null;
   }
 
   get owned(): readonly number[] {
@@ -194,6 +224,7 @@ export class PartitionLeases {
         partition,
       ]);
       if (!rows[0]?.got) continue;
+      if (!(await this.#claim(client, partition))) continue;
       this.#mine.add(partition);
       taken.push(partition);
     }
@@ -213,14 +244,29 @@ export class PartitionLeases {
     try {
       await client.connect();
       await client.query('SELECT pg_advisory_lock_shared($1, $2)', [MEMBER_LOCK, this.#memberKey]);
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      this.#pid = rows[0]!.pid;
+      this.#holder = randomUUID();
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
     }
     this.#client = client;
     return client;
+  }
+
+  /**
+   * Writes this lease's token as the partition's holder, once its lock is ours. When the old
+   * holder's step in flight takes too long, the lock is given back and the partition tried again at
+   * a later pass.
+   */
+  async #claim(client: pg.Client, partition: number): Promise<boolean> {
+    if (await claimPartition(client, partition, this.#holder!)) return true;
+    this.#metrics.increment('procedure_partition_claims_deferred_total');
+    this.#logger.warn(
+      { partition },
+      'procedure partition: its old holder has a step in flight; trying later',
+    );
+    await client.query('SELECT pg_advisory_unlock($1, $2)', [PARTITION_LOCK, partition]);
+    return false;
   }
 
   async #counts(client: pg.Client): Promise<LockCounts> {
