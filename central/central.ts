@@ -17,6 +17,7 @@ import { loadOrCreateGrantSigner } from './cameras/grant-signer.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import { endPool } from './db/pool.ts';
+import { Retention } from './db/retention.ts';
 import { DatabaseTarget } from './db/target.ts';
 import { TimePartitions } from './db/time-partitions.ts';
 import { Dc09Receiver } from './dc09/receiver.ts';
@@ -92,6 +93,8 @@ export interface CentralOptions {
   readonly limits?: ListenerLimits;
   /** How unattended incidents escalate (default: incidents/escalation.ts). */
   readonly escalation?: EscalationTable;
+  /** Incidents closed this many months ago are removed (central/db/retention.ts); unset, never. */
+  readonly retentionMonths?: number | undefined;
   /** Listen for `vigil central add-…` on `<dataDir>/admin.sock` (default on). */
   readonly adminSocket?: boolean;
   /** How often path supervision runs (default 10 s). */
@@ -141,6 +144,7 @@ export class Central {
   readonly #background = new Set<Promise<unknown>>();
   #cameras: CameraService | null = null;
   #timePartitions: TimePartitions | null = null;
+  #retention: Retention | null = null;
   #grantKey = '';
   #supervision: Promise<void> = Promise.resolve();
   #procedures: ProcedureService | null = null;
@@ -229,6 +233,10 @@ export class Central {
     const releaseAwaiting = async () => {
       await releaseAwaitingEvents(pool);
     };
+    const retention = this.#retention;
+    const applyRetention = async () => {
+      await retention?.maintain(now);
+    };
     const parts = [
       superviseOnce,
       superviseSchedules,
@@ -236,6 +244,7 @@ export class Central {
       purgeMedia,
       maintainTimePartitions,
       releaseAwaiting,
+      applyRetention,
     ];
     for (const part of parts) {
       try {
@@ -320,6 +329,13 @@ export class Central {
         logger.child({ component: 'partitions' }),
         metrics,
       );
+      if (this.#o.retentionMonths !== undefined)
+        this.#retention = new Retention(
+          this.#pool,
+          logger.child({ component: 'retention' }),
+          metrics,
+          this.#o.retentionMonths,
+        );
       this.#pool.on('error', (error) =>
         logger.error({ err: error.message }, 'idle database connection failed'),
       );

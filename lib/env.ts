@@ -108,6 +108,16 @@ const EnvSchema = z.object({
   VIGIL_GATEWAY_HTTP_PORT: Port.default(8081),
   /** A JSON file with the escalation ages per class (docs/procedures.md); the same on every worker. */
   VIGIL_ESCALATION_FILE: z.string().min(1).optional(),
+  /**
+   * Incidents closed more than this many months ago are removed with their events and trail
+   * (docs/architecture.md, "Retention"); unset, nothing is ever removed.
+   */
+  VIGIL_RETENTION_MONTHS: z.coerce
+    .number()
+    .int('whole months')
+    .min(12, 'at least 12 months')
+    .max(1200)
+    .optional(),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -51,6 +51,7 @@ async function runCentral(): Promise<void> {
     dc09Receiver: env.VIGIL_DC09_RECEIVER,
     dc09PlainOutsideWindow: env.VIGIL_DC09_PLAIN_OUTSIDE_WINDOW,
     ...(env.VIGIL_ESCALATION_FILE ? { escalation: readEscalationFile(env.VIGIL_ESCALATION_FILE) } : {}),
+    retentionMonths: env.VIGIL_RETENTION_MONTHS,
     logger,
     metrics: new Metrics(),
   });

@@ -38,6 +38,7 @@ export async function startTestCentral(
     externalBroker?: ExternalBroker;
     notify?: CentralOptions['notify'];
     supervisionIntervalMs?: number;
+    retentionMonths?: number;
     rateLimits?: CentralOptions['rateLimits'];
     httpTls?: boolean;
     escalation?: CentralOptions['escalation'];
@@ -61,6 +62,7 @@ export async function startTestCentral(
       ...(options.supervisionIntervalMs ? { supervisionIntervalMs: options.supervisionIntervalMs } : {}),
       ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
       ...(options.escalation ? { escalation: options.escalation } : {}),
+      retentionMonths: options.retentionMonths,
       ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
