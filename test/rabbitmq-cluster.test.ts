@@ -211,8 +211,14 @@ test.serial(
       output += chunk.toString();
     });
     const exited = new Promise<number | null>((resolve) => command.once('exit', (code) => resolve(code)));
-    t.teardown(() => {
-      if (command.exitCode === null) command.kill('SIGKILL');
+    // A test that fails stops the cluster as Ctrl-C does: killed outright, the command would leave
+    // its brokers and database servers (process groups of their own) running.
+    t.teardown(async () => {
+      if (command.exitCode !== null) return;
+      command.kill('SIGINT');
+      const timer = setTimeout(() => command.kill('SIGKILL'), 120_000);
+      await exited;
+      clearTimeout(timer);
     });
     const ready = await eventually(
       () => {
