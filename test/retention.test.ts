@@ -87,13 +87,17 @@ test.serial(
       [held.id, held.site_id, grant],
     );
     // An event of no incident (a log event).
-    const log = sampleEvent({
-      siteId: 'site-ret0',
-      gatewayId: 'gw-ret0',
-      eventType: 'zone-bypass',
-      priority: 5,
-    });
-    t.is((await storeEvent(pool, log, 'mqtt')).kind, 'stored');
+    const storeLogEvent = async (site: number) => {
+      const event = sampleEvent({
+        siteId: `site-ret${site}`,
+        gatewayId: `gw-ret${site}`,
+        eventType: 'zone-bypass',
+        priority: 5,
+      });
+      t.is((await storeEvent(pool, event, 'mqtt')).kind, 'stored');
+      return event;
+    };
+    const log = await storeLogEvent(0);
 
     const count = async (sql: string, values: unknown[] = []) =>
       (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS q`, values)).rows[0]!.n;
@@ -166,13 +170,7 @@ test.serial(
     // a log event stored since with it.
     await pool.query(`UPDATE event_media SET held_at = NULL WHERE alarm_id = $1`, [held.id]);
     await pool.query(`UPDATE alarms SET status = 'closed', closed_at = now() WHERE id = $1`, [open.id]);
-    const later = sampleEvent({
-      siteId: 'site-ret1',
-      gatewayId: 'gw-ret1',
-      eventType: 'zone-bypass',
-      priority: 5,
-    });
-    t.is((await storeEvent(pool, later, 'mqtt')).kind, 'stored');
+    const later = await storeLogEvent(1);
     const second = await retention.apply(inMonths(16));
     t.is(second.incidents, 2);
     t.true(
