@@ -1,6 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { ProcedureEngine } from '../central/procedures/engine.ts';
 import { decodeState, encodeState } from '../central/procedures/snapshot.ts';
+import { startTestCentral } from '../test/helpers/central.ts';
 import { engineWithSites } from '../test/helpers/engine.ts';
 import { sampleEvent } from '../test/helpers/events.ts';
 
@@ -91,12 +94,90 @@ export function measureTakeover(sites: number, inputs: number) {
   let start = performance.now();
   for (const apply of recorded) apply(replayed);
   const replayMs = performance.now() - start;
+  start = performance.now();
   const json = encodeState(replayed.snapshot(0));
+  const encodeMs = performance.now() - start;
   const restored = withSites();
   start = performance.now();
   restored.restore(decodeState(json));
   const restoreMs = performance.now() - start;
   if (restored.openHandlings !== replayed.openHandlings)
     throw new Error(`restored ${restored.openHandlings} open handlings, replayed ${replayed.openHandlings}`);
-  return { replayMs, restoreMs, snapshotBytes: Buffer.byteLength(json), open: replayed.openHandlings };
+  return {
+    replayMs,
+    restoreMs,
+    encodeMs,
+    snapshotBytes: Buffer.byteLength(json),
+    open: replayed.openHandlings,
+    json,
+  };
+}
+
+/**
+ * Writing and reading one partition's snapshot (`json`) in PostgreSQL, median of `rounds`: as jsonb
+ * (the server parses 13 MB of JSON; the way before migration 027, the baseline) and gzip-compressed
+ * as the runner stores it now (compressed and decompressed on the thread pool).
+ */
+export async function measureSnapshotStore(json: string, rounds = 5) {
+  const env = await startTestCentral();
+  try {
+    const pool = env.central.pool;
+    await pool.query('CREATE TABLE bench_snapshot_jsonb (id int PRIMARY KEY, state jsonb NOT NULL)');
+    await pool.query('CREATE TABLE bench_snapshot_gzip (id int PRIMARY KEY, state bytea NOT NULL)');
+    const gzip = promisify(zlib.gzip);
+    const gunzip = promisify(zlib.gunzip);
+    const timed = async (work: () => Promise<unknown>) => {
+      const start = performance.now();
+      await work();
+      return performance.now() - start;
+    };
+    const times = {
+      jsonbWrite: [] as number[],
+      jsonbRead: [] as number[],
+      gzipWrite: [] as number[],
+      gzipRead: [] as number[],
+    };
+    let compressed = 0;
+    for (let i = 0; i < rounds; i++) {
+      times.jsonbWrite.push(
+        await timed(() =>
+          pool.query(
+            'INSERT INTO bench_snapshot_jsonb VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET state = $1',
+            [json],
+          ),
+        ),
+      );
+      times.jsonbRead.push(
+        await timed(() => pool.query('SELECT state::text FROM bench_snapshot_jsonb WHERE id = 1')),
+      );
+      times.gzipWrite.push(
+        await timed(async () => {
+          const bytes = await gzip(json, { level: 1 });
+          compressed = bytes.length;
+          await pool.query(
+            'INSERT INTO bench_snapshot_gzip VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET state = $1',
+            [bytes],
+          );
+        }),
+      );
+      times.gzipRead.push(
+        await timed(async () => {
+          const { rows } = await pool.query<{ state: Buffer }>(
+            'SELECT state FROM bench_snapshot_gzip WHERE id = 1',
+          );
+          await gunzip(rows[0]!.state);
+        }),
+      );
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    return {
+      jsonbWriteMs: median(times.jsonbWrite),
+      jsonbReadMs: median(times.jsonbRead),
+      gzipWriteMs: median(times.gzipWrite),
+      gzipReadMs: median(times.gzipRead),
+      compressedBytes: compressed,
+    };
+  } finally {
+    await env.stop();
+  }
 }

@@ -15,7 +15,7 @@ import { measureGatewayCommandRss } from './gateway-idle.ts';
 import { measureIngestThroughput } from './ingest-throughput.ts';
 import { measureOutbox } from './outbox.ts';
 import { measurePaths } from './paths.ts';
-import { measureProcedures, measureTakeover } from './procedures.ts';
+import { measureProcedures, measureSnapshotStore, measureTakeover } from './procedures.ts';
 import { measureRawHop } from './raw-hop.ts';
 import { measureRetainedSubscribe } from './retained.ts';
 import { measureSignalProcessing } from './signals.ts';
@@ -93,6 +93,7 @@ const paths = await measurePaths(Number(process.env.VIGIL_BENCH_FRAMES ?? 2000))
 const procedures = measureProcedures(Number(process.env.VIGIL_BENCH_PROCEDURES ?? 20_000), 10_000);
 // A partition of 100,000 sites split 32 ways, and a week of its inputs.
 const takeover = measureTakeover(3125, Number(process.env.VIGIL_BENCH_TAKEOVER_INPUTS ?? 20_000));
+const snapshotStore = await measureSnapshotStore(takeover.json);
 const outbox = await measureOutbox(Number(process.env.VIGIL_BENCH_APPENDS ?? 2000));
 const idle = await measureIdleRss();
 // 10,000 gateways over TLS (issue #15): online, alarms under heartbeats, a restart of the central.
@@ -190,6 +191,40 @@ const rows: BenchRow[] = [
   {
     name: 'procedure partition snapshot size',
     value: Math.round(takeover.snapshotBytes / 1024),
+    unit: 'KiB',
+  },
+  {
+    name: 'procedure partition snapshot: encoded on the event loop',
+    value: round(takeover.encodeMs, 1),
+    unit: 'ms',
+  },
+  {
+    name: 'procedure snapshot written as jsonb (the way before; baseline)',
+    value: round(snapshotStore.jsonbWriteMs, 1),
+    unit: 'ms',
+  },
+  {
+    name: 'procedure snapshot written gzip-compressed (bytea)',
+    value: round(snapshotStore.gzipWriteMs, 1),
+    unit: 'ms',
+    baseline: round(snapshotStore.jsonbWriteMs, 1),
+    ratio: round(snapshotStore.gzipWriteMs / snapshotStore.jsonbWriteMs, 3),
+  },
+  {
+    name: 'procedure snapshot read as jsonb (the way before; baseline)',
+    value: round(snapshotStore.jsonbReadMs, 1),
+    unit: 'ms',
+  },
+  {
+    name: 'procedure snapshot read gzip-compressed',
+    value: round(snapshotStore.gzipReadMs, 1),
+    unit: 'ms',
+    baseline: round(snapshotStore.jsonbReadMs, 1),
+    ratio: round(snapshotStore.gzipReadMs / snapshotStore.jsonbReadMs, 3),
+  },
+  {
+    name: 'procedure snapshot compressed size',
+    value: Math.round(snapshotStore.compressedBytes / 1024),
     unit: 'KiB',
   },
   {

@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type pg from 'pg';
 import type { Logger } from '../../lib/logger.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -38,6 +40,9 @@ function canonicalJson(value: unknown): string {
 
 /** How far back taking a partition replays the engine's inputs (open handlings older than this are rare). */
 const REPLAY_DAYS = 14;
+
+/** On the thread pool, off the event loop: a snapshot at ARC volume is 13 MB of JSON. */
+const gunzip = promisify(zlib.gunzip);
 
 /** Event types the engine keeps something of even at a site with nothing open (SPEC §5 mains, test reports). */
 const REMEMBERED_EVENTS = new Set(['mains-loss', 'periodic-test']);
@@ -378,15 +383,22 @@ export class ProcedureService {
    * version, damaged) is left out, logged and counted: that partition is rebuilt from its inputs.
    */
   async #snapshots(partitions: readonly number[]): Promise<Map<number, PartitionSnapshot>> {
-    const { rows } = await this.#o.pool.query<{ partition: number; last_input: string; state: string }>(
-      `SELECT partition, last_input::text, state::text FROM procedure_snapshots
+    const { rows } = await this.#o.pool.query<{
+      partition: number;
+      last_input: string;
+      state: string | null;
+      state_gzip: Buffer | null;
+    }>(
+      `SELECT partition, last_input::text, state::text, state_gzip FROM procedure_snapshots
         WHERE partitions = $1 AND partition = ANY($2::int[])`,
       [this.#leases.count, partitions],
     );
     const snapshots = new Map<number, PartitionSnapshot>();
     for (const row of rows) {
       try {
-        snapshots.set(row.partition, { lastInput: row.last_input, state: decodeState(row.state) });
+        // Compressed since migration 027; an older snapshot is plain jsonb.
+        const json = row.state_gzip ? (await gunzip(row.state_gzip)).toString('utf8') : row.state!;
+        snapshots.set(row.partition, { lastInput: row.last_input, state: decodeState(json) });
       } catch (error) {
         this.#o.metrics.increment('procedure_snapshots_unreadable_total');
         this.#o.logger.error(

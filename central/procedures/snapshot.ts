@@ -35,13 +35,18 @@ export function encodeState(state: EngineState): string {
     incidentOfEvent: state.incidentOfEvent,
   };
   // A Map or Set added to the engine's state later would be written as {} and lost: refused here.
-  return JSON.stringify(stored, (_key, value: unknown) => {
-    if (value instanceof Map || value instanceof Set)
-      throw new Error(
-        'the engine state holds a Map or Set the snapshot does not know: add it to snapshot.ts',
-      );
-    return value;
-  });
+  // Every element of a collection has the same shape, so the first of each is looked through (a
+  // replacer asking of every value doubled the time of a 13 MB snapshot, on the event loop).
+  for (const sample of [stored.handlings[0], stored.memory[0], stored.incidentOfEvent[0]])
+    refuseMapOrSet(sample);
+  return JSON.stringify(stored);
+}
+
+function refuseMapOrSet(value: unknown): void {
+  if (value instanceof Map || value instanceof Set)
+    throw new Error('the engine state holds a Map or Set the snapshot does not know: add it to snapshot.ts');
+  if (value !== null && typeof value === 'object')
+    for (const inner of Array.isArray(value) ? value : Object.values(value)) refuseMapOrSet(inner);
 }
 
 export function decodeState(json: string): EngineState {
