@@ -145,6 +145,8 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
     RABBITMQ_LOG_BASE: path.join(options.dir, 'log'),
     RABBITMQ_PID_FILE: path.join(options.dir, 'rabbitmq.pid'),
     RABBITMQ_DIST_PORT: String(ports.dist),
+    // A node that fails to start leaves its crash dump with its own files, not where it was started.
+    ERL_CRASH_DUMP: path.join(options.dir, 'erl_crash.dump'),
   };
   const child: ChildProcess = spawn(path.join(RABBITMQ_BIN, 'rabbitmq-server'), [], {
     env,
