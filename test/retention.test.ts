@@ -98,6 +98,9 @@ test.serial(
       return event;
     };
     const log = await storeLogEvent(0);
+    // Enough of them to fill several pages: a month that stays loses them a few pages at a time.
+    const logs = [log];
+    for (let i = 0; i < 60; i++) logs.push(await storeLogEvent(i % 3));
 
     const count = async (sql: string, values: unknown[] = []) =>
       (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS q`, values)).rows[0]!.n;
@@ -107,13 +110,17 @@ test.serial(
       inputs: await count('SELECT 1 FROM procedure_inputs WHERE alarm_id = $1', [alarmId]),
       trail: await count('SELECT 1 FROM alarm_actions WHERE alarm_id = $1', [alarmId]),
     });
+    const pages = await count(
+      `SELECT generate_series(1, (pg_relation_size('events_' || to_char(now(), '"y"YYYY"m"MM')) / 8192)::int)`,
+    );
+    t.true(pages > 2, `the month's events fill ${pages} pages: more than one batch`);
     const heldBefore = await rowsOf(held.id);
     const openBefore = await rowsOf(open.id);
     t.true(heldBefore.events > 0 && heldBefore.inputs > 0 && heldBefore.trail > 0);
 
     // Applied now, nothing is old enough.
     const metrics = new Metrics();
-    const retention = new Retention(pool, silentLogger, metrics, 12);
+    const retention = new Retention(pool, silentLogger, metrics, 12, 2);
     t.like(await retention.apply(new Date()), { incidents: 0, logRows: 0, partitionsDropped: [] });
     t.is((await rowsOf(expired.id)).alarm, 1);
 
@@ -121,7 +128,12 @@ test.serial(
     // made ahead of it.
     const report = await retention.apply(inMonths(16));
     t.is(report.incidents, 1, 'the expired incident, and only it');
-    t.true(report.logRows >= 1, 'the log event');
+    t.true(report.logRows >= logs.length, 'the log events');
+    t.is(
+      await count('SELECT 1 FROM events WHERE id = ANY($1::uuid[])', [logs.map((e) => e.id)]),
+      0,
+      'every log event, across the pages of the month',
+    );
     t.deepEqual(await rowsOf(expired.id), { alarm: 0, events: 0, inputs: 0, trail: 0 });
     t.is(
       await count('SELECT 1 FROM event_ids WHERE id = $1', [expired.event_id]),
