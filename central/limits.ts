@@ -17,6 +17,11 @@ export interface ListenerLimits {
     readonly connectTimeoutMs: number;
     readonly maxConnections: number;
     readonly maxPerSource: number;
+    /**
+     * TLS handshakes in progress at once; more connections wait their turn (a reconnect storm
+     * would otherwise start them all together and lose most to their timeout).
+     */
+    readonly maxHandshakes: number;
   };
   readonly dc09: {
     /** From the first byte of a frame to its end. */
@@ -42,6 +47,7 @@ export const DEFAULT_LIMITS: ListenerLimits = {
     maxConnections: 50_000,
     // Mobile carriers put many sites behind one address.
     maxPerSource: 500,
+    maxHandshakes: 128,
   },
   dc09: { frameTimeoutMs: 10_000, idleTimeoutMs: 120_000, maxConnections: 20_000, maxPerSource: 200 },
   http: { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnections: 5_000 },

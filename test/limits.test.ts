@@ -17,6 +17,7 @@ test.before(async () => {
         connectTimeoutMs: 500,
         maxConnections: 1000,
         maxPerSource: 5,
+        maxHandshakes: 128,
       },
       dc09: { frameTimeoutMs: 400, idleTimeoutMs: 800, maxConnections: 1000, maxPerSource: 3 },
       http: { requestTimeoutMs: 600, headersTimeoutMs: 400, maxConnections: 1000 },
@@ -154,4 +155,46 @@ test('the default limits let a camera picture through and nothing near a gigabyt
   );
   t.true(DEFAULT_LIMITS.mqtt.maxPacketBytes < 8 * 1024 * 1024);
   t.true(DEFAULT_LIMITS.mqtt.maxConnectBytes <= 64 * 1024);
+});
+
+test('MQTT over TLS: handshakes are taken in turn; stalled ones hold their turn only until their timeout, then every client gets in', async (t) => {
+  const tlsEnv = await startTestCentral({
+    tls: true,
+    limits: {
+      ...DEFAULT_LIMITS,
+      mqtt: { ...DEFAULT_LIMITS.mqtt, connectTimeoutMs: 1500, maxPerSource: 100, maxHandshakes: 2 },
+    },
+  });
+  t.teardown(() => tlsEnv.stop());
+  const port = Number(new URL(tlsEnv.central.mqttUrl).port);
+  const gateways = [];
+  for (let i = 0; i < 20; i++)
+    gateways.push({ id: `gw-hs${i}`, secret: await tlsEnv.addGateway(`site-hs${i}`, `gw-hs${i}`) });
+  // Two connections that never send a ClientHello take both turns.
+  const stalled = await Promise.all([openSocket(port), openSocket(port)]);
+  let firstStalledClosedAt = 0;
+  for (const s of stalled) void s.closed.then(() => (firstStalledClosedAt ||= Date.now()));
+  // Twenty gateways at once behind them: each waits its turn, none is lost to a timeout.
+  const startedAt = Date.now();
+  const clients = await Promise.all(
+    gateways.map(async (gw) => {
+      const client = await mqtt.connectAsync(tlsEnv.central.mqttUrl, {
+        username: gw.id,
+        password: gw.secret,
+        clientId: gatewayClientId(gw.id),
+        ca: tlsEnv.ca!,
+        reconnectPeriod: 0,
+        connectTimeout: 20_000,
+      });
+      return { client, connectedAt: Date.now() };
+    }),
+  );
+  t.true(startedAt < firstStalledClosedAt, 'the gateways came while the stalled ones held both turns');
+  t.true(firstStalledClosedAt > 0, 'the stalled handshakes were ended by their timeout');
+  t.true(
+    clients.every((c) => c.connectedAt >= firstStalledClosedAt),
+    'no gateway got in while both turns were held',
+  );
+  t.is(tlsEnv.metrics.get('broker_refused_total', { what: 'tls' }), 2, 'only the two stalled ones refused');
+  await Promise.all(clients.map((c) => c.client.endAsync()));
 });
