@@ -70,6 +70,9 @@ export interface RecordedInput {
   readonly payload: Input;
 }
 
+/** On the thread pool, off the event loop (a snapshot at ARC volume is 13 MB of JSON). */
+const gzip = promisify(zlib.gzip);
+
 /**
  * The procedure engine of one site partition, on the worker that owns it: fed with that
  * partition's inputs (taken here or from the inbox) one at a time, its decisions written to the
@@ -77,9 +80,6 @@ export interface RecordedInput {
  * worker that takes the partition over rebuilds the engine by replaying them (it is deterministic)
  * and only what became due meanwhile is new.
  */
-/** On the thread pool, off the event loop (a snapshot at ARC volume is 13 MB of JSON). */
-const gzip = promisify(zlib.gzip);
-
 export class PartitionRunner {
   readonly partition: number;
   readonly #o: RunnerOptions;
