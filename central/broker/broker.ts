@@ -94,8 +94,8 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
   });
 
   // Every connection: admitted by the gate, its packet sizes checked before aedes buffers them.
-  // Every connection handed to aedes, until it closes: one aedes does not count as a client yet (no
-  // CONNECT so far) must not keep the server from closing.
+  // Every connection handed to aedes, until it closes: one that aedes does not count as a client
+  // yet (no CONNECT so far) must not keep the server from closing.
   const handed = new Set<net.Socket>();
   const accept = (socket: net.Socket) => {
     handed.add(socket);
