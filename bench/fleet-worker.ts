@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
+import { UPLINK_TIMING } from '../gateway/transport/uplink-timing.ts';
 import { Backoff } from '../lib/backoff.ts';
 import { SMALL_FOOTPRINT } from '../lib/mqtt.ts';
 import { encode } from '../protocols/messages.ts';
@@ -88,15 +89,17 @@ function join(gateway: FleetData['gateways'][number], index: number): Promise<vo
       username: gateway.gatewayId,
       password: gateway.secret,
       clean: true,
+      // The gateway's own connect timeout and back-off; a keepalive of 60 s, where the gateway's is
+      // 30 s, keeps the fleet's pings from weighing on what is measured under heartbeats.
       keepalive: 60,
       reconnectPeriod: 0,
-      connectTimeout: 30_000,
+      connectTimeout: UPLINK_TIMING.connectTimeoutMs,
       ...(data.ca ? { ca: data.ca } : {}),
     });
     const m: Member = {
       ...gateway,
       client,
-      backoff: new Backoff({ initialMs: 1000, maxMs: 10_000 }),
+      backoff: new Backoff(UPLINK_TIMING.backoff),
       seq: 0,
       up: false,
     };

@@ -19,6 +19,7 @@ import { gatewayClientId, parseTopic, topicFor } from '../../protocols/topics.ts
 import { PROTOCOL_VERSION } from '../../protocols/version.ts';
 import type { JournalOutbox } from '../outbox/journal-outbox.ts';
 import { SendQueue } from './send-queue.ts';
+import { UPLINK_TIMING } from './uplink-timing.ts';
 
 /** Events in flight at most: enough to keep the central busy, few enough that a new alarm waits little. */
 export const DEFAULT_WINDOW = 64;
@@ -68,7 +69,7 @@ export class MqttUplink {
   #heartbeatTimer: TimerHandle | null = null;
   #retryTimer: TimerHandle | null = null;
   #connected = false;
-  readonly #reconnects = new Backoff({ initialMs: 1000, maxMs: 10_000 });
+  readonly #reconnects = new Backoff(UPLINK_TIMING.backoff);
   #reconnectTimer: NodeJS.Timeout | null = null;
   readonly #connectionListeners: Array<(up: boolean) => void> = [];
 
@@ -115,10 +116,10 @@ export class MqttUplink {
       // node died was seen refusing every ack published to it, and a QoS 1 subscription is a
       // durable queue that no other node can take over: see docs/cluster.md.
       clean: true,
-      keepalive: 30,
+      keepalive: UPLINK_TIMING.keepaliveS,
       // Reconnects are ours (#reconnectLater): spread, and growing while every broker is away.
       reconnectPeriod: 0,
-      connectTimeout: 10_000,
+      connectTimeout: UPLINK_TIMING.connectTimeoutMs,
       ...(this.#o.ca ? { ca: this.#o.ca } : {}),
       will: {
         topic: statusTopic,
