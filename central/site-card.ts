@@ -31,8 +31,8 @@ export async function siteCard(pool: pg.Pool, procedures: ProcedureService, site
       ),
       procedures.siteStatus(siteId),
       pool.query(
-        `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", a.status
-           FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
+        `SELECT a.id::text AS "alarmId", a.lead_event_type AS "eventType", a.status
+           FROM alarms a
           WHERE a.site_id = $1 AND a.status <> 'closed' ORDER BY a.rank, a.opened_at`,
         [siteId],
       ),

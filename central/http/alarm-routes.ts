@@ -201,9 +201,9 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
            FROM hits GROUP BY site_id)
        SELECT s.id, s.name, s.address, m.matched,
               coalesce((SELECT json_agg(x) FROM (
-                 SELECT a.id::text AS "alarmId", e.event_type AS "eventType", a.status, a.opened_at AS "openedAt",
+                 SELECT a.id::text AS "alarmId", a.lead_event_type AS "eventType", a.status, a.opened_at AS "openedAt",
                         a.close_reason AS "closeReason"
-                   FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
+                   FROM alarms a
                   WHERE a.site_id = s.id ORDER BY a.opened_at DESC LIMIT 5) x), '[]') AS alarms
          FROM matched m JOIN sites s ON s.id = m.site_id
         ORDER BY s.name LIMIT 20`,
@@ -216,9 +216,8 @@ export function registerAlarmRoutes(app: FastifyInstance, options: AlarmRouteOpt
   app.get('/api/follow-ups', { preHandler: requireOperator }, async () => {
     const { rows } = await pool.query(
       `SELECT f.id::text, f.alarm_id::text AS "alarmId", f.site_id AS "siteId", s.name AS "siteName",
-              e.event_type AS "eventType", f.due_at AS "dueAt", f.customer_reply AS "reply"
+              a.lead_event_type AS "eventType", f.due_at AS "dueAt", f.customer_reply AS "reply"
          FROM follow_ups f JOIN sites s ON s.id = f.site_id JOIN alarms a ON a.id = f.alarm_id
-         JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
         WHERE f.done_at IS NULL ORDER BY f.due_at LIMIT 200`,
     );
     return { followUps: rows };

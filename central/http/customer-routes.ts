@@ -112,9 +112,9 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
         [id],
       ),
       pool.query(
-        `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", e.text, a.opened_at AS "openedAt",
+        `SELECT a.id::text AS "alarmId", a.lead_event_type AS "eventType", a.lead_text AS text, a.opened_at AS "openedAt",
                 a.status, a.class
-           FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at WHERE a.site_id = $1 AND a.status <> 'closed'
+           FROM alarms a WHERE a.site_id = $1 AND a.status <> 'closed'
             AND NOT a.silent
           ORDER BY a.opened_at DESC`,
         [id],
@@ -201,12 +201,12 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
   // Every camera access of the central under an alarm (SPEC §8), with the pictures it took.
   app.get('/api/customer/camera-access', guarded, async (request) => {
     const { rows } = await pool.query(
-      `SELECT g.id, g.alarm_id::text AS "alarmId", e.event_type AS "eventType", g.issued_at AS "at",
+      `SELECT g.id, g.alarm_id::text AS "alarmId", a.lead_event_type AS "eventType", g.issued_at AS "at",
               g.not_after AS "until", g.cameras, coalesce(o.display_name, g.operator) AS "by",
               coalesce((SELECT json_agg(json_build_object('id', m.id::text, 'cameraId', m.camera_id, 'takenAt', m.taken_at)
                                         ORDER BY m.id)
                           FROM event_media m WHERE m.grant_id = g.id), '[]') AS pictures
-         FROM camera_grants g JOIN alarms a ON a.id = g.alarm_id JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
+         FROM camera_grants g JOIN alarms a ON a.id = g.alarm_id
          LEFT JOIN operators o ON g.operator = 'operator:' || o.username
         WHERE g.site_id = $1 AND NOT a.silent ORDER BY g.issued_at DESC LIMIT 50`,
       [site(request)],
@@ -245,7 +245,7 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
 
   app.get('/api/customer/alarms', guarded, async (request) => {
     const { rows } = await pool.query(
-      `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", e.text, a.status, a.opened_at AS "openedAt",
+      `SELECT a.id::text AS "alarmId", a.lead_event_type AS "eventType", a.lead_text AS text, a.status, a.opened_at AS "openedAt",
               a.closed_at AS "closedAt", a.close_reason AS "closeReason",
               coalesce((SELECT json_agg(json_build_object('at', x.at, 'action', x.action, 'target', x.target,
                                                           'reason', x.reason, 'by', coalesce(o.display_name, x.actor))
@@ -255,7 +255,7 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
                          WHERE x.alarm_id = a.id AND x.sort IS DISTINCT FROM 'proposal'
                            AND x.action IN ('recorded', 'sms', 'push', 'email', 'close')),
                        '[]') AS steps
-         FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at WHERE a.site_id = $1 AND NOT a.silent
+         FROM alarms a WHERE a.site_id = $1 AND NOT a.silent
         ORDER BY a.opened_at DESC LIMIT 100`,
       [site(request)],
     );
@@ -398,11 +398,11 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
         params,
       ),
       pool.query(
-        `SELECT a.id::text AS "alarmId", e.event_type AS "eventType", a.opened_at AS "openedAt",
+        `SELECT a.id::text AS "alarmId", a.lead_event_type AS "eventType", a.opened_at AS "openedAt",
                 a.close_reason AS "closeReason",
                 (SELECT count(*)::int FROM alarm_actions x
                   WHERE x.alarm_id = a.id AND x.sort IS DISTINCT FROM 'proposal' AND x.action IN ('recorded', 'sms')) AS steps
-           FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
+           FROM alarms a
           WHERE a.site_id = $1 AND NOT a.silent AND a.opened_at > $2::timestamptz - $3::interval AND a.opened_at <= $2
           ORDER BY a.opened_at`,
         params,
@@ -420,9 +420,9 @@ export function registerCustomerRoutes(app: FastifyInstance, options: CustomerRo
 
   app.get('/api/customer/follow-ups', guarded, async (request) => {
     const { rows } = await pool.query(
-      `SELECT f.id::text, f.alarm_id::text AS "alarmId", e.event_type AS "eventType", f.created_at AS "createdAt",
+      `SELECT f.id::text, f.alarm_id::text AS "alarmId", a.lead_event_type AS "eventType", f.created_at AS "createdAt",
               f.due_at AS "dueAt", f.customer_reply AS "reply", f.done_at AS "doneAt", f.note
-         FROM follow_ups f JOIN alarms a ON a.id = f.alarm_id JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
+         FROM follow_ups f JOIN alarms a ON a.id = f.alarm_id
         WHERE f.site_id = $1 ORDER BY f.created_at DESC LIMIT 20`,
       [site(request)],
     );

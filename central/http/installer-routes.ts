@@ -386,8 +386,8 @@ async function commissioning(pool: pg.Pool, siteId: string, submission: Submissi
         [siteId],
       ),
       pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM alarms a JOIN events e ON e.id = a.event_id AND e.received_at = a.event_received_at
-        WHERE a.site_id = $1 AND a.status <> 'closed' AND e.event_type <> 'walk-test'`,
+        `SELECT count(*)::int AS n FROM alarms a
+        WHERE a.site_id = $1 AND a.status <> 'closed' AND a.lead_event_type <> 'walk-test'`,
         [siteId],
       ),
     ]);
