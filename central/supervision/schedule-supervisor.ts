@@ -65,11 +65,12 @@ export async function superviseSchedules(
   return raised;
 }
 
-/** A disarm (opening) outside the site's opening hours raises "disarmed outside the schedule". */
 /** Whether checkDisarm has anything to do with the event: an arming or disarming. */
 export function isArmingChange(event: AlarmEvent): boolean {
   return event.eventType === 'opening-closing' && event.qualifier === 'event';
 }
+
+/** A disarm (opening) outside the site's opening hours raises "disarmed outside the schedule". */
 
 export async function checkDisarm(
   pool: pg.Pool,

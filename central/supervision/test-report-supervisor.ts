@@ -64,11 +64,12 @@ export async function superviseTestReports(
   return rows.length;
 }
 
-/** A test report arrived: supervision restarts from it, and a raised miss is restored. */
 /** Whether onTestReport has anything to do with the event. */
 export function isTestReport(event: AlarmEvent): boolean {
   return TEST_REPORTS.has(event.eventType);
 }
+
+/** A test report arrived: supervision restarts from it, and a raised miss is restored. */
 
 export async function onTestReport(pool: pg.Pool, event: AlarmEvent, afterStore?: AfterStore): Promise<void> {
   if (!isTestReport(event)) return;
