@@ -117,39 +117,34 @@ test('an operator works an alarm: proposed calls, outcomes, ID code + PIN, close
 
   // Restart the central in the middle of the handling: the same step is proposed again.
   const before = detail.body.proposal;
-  await c.stop();
-  const restarted = new Metrics();
-  c = central(dataDir, restarted);
-  await c.start();
-  api = apiClient(url(), await loginCookie(url()));
-  detail = await api('GET', `/api/alarms/${alarmId}`);
-  t.deepEqual(detail.body.proposal, before, 'rebuilt from the snapshot taken at the stop');
-  t.is(restarted.get('procedure_inputs_replayed_total'), 0, 'nothing to replay after the snapshot');
-  const { rows: snapshots } = await c.pool.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM procedure_snapshots',
+  /** Stops the central, starts it again on the same data and returns its metrics and the step it proposes. */
+  const restart = async () => {
+    await c.stop();
+    const metrics = new Metrics();
+    c = central(dataDir, metrics);
+    await c.start();
+    api = apiClient(url(), await loginCookie(url()));
+    detail = await api('GET', `/api/alarms/${alarmId}`);
+    return { metrics, proposal: detail.body.proposal };
+  };
+  const restarted = await restart();
+  t.deepEqual(restarted.proposal, before, 'rebuilt from the snapshot taken at the stop');
+  t.is(restarted.metrics.get('procedure_inputs_replayed_total'), 0, 'nothing to replay after the snapshot');
+  const { rows: snapshots } = await c.pool.query<{ n: number; compressed: boolean }>(
+    `SELECT count(*)::int AS n, bool_and(state IS NULL AND state_gzip IS NOT NULL) AS compressed
+       FROM procedure_snapshots`,
   );
   t.true(snapshots[0]!.n >= 1);
-  const { rows: stored } = await c.pool.query<{ plain: boolean; compressed: boolean }>(
-    'SELECT state IS NOT NULL AS plain, state_gzip IS NOT NULL AS compressed FROM procedure_snapshots',
-  );
-  t.true(
-    stored.every((r) => !r.plain && r.compressed),
-    'snapshots are stored compressed',
-  );
+  t.true(snapshots[0]!.compressed, 'snapshots are stored compressed');
 
   // A damaged snapshot: counted, and the partition rebuilt from its inputs to the same step. (Nothing
   // happened since the restart, so the stop takes no new snapshot over it.)
   const damaged = await c.pool.query(`UPDATE procedure_snapshots SET state_gzip = '\\x1f8b0800'::bytea`);
   t.true((damaged.rowCount ?? 0) >= 1);
-  await c.stop();
-  const rebuilt = new Metrics();
-  c = central(dataDir, rebuilt);
-  await c.start();
-  api = apiClient(url(), await loginCookie(url()));
-  detail = await api('GET', `/api/alarms/${alarmId}`);
-  t.deepEqual(detail.body.proposal, before, 'rebuilt from the inputs');
-  t.true(rebuilt.get('procedure_snapshots_unreadable_total') >= 1);
-  t.true(rebuilt.get('procedure_inputs_replayed_total') > 0);
+  const rebuilt = await restart();
+  t.deepEqual(rebuilt.proposal, before, 'rebuilt from the inputs');
+  t.true(rebuilt.metrics.get('procedure_snapshots_unreadable_total') >= 1);
+  t.true(rebuilt.metrics.get('procedure_inputs_replayed_total') > 0);
 
   await api('POST', `/api/alarms/${alarmId}/outcome`, { outcome: 'no-answer' });
   const valid = await api('POST', `/api/alarms/${alarmId}/code-check`, { idCode: kees.idCode, pin: '8642' });
