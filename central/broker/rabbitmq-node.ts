@@ -188,6 +188,7 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
   };
   // The certificate names localhost, not the loopback address.
   const host = tls ? 'localhost' : '127.0.0.1';
+  const apiCa = tls ? readFileSync(tls.ca, 'utf8') : undefined;
   const amqpBase = tls ? 'amqps:' : 'amqp:';
   return {
     nodename,
@@ -200,7 +201,7 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
     async managementGet<T>(apiPath: string): Promise<T> {
       const response = await httpRequest(`${tls ? 'https' : 'http'}://${host}:${ports.api}/api${apiPath}`, {
         headers: { authorization: basicAuthorization(options.admin.username, options.admin.password) },
-        ca: tls ? readFileSync(tls.ca, 'utf8') : undefined,
+        ca: apiCa,
         timeoutMs: 15_000,
       });
       if (!response.ok) throw new Error(`management API ${apiPath}: ${response.status}`);

@@ -114,8 +114,11 @@ export class Retention {
     );
     const before = rows[0]!.before;
     let incidents = 0;
-    for (let removed = BATCH; removed === BATCH; incidents += removed)
-      removed = await this.#removeIncidents(before);
+    for (;;) {
+      const removed = await this.#removeIncidents(before);
+      incidents += removed;
+      if (removed < BATCH) break;
+    }
     let logRows = 0;
     const partitionsDropped: string[] = [];
     for (const table of MONTHLY_TABLES) {
@@ -171,7 +174,7 @@ export class Retention {
 
   /** The month partitions of `table` that end on or before `before`, oldest first. */
   async #monthsBefore(table: string, before: Date): Promise<string[]> {
-    const { rows } = await this.#pool.query<{ name: string; month: Date }>(
+    const { rows } = await this.#pool.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
         WHERE i.inhparent = $1::regclass AND c.relname ~ '_y[0-9]{4}m[0-9]{2}$'
           AND (to_date(substring(c.relname from '_y([0-9]{4})m') || substring(c.relname from 'm([0-9]{2})$'), 'YYYYMM')
